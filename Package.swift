@@ -1,0 +1,97 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way:
+// SpreadsheetReading → Reconciliation → TemplateStore → SyncEngine → FAQSyncCommands → faqsync
+// Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors).
+let package = Package(
+    name: "faqsync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "faqsync", targets: ["faqsync"]),
+        .executable(name: "faqsync-bench", targets: ["faqsync-bench"]),
+        .library(name: "SpreadsheetReading", targets: ["SpreadsheetReading"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
+        .target(
+            name: "SpreadsheetReading",
+            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        // Model identity, the Embedder protocol and the local (model-free) embedder.
+        .target(name: "Embedding"),
+        // Templates with identities and hashes, and the pure planner that diffs them against a store.
+        .target(
+            name: "Reconciliation",
+            dependencies: [
+                "SpreadsheetReading", "Embedding",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Durable storage: the store protocol and its SQLite implementation (GRDB).
+        .target(
+            name: "TemplateStore",
+            dependencies: [
+                "Reconciliation", "Embedding",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // One sync run: read, plan, embed the delta through the cache, apply in one transaction.
+        .target(
+            name: "SyncEngine",
+            dependencies: [
+                "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The `faqsync` subcommands and configuration; `faqsync` itself only calls into this.
+        .target(
+            name: "FAQSyncCommands",
+            dependencies: [
+                "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "faqsync", dependencies: ["FAQSyncCommands"]),
+        .executableTarget(
+            name: "faqsync-bench",
+            dependencies: [
+                "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
+                "FAQSyncCommands",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Shared by the test targets: fixture paths, temporary directories, sheet generators.
+        .target(
+            name: "TestSupport",
+            dependencies: ["SpreadsheetReading", "Embedding"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "SpreadsheetReadingTests", dependencies: ["SpreadsheetReading", "TestSupport"]),
+        .testTarget(
+            name: "ReconciliationTests",
+            dependencies: ["Reconciliation", "SpreadsheetReading", "Embedding", "TestSupport"]
+        ),
+        .testTarget(
+            name: "SyncEngineTests",
+            dependencies: ["SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading", "TestSupport",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "FAQSyncCommandsTests",
+            // Depends on the executable so `swift test` builds the binary the process tests run.
+            dependencies: ["FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+    ]
+)

@@ -1,0 +1,103 @@
+import Foundation
+
+/// A model-free embedder: normalised words, word stems, word pairs and character n-grams hashed
+/// into a fixed number of dimensions (the "hashing trick"), weighted and L2-normalised.
+///
+/// It needs no network and no model download, is deterministic across runs and machines, and
+/// handles Cyrillic and Latin alike. A text's vector depends on that text alone (no corpus
+/// statistics), which is what lets the content-addressed cache reuse it.
+public struct LocalHashingEmbedder: Embedder {
+    public static let modelName = "faqsync-local-hash"
+    /// Bump when the features change: vectors of different versions must not be mixed.
+    public static let modelVersion = "1"
+    public static let defaultDimension = 1024
+
+    public let model: ModelIdentity
+    public let preferredBatchSize: Int
+
+    public init(dimension: Int = LocalHashingEmbedder.defaultDimension, batchSize: Int = 64) {
+        precondition(dimension > 0, "dimension must be positive")
+        model = ModelIdentity(name: Self.modelName, version: Self.modelVersion, dimension: dimension)
+        preferredBatchSize = batchSize
+    }
+
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        texts.map(vector(for:))
+    }
+
+    /// The vector for one text; synchronous because it is pure computation.
+    public func vector(for text: String) -> [Float] {
+        var vector = [Float](repeating: 0, count: model.dimension)
+        let words = Self.words(in: text)
+        for (index, word) in words.enumerated() {
+            let weight: Float = Self.stopWords.contains(word) ? 0.15 : 1.0
+            add("w:" + word, weight: weight, to: &vector)
+            let characters = Array(word)
+            if characters.count > 5 {
+                // A crude stem: Russian inflects word endings (вклад, вклада, вкладе), so the
+                // first five letters match forms of one word that whole words would miss.
+                add("s:" + String(characters.prefix(5)), weight: weight * 0.8, to: &vector)
+            }
+            if weight == 1.0 {
+                let padded = ["<"] + characters.map(String.init) + [">"]
+                for n in 3...4 where padded.count >= n {
+                    let share = 0.6 / Float(padded.count - n + 1).squareRoot()
+                    for start in 0...(padded.count - n) {
+                        add("c\(n):" + padded[start..<(start + n)].joined(), weight: share, to: &vector)
+                    }
+                }
+            }
+            if index + 1 < words.count, weight == 1.0, !Self.stopWords.contains(words[index + 1]) {
+                add("b:" + word + " " + words[index + 1], weight: 0.5, to: &vector)
+            }
+        }
+        // Dampen words repeated many times in long answers (sublinear term frequency).
+        for index in vector.indices where vector[index] != 0 {
+            let magnitude = abs(vector[index])
+            vector[index] = (vector[index] < 0 ? -1 : 1) * (magnitude > 1 ? 1 + log(magnitude) : magnitude)
+        }
+        return VectorCoding.l2Normalized(vector)
+    }
+
+    private func add(_ feature: String, weight: Float, to vector: inout [Float]) {
+        let hash = Self.fnv1a(feature)
+        let index = Int(hash % UInt64(vector.count))
+        let sign: Float = (hash >> 63) == 0 ? 1 : -1
+        vector[index] += sign * weight
+    }
+
+    /// Lowercased, `ё` folded to `е`, split at everything that is not a letter or a digit.
+    static func words(in text: String) -> [String] {
+        let folded = text.precomposedStringWithCompatibilityMapping.lowercased().replacingOccurrences(of: "ё", with: "е")
+        return folded.split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
+    }
+
+    /// 64-bit FNV-1a: stable across processes and platforms, unlike `Hasher`.
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    /// Function words that say little about which template is meant.
+    static let stopWords: Set<String> = [
+        "и", "в", "во", "не", "что", "он", "на", "я", "с", "со", "как", "а", "то", "все", "она", "так",
+        "его", "но", "да", "ты", "к", "у", "же", "вы", "за", "бы", "по", "только", "ее", "мне", "было",
+        "вот", "от", "меня", "еще", "нет", "о", "из", "ему", "теперь", "когда", "даже", "ну", "ли",
+        "если", "уже", "или", "ни", "быть", "был", "него", "до", "вас", "нибудь", "опять", "уж", "вам",
+        "ведь", "там", "потом", "себя", "ничего", "ей", "может", "они", "тут", "где", "есть", "надо",
+        "ней", "для", "мы", "тебя", "их", "чем", "была", "сам", "чтоб", "без", "будто", "чего", "раз",
+        "тоже", "себе", "под", "будет", "ж", "тогда", "кто", "этот", "того", "потому", "этого", "какой",
+        "совсем", "ним", "здесь", "этом", "один", "почти", "мой", "тем", "чтобы", "нее", "были", "куда",
+        "зачем", "всех", "никогда", "можно", "при", "наконец", "два", "об", "другой", "хоть", "после",
+        "над", "больше", "тот", "через", "эти", "нас", "про", "всего", "них", "какая", "много", "разве",
+        "три", "эту", "моя", "впрочем", "хорошо", "свою", "этой", "перед", "иногда", "лучше", "чуть",
+        "том", "нельзя", "такой", "им", "более", "всегда", "конечно", "всю", "между", "это", "ваш",
+        "вашей", "ваши", "вашего", "также", "the", "a", "an", "and", "or", "of", "to", "in", "on", "for",
+        "is", "are", "be", "it", "with", "as", "by", "at", "from", "that", "this", "you", "your", "can",
+        "do", "does", "how", "what", "i", "my", "we", "our", "if", "not", "will", "which",
+    ]
+}

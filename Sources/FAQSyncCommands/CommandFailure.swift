@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Reconciliation
+import SpreadsheetReading
+import TemplateStore
+import Embedding
+
+/// Prints an error the way every subcommand does and exits with 1: a line on stderr naming what
+/// failed, and with `--json` a JSON object on stdout, so scripts get a reason too.
+enum CommandFailure {
+    struct Payload: Encodable {
+        struct Body: Encodable {
+            let code: String
+            let message: String
+        }
+        let error: Body
+    }
+
+    static func exit(_ error: any Error, json: Bool) -> ExitCode {
+        let code: String
+        switch error {
+        case let error as SpreadsheetError: code = error.code.rawValue
+        case let error as StoreError: code = error.code.rawValue
+        case is DuplicateTemplateError: code = "duplicate-identity"
+        case is EmbeddingError: code = "embedding-failed"
+        case is ConfigurationError: code = "configuration"
+        case is CancellationError: code = "cancelled"
+        default: code = "failed"
+        }
+        Terminal.writeError("faqsync: error [\(code)]: \(error)\n")
+        if json { try? JSONOutput.print(Payload(error: .init(code: code, message: "\(error)"))) }
+        return ExitCode(1)
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `faqsync`: keeps the embeddings of an FAQ spreadsheet's templates in a store, paying only for
+/// what changed.
+public struct FAQSyncCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "faqsync",
+        abstract: "Keep an FAQ spreadsheet's template embeddings stored and up to date.",
+        discussion: """
+            Settings come from flags, then the environment (FAQ_PATH, SQLITE_DB_PATH, EMBEDDING_*; see etc/faqsync.env), \
+            then the defaults: the sample spreadsheet data/faq-sample.xlsx and the store data/faqsync.db.
+            """,
+        subcommands: [Sync.self, Status.self, Versions.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,15 @@
+import Foundation
+import Logging
+
+/// The process entry point: logging set up once, then the command line.
+public enum FAQSyncMain {
+    public static func run() async {
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        await FAQSyncCommand.main()
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Embedding
+import Foundation
+import TemplateStore
+
+extension FAQSyncCommand {
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the store, its versions, the last sync, and check its integrity (exit 1 if it fails).")
+
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            do {
+                try await status()
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                throw CommandFailure.exit(error, json: common.json)
+            }
+        }
+
+        private func status() async throws {
+            let configuration = try common.configuration()
+            let store = configuration.makeStore()
+            guard store.exists() else {
+                throw StoreError(code: .openFailed, location: store.location, message: "there is no store yet",
+                                 cause: "run `faqsync sync` to create it")
+            }
+            let versions = try await store.versions()
+            let runs = try await store.recentRuns(limit: 20)
+            let integrity = try await store.checkIntegrity()
+            let output = StatusOutput(
+                store: store.location, backend: configuration.backend.rawValue,
+                currentVersion: versions.first(where: \.isCurrent).map(VersionOutput.init),
+                versions: versions.map(VersionOutput.init),
+                lastRun: runs.first.map(RunOutput.init),
+                lastSuccess: runs.first(where: { $0.outcome == .succeeded }).map(RunOutput.init),
+                integrity: IntegrityOutput(integrity))
+            if common.json {
+                try JSONOutput.print(output)
+            } else {
+                print(output.text)
+            }
+            if !integrity.passed { throw ExitCode(1) }
+        }
+    }
+}
+
+struct VersionOutput: Encodable {
+    let id: Int64
+    let modelName: String
+    let modelVersion: String
+    let dimension: Int
+    let current: Bool
+    let templates: Int
+    let createdAt: Date
+
+    init(_ version: StoredVersion) {
+        id = version.id
+        modelName = version.model.name
+        modelVersion = version.model.version
+        dimension = version.model.dimension
+        current = version.isCurrent
+        templates = version.templateCount
+        createdAt = version.createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, modelName = "model_name", modelVersion = "model_version", dimension, current, templates, createdAt = "created_at"
+    }
+
+    var line: String {
+        "\(current ? "*" : " ") \(id)  \(modelName) \(modelVersion)  \(dimension) dims  \(templates) templates  created \(createdAt.formatted(.iso8601))"
+    }
+}
+
+struct RunOutput: Encodable {
+    let run: SyncRunRecord
+
+    init(_ run: SyncRunRecord) { self.run = run }
+
+    enum CodingKeys: String, CodingKey {
+        case id, startedAt = "started_at", finishedAt = "finished_at", source = "source_path", sha256 = "source_sha256"
+        case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
+        case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
+        case templates, error
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(run.id, forKey: .id)
+        try c.encode(run.startedAt, forKey: .startedAt)
+        try c.encode(run.finishedAt, forKey: .finishedAt)
+        try c.encode(run.sourcePath, forKey: .source)
+        try c.encodeIfPresent(run.sourceSHA256, forKey: .sha256)
+        try c.encodeIfPresent(run.versionID, forKey: .versionID)
+        try c.encode(run.outcome.rawValue, forKey: .outcome)
+        try c.encode(run.new, forKey: .new)
+        try c.encode(run.modified, forKey: .modified)
+        try c.encode(run.metadataOnly, forKey: .metadataOnly)
+        try c.encode(run.deleted, forKey: .deleted)
+        try c.encode(run.unchanged, forKey: .unchanged)
+        try c.encode(run.embeddedTexts, forKey: .embeddedTexts)
+        try c.encode(run.cacheHits, forKey: .cacheHits)
+        try c.encode(run.embeddingRequests, forKey: .embeddingRequests)
+        try c.encode(run.templates, forKey: .templates)
+        try c.encodeIfPresent(run.error, forKey: .error)
+    }
+
+    var line: String {
+        let when = run.finishedAt.formatted(.iso8601)
+        switch run.outcome {
+        case .succeeded:
+            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded, \(run.cacheHits) from cache"
+        case .failed:
+            return "\(when) FAILED: \(run.error ?? "unknown error")"
+        }
+    }
+}
+
+struct StatusOutput: Encodable {
+    let store: String
+    let backend: String
+    let currentVersion: VersionOutput?
+    let versions: [VersionOutput]
+    let lastRun: RunOutput?
+    let lastSuccess: RunOutput?
+    let integrity: IntegrityOutput
+
+    enum CodingKeys: String, CodingKey {
+        case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
+        case lastSuccess = "last_success", integrity
+    }
+
+    var text: String {
+        var table = KeyValueTable()
+        table.add("store", "\(store) (\(backend))")
+        if let current = currentVersion {
+            table.add("current", "version \(current.id): \(current.modelName) \(current.modelVersion) (\(current.dimension) dimensions), \(current.templates) templates")
+        } else {
+            table.add("current", "none")
+        }
+        table.add("last sync", lastRun?.line ?? "never")
+        if let lastRun, lastRun.run.outcome == .failed, let lastSuccess {
+            table.add("last success", lastSuccess.line)
+        }
+        table.add("integrity", integrity.passed ? "passed (\(integrity.checkedTemplates) templates checked)" : "FAILED")
+        var text = "faqsync status\n" + table.render()
+        text += "\nversions:\n" + versions.map { "  " + $0.line }.joined(separator: "\n")
+        if !integrity.passed { text += "\nproblems:\n" + integrity.problems.map { "  - \($0)" }.joined(separator: "\n") }
+        return text
+    }
+}

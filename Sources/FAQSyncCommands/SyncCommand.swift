@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SyncEngine
+import TemplateStore
+
+extension FAQSyncCommand {
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read the spreadsheet, embed only what changed, and store it in one transaction.")
+
+        @OptionGroup var common: CommonOptions
+
+        @Flag(help: "Re-embed every template, bypassing the embedding cache.")
+        var force = false
+
+        @Flag(help: "Show what would change and what it would cost; write nothing.")
+        var dryRun = false
+
+        @Flag(help: "Run the integrity check after the sync; fail if it fails.")
+        var validate = false
+
+        @Flag(help: "Answer yes to the question asked before re-embedding everything for a new model.")
+        var yes = false
+
+        func run() async throws {
+            do {
+                try await sync()
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                throw CommandFailure.exit(error, json: common.json)
+            }
+        }
+
+        private func sync() async throws {
+            let configuration = try common.configuration()
+            let store = configuration.makeStore()
+            let engine = SyncEngine(store: store, embedder: configuration.makeEmbedder(), logger: Logger(label: "faqsync.sync"))
+            let prepared = try await engine.prepare(configuration.source,
+                                                    options: SyncOptions(force: force, batchSize: configuration.embedding.batchSize))
+            if dryRun {
+                let report = engine.dryRunReport(prepared)
+                if common.json { try JSONOutput.print(DryRunOutput(report: report, textsToEmbed: prepared.textsToEmbed.count)) }
+                else { print(Summary.render(report, prepared: prepared, store: store.location, dryRun: true)) }
+                return
+            }
+            if prepared.changesModel, !yes, Terminal.stdinIsTerminal {
+                let from = prepared.currentVersion.map { "\($0.model)" } ?? "none"
+                Terminal.writeError("""
+                    The embedding model changed: \(from) → \(prepared.model).
+                    \(prepared.textsToEmbed.count) texts will be embedded into a new version; the current one keeps serving until it is complete.
+
+                    """)
+                guard Terminal.confirm("Re-embed now?") else {
+                    Terminal.writeError("Nothing changed.\n")
+                    throw ExitCode(1)
+                }
+            }
+            let bar = (Terminal.stderrIsTerminal && !common.json && prepared.batchCount > 0) ? ProgressBar() : nil
+            let report = try await engine.execute(prepared) { bar?.update($0) }
+            var integrity: IntegrityReport?
+            if validate { integrity = try await store.checkIntegrity() }
+
+            if common.json {
+                try JSONOutput.print(SyncOutput(report: report, integrity: integrity.map(IntegrityOutput.init)))
+            } else {
+                print(Summary.render(report, prepared: prepared, store: store.location, dryRun: false))
+                if let integrity { print(Summary.render(integrity)) }
+            }
+            if let integrity, !integrity.passed { throw ExitCode(1) }
+        }
+    }
+}
+
+struct SyncOutput: Encodable {
+    let report: SyncReport
+    let integrity: IntegrityOutput?
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(integrity, forKey: .integrity)
+    }
+
+    enum Key: String, CodingKey { case integrity }
+}
+
+struct DryRunOutput: Encodable {
+    let report: SyncReport
+    let textsToEmbed: Int
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(textsToEmbed, forKey: .textsToEmbed)
+    }
+
+    enum Key: String, CodingKey { case textsToEmbed = "texts_to_embed" }
+}
+
+struct IntegrityOutput: Encodable {
+    let passed: Bool
+    let checkedTemplates: Int
+    let problems: [String]
+
+    init(_ report: IntegrityReport) {
+        passed = report.passed
+        checkedTemplates = report.checkedTemplates
+        problems = report.problems
+    }
+
+    enum CodingKeys: String, CodingKey { case passed, checkedTemplates = "checked_templates", problems }
+}
+
+enum Summary {
+    static func render(_ report: SyncReport, prepared: PreparedSync, store: String, dryRun: Bool) -> String {
+        var table = KeyValueTable()
+        table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")
+        table.add("store", store)
+        if let previous = report.previousModel { table.add("model", "\(previous) → \(report.model)") }
+        else { table.add("model", "\(report.model)") }
+        table.add("new", "\(report.new)")
+        table.add("modified", "\(report.modified)")
+        table.add("metadata only", "\(report.metadataOnly)")
+        table.add("deleted", "\(report.deleted)")
+        table.add("unchanged", "\(report.unchanged)")
+        if dryRun {
+            table.add("to embed", "\(prepared.textsToEmbed.count) texts in \(prepared.batchCount) requests (\(report.cacheHits) from cache)")
+        } else {
+            table.add("embedded", "\(report.embeddedTexts) texts in \(report.embeddingRequests) requests (\(report.cacheHits) from cache)")
+            table.add("version", report.versionID.map { "\($0)" } ?? "-")
+        }
+        table.add("templates", "\(report.templates)")
+        table.add("duration", String(format: "%.3f s", report.durationS))
+        return (dryRun ? "Dry run, nothing written:\n" : "Sync complete:\n") + table.render()
+    }
+
+    static func render(_ integrity: IntegrityReport) -> String {
+        if integrity.passed { return "Integrity check passed (\(integrity.checkedTemplates) templates)." }
+        return "Integrity check FAILED:\n" + integrity.problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}

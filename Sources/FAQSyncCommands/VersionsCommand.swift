@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import TemplateStore
+
+extension FAQSyncCommand {
+    struct Versions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List, switch and clean embedding-model versions.",
+            subcommands: [List.self, Set.self, Clean.self], defaultSubcommand: List.self)
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the versions; * marks the current one.")
+            @OptionGroup var common: CommonOptions
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let store = try common.configuration().makeStore()
+                    let versions = store.exists() ? try await store.versions() : []
+                    if common.json { try JSONOutput.print(versions.map(VersionOutput.init)) }
+                    else if versions.isEmpty { print("No versions yet: run `faqsync sync`.") }
+                    else { print(versions.map { VersionOutput($0).line }.joined(separator: "\n")) }
+                }
+            }
+        }
+
+        struct Set: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Make a version current (no embedding; readers switch at once).")
+            @OptionGroup var common: CommonOptions
+            @Argument(help: "The version id, from `faqsync versions list`.") var id: Int64
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let store = try common.configuration().makeStore()
+                    guard store.exists() else {
+                        throw StoreError(code: .versionNotFound, location: store.location, message: "there is no store yet")
+                    }
+                    let version = try await store.setCurrentVersion(id)
+                    if common.json { try JSONOutput.print(VersionOutput(version)) }
+                    else { print("Version \(version.id) (\(version.model)) is now current.") }
+                }
+            }
+        }
+
+        struct Clean: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Delete every version except the current one, with its templates and cached vectors.")
+            @OptionGroup var common: CommonOptions
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let store = try common.configuration().makeStore()
+                    guard store.exists() else { print("No store yet: nothing to clean."); return }
+                    let report = try await store.removeNonCurrentVersions()
+                    if common.json {
+                        try JSONOutput.print(CleanOutput(removedVersions: report.removedVersions.map(VersionOutput.init),
+                                                         removedTemplates: report.removedTemplates,
+                                                         removedCacheEntries: report.removedCacheEntries))
+                    } else if report.removedVersions.isEmpty {
+                        print("Nothing to clean: only the current version is stored.")
+                    } else {
+                        print("Removed \(report.removedVersions.count) version(s) (\(report.removedVersions.map { "\($0.id)" }.joined(separator: ", "))), \(report.removedTemplates) templates, \(report.removedCacheEntries) cached vectors.")
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct CleanOutput: Encodable {
+    let removedVersions: [VersionOutput]
+    let removedTemplates: Int
+    let removedCacheEntries: Int
+
+    enum CodingKeys: String, CodingKey {
+        case removedVersions = "removed_versions", removedTemplates = "removed_templates", removedCacheEntries = "removed_cache_entries"
+    }
+}
+
+func withFailureHandling(json: Bool, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        throw CommandFailure.exit(error, json: json)
+    }
+}

@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import SpreadsheetReading
+
+/// An FAQ template ready to reconcile: its identity, its fields, the exact text sent to the
+/// model, and the two hashes that decide what a change costs.
+public struct Template: Sendable, Hashable {
+    public let id: String
+    /// Where the template was read from (1-based sheet row); not stored, used in messages.
+    public let rowNumber: Int
+    public let category: String
+    public let subcategory: String
+    public let question: String
+    public let answer: String
+    public let metadata: [MetadataEntry]
+    /// The text the model embeds (see `ModelInput`).
+    public let modelInput: String
+    /// SHA-256 of `modelInput`: only a change of this costs an embedding.
+    public let inputHash: String
+    /// SHA-256 of everything stored for the template: a change of this alone updates the row.
+    public let contentHash: String
+
+    public init(id: String, rowNumber: Int, category: String, subcategory: String, question: String,
+                answer: String, metadata: [MetadataEntry], modelInput: ModelInput) {
+        self.id = id
+        self.rowNumber = rowNumber
+        self.category = category
+        self.subcategory = subcategory
+        self.question = question
+        self.answer = answer
+        self.metadata = metadata
+        let input = modelInput.text(question: question, answer: answer)
+        self.modelInput = input
+        self.inputHash = ContentHash.sha256Hex(input)
+        self.contentHash = ContentHash.fields([id, category, subcategory, question, answer, input]
+                                              + metadata.flatMap { [$0.name, $0.value] })
+    }
+}
+
+/// Which fields make up the text the model embeds.
+public enum ModelInput: String, Sendable, CaseIterable, Codable {
+    /// `question + " " + answer`, as the original system embedded.
+    case questionAndAnswer = "question+answer"
+    case question
+
+    public func text(question: String, answer: String) -> String {
+        switch self {
+        case .questionAndAnswer: question + " " + answer
+        case .question: question
+        }
+    }
+}
+
+public enum ContentHash {
+    public static func sha256Hex(_ text: String) -> String {
+        hex(SHA256.hash(data: Data(text.utf8)))
+    }
+
+    public static func sha256Hex(_ bytes: some DataProtocol) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    /// A hash over several fields, each length-prefixed so that ("ab", "c") ≠ ("a", "bc").
+    public static func fields(_ values: [String]) -> String {
+        var hasher = SHA256()
+        for value in values {
+            let bytes = Array(value.utf8)
+            var length = UInt64(bytes.count).littleEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: bytes)
+        }
+        return hex(hasher.finalize())
+    }
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var output = [UInt8]()
+        output.reserveCapacity(64)
+        for byte in digest {
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

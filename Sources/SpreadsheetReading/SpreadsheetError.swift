@@ -1,0 +1,51 @@
+/// Why a spreadsheet could not be read, with enough context for an editor to fix it:
+/// the file, and where it applies the row and the column, plus what to do.
+public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case fileNotFound = "file-not-found"
+        case unreadable
+        case notAZip = "not-a-zip"
+        case truncated
+        case notAWorkbook = "not-a-workbook"
+        case limitExceeded = "limit-exceeded"
+        case forbiddenXML = "forbidden-xml"
+        case malformedXML = "malformed-xml"
+        case sheetNotFound = "sheet-not-found"
+        case headerNotFound = "header-not-found"
+        case emptyQuestion = "empty-question"
+        case emptyAnswer = "empty-answer"
+        case invalidEncoding = "invalid-encoding"
+    }
+
+    public let code: Code
+    public let file: String
+    public let row: Int?
+    /// The column as the editor sees it: `C (Пример вопроса)` for xlsx, `3 (question)` for csv.
+    public let column: String?
+    public let message: String
+    /// What the person reading the message should do about it.
+    public let remedy: String
+
+    public init(code: Code, file: String, row: Int? = nil, column: String? = nil, message: String, remedy: String) {
+        self.code = code
+        self.file = file
+        self.row = row
+        self.column = column
+        self.message = message
+        self.remedy = remedy
+    }
+
+    /// True when the file may simply have been caught half-written; a watcher retries those.
+    public var mayBeIncompleteSave: Bool {
+        code == .truncated || code == .notAZip
+    }
+
+    public var location: String {
+        var parts = [file]
+        if let row { parts.append("row \(row)") }
+        if let column { parts.append("column \(column)") }
+        return parts.joined(separator: ", ")
+    }
+
+    public var description: String { "\(location): \(message). \(remedy)" }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Reads an FAQ spreadsheet (`.xlsx`, or `.csv` by extension) into `FAQTable`.
+///
+/// Blocking: it reads and inflates the file on the calling thread. Async callers run it on a
+/// thread of their own (see `SyncEngine`), not on the cooperative pool.
+public struct SpreadsheetReader: Sendable {
+    public var aliases: ColumnAliases
+    /// The sheet to read (`FAQ_SHEET`); nil means the first sheet whose header has FAQ columns.
+    public var sheetName: String?
+    public var limits: ReadLimits
+
+    public init(aliases: ColumnAliases = .standard, sheetName: String? = nil, limits: ReadLimits = ReadLimits()) {
+        self.aliases = aliases
+        self.sheetName = sheetName
+        self.limits = limits
+    }
+
+    /// - Throws: `SpreadsheetError` naming the file, and the row and column where one applies.
+    public func read(_ url: URL) throws -> FAQTable {
+        let file = url.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw SpreadsheetError(code: .fileNotFound, file: file, message: "the file does not exist",
+                                   remedy: "Check FAQ_PATH or --faq; it must point at the FAQ spreadsheet (.xlsx or .csv).")
+        }
+        guard !isDirectory.boolValue, FileManager.default.isReadableFile(atPath: file) else {
+            throw SpreadsheetError(code: .unreadable, file: file, message: isDirectory.boolValue ? "this is a directory" : "the file is not readable",
+                                   remedy: "Point FAQ_PATH at the spreadsheet file and check its permissions.")
+        }
+        if url.pathExtension.lowercased() == "csv" {
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch {
+                throw SpreadsheetError(code: .unreadable, file: file, message: "the file could not be read (\(error.localizedDescription))",
+                                       remedy: "Check the file's permissions.")
+            }
+            return try CSVReader(file: file, aliases: aliases, limits: limits).read([UInt8](data))
+        }
+        return try XLSXReader(url: url, file: file, aliases: aliases, sheetName: sheetName, limits: limits).read()
+    }
+}

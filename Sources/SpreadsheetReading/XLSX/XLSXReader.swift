@@ -1,0 +1,125 @@
+import Foundation
+
+/// Reads the FAQ sheet of an xlsx workbook.
+struct XLSXReader {
+    let url: URL
+    let file: String
+    let aliases: ColumnAliases
+    let sheetName: String?
+    let limits: ReadLimits
+
+    func read() throws -> FAQTable {
+        let package = try XLSXPackage(url: url, file: file, limits: limits)
+        let workbookPath = try officeDocumentPath(package)
+        let workbookDirectory = (workbookPath as NSString).deletingLastPathComponent
+        guard let workbookBytes = try package.part(workbookPath) else {
+            throw notAWorkbook("it has no \(workbookPath)")
+        }
+        let workbook = try parse { try WorkbookParts.workbook(workbookBytes, part: workbookPath) }
+        let relationshipsPath = "\(workbookDirectory)/_rels/\((workbookPath as NSString).lastPathComponent).rels"
+        let relationships = try package.part(relationshipsPath).map { bytes in
+            try parse { try WorkbookParts.relationships(bytes, part: relationshipsPath) }
+        } ?? []
+        func target(ofType suffix: String) -> String? {
+            relationships.first { $0.type.hasSuffix(suffix) }.map { WorkbookParts.resolve($0.target, relativeTo: workbookDirectory) }
+        }
+
+        let sharedStringsPath = target(ofType: "/sharedStrings") ?? "\(workbookDirectory)/sharedStrings.xml"
+        let sharedStrings = try package.part(sharedStringsPath).map { bytes in
+            try parse { try WorkbookParts.sharedStrings(bytes, part: sharedStringsPath) }
+        } ?? []
+        let stylesPath = target(ofType: "/styles") ?? "\(workbookDirectory)/styles.xml"
+        let dateStyles = try package.part(stylesPath).map { bytes in
+            try parse { try WorkbookParts.dateStyles(bytes, part: stylesPath) }
+        } ?? []
+
+        let worksheets: [(name: String, path: String)] = workbook.sheets.compactMap { sheet in
+            guard let relationship = relationships.first(where: { $0.id == sheet.relationshipID }),
+                  relationship.type.hasSuffix("/worksheet") else { return nil }
+            return (sheet.name, WorkbookParts.resolve(relationship.target, relativeTo: workbookDirectory))
+        }
+        guard !worksheets.isEmpty else { throw notAWorkbook("it has no worksheets") }
+
+        let candidates: [(name: String, path: String)]
+        if let sheetName {
+            guard let named = worksheets.first(where: { $0.name == sheetName })
+                    ?? worksheets.first(where: { $0.name.lowercased() == sheetName.lowercased() }) else {
+                throw SpreadsheetError(
+                    code: .sheetNotFound, file: file,
+                    message: "there is no sheet named '\(sheetName)' (FAQ_SHEET); the sheets are: \(worksheets.map { "'\($0.name)'" }.joined(separator: ", "))",
+                    remedy: "Set FAQ_SHEET to one of those names, or unset it to use the first sheet with FAQ columns.")
+            }
+            candidates = [named]
+        } else {
+            candidates = worksheets
+        }
+
+        let sheetParser = WorksheetParser(sharedStrings: sharedStrings, dateStyles: dateStyles,
+                                          uses1904Dates: workbook.uses1904Dates, maxCells: limits.maxCells, file: file)
+        let builder = FAQTableBuilder(file: file, format: .xlsx, aliases: aliases,
+                                      columnLabel: CellReference.letters(forColumn:))
+        var seen: [(sheet: String, firstRow: [String])] = []
+        for sheet in candidates {
+            guard let bytes = try package.part(sheet.path) else {
+                throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
+            }
+            let scanned = try sheetParser.parse(bytes, part: sheet.path)
+            if let header = builder.findHeader(in: scanned.rows) {
+                return try builder.build(rows: scanned.rows, merges: scanned.merges, header: header,
+                                         sheetName: sheet.name, cellsScanned: scanned.cellCount)
+            }
+            seen.append((sheet.name, builder.firstNonEmptyRow(in: scanned.rows)))
+        }
+        throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen)
+    }
+
+    private func officeDocumentPath(_ package: XLSXPackage) throws -> String {
+        if let bytes = try package.part("_rels/.rels") {
+            let relationships = try parse { try WorkbookParts.relationships(bytes, part: "_rels/.rels") }
+            if let main = relationships.first(where: { $0.type.hasSuffix("/officeDocument") }) {
+                return WorkbookParts.resolve(main.target, relativeTo: "")
+            }
+        }
+        if package.contains("xl/workbook.xml") { return "xl/workbook.xml" }
+        throw notAWorkbook("it is a zip archive without a workbook (xl/workbook.xml)")
+    }
+
+    private func parse<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as XMLError { throw Self.spreadsheetError(error, file: file) }
+    }
+
+    private func notAWorkbook(_ detail: String) -> SpreadsheetError {
+        SpreadsheetError(code: .notAWorkbook, file: file, message: "the file is not an xlsx workbook: \(detail)",
+                         remedy: "Save the FAQ as an Excel workbook (.xlsx) and point FAQ_PATH at it.")
+    }
+
+    static func spreadsheetError(_ error: XMLError, file: String) -> SpreadsheetError {
+        switch error.reason {
+        case .truncated:
+            SpreadsheetError(code: .truncated, file: file, message: error.explanation,
+                             remedy: "Save the spreadsheet again from Excel or LibreOffice.")
+        case .doctypeForbidden, .entityForbidden:
+            SpreadsheetError(code: .forbiddenXML, file: file, message: error.explanation,
+                             remedy: "Re-save the workbook from Excel or LibreOffice; files they write never contain these.")
+        case .malformed:
+            SpreadsheetError(code: .malformedXML, file: file, message: error.explanation,
+                             remedy: "Re-save the workbook from Excel or LibreOffice.")
+        }
+    }
+}
+
+extension SpreadsheetError {
+    static func headerNotFound(file: String, aliases: ColumnAliases, seen: [(sheet: String, firstRow: [String])]) -> SpreadsheetError {
+        let expected = FAQField.required.map { field in
+            "\(field.rawValue) (\((aliases.names[field] ?? []).prefix(2).map { "'\($0)'" }.joined(separator: " or ")))"
+        }.joined(separator: ", ")
+        let found = seen.map { entry in
+            let cells = entry.firstRow.isEmpty ? "nothing" : entry.firstRow.prefix(12).map { "'\($0)'" }.joined(separator: ", ")
+            return entry.sheet.isEmpty ? cells : "sheet '\(entry.sheet)': \(cells)"
+        }.joined(separator: "; ")
+        return SpreadsheetError(
+            code: .headerNotFound, file: file,
+            message: "no header row in the first \(FAQTableBuilder.headerSearchDepth) rows has the required columns \(expected); found \(found.isEmpty ? "no content" : found)",
+            remedy: "Rename the header cells, or map your names with FAQ_COLUMN_CATEGORY, FAQ_COLUMN_SUBCATEGORY, FAQ_COLUMN_QUESTION, FAQ_COLUMN_ANSWER.")
+    }
+}

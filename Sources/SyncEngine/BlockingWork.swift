@@ -1,0 +1,13 @@
+import Dispatch
+
+/// Runs blocking work (file reads, inflating a zip, parsing) on a Dispatch thread instead of the
+/// cooperative pool, whose few threads must never wait on I/O.
+enum BlockingWork {
+    private static let queue = DispatchQueue(label: "faqsync.blocking-work", qos: .userInitiated, attributes: .concurrent)
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result(catching: body)) }
+        }
+    }
+}

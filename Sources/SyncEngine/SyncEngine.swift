@@ -1,0 +1,182 @@
+import Embedding
+import Foundation
+import Logging
+import Reconciliation
+import SpreadsheetReading
+import TemplateStore
+
+/// Runs syncs: spreadsheet → plan → embed the delta through the cache → one transaction.
+///
+/// The store's templates and current version change only in `apply`'s single transaction, so a
+/// failure at any earlier point (bad file, model outage, full disk) leaves them as they were.
+/// Vectors received before a failure stay in the cache, so the next attempt does not pay again.
+public struct SyncEngine: Sendable {
+    public let store: any TemplateStore
+    public let embedder: any Embedder
+    public let logger: Logger
+
+    public init(store: any TemplateStore, embedder: any Embedder, logger: Logger) {
+        self.store = store
+        self.embedder = embedder
+        self.logger = logger
+    }
+
+    /// Reads the spreadsheet and plans against the store. Writes nothing.
+    public func prepare(_ source: SyncSource, options: SyncOptions = SyncOptions()) async throws -> PreparedSync {
+        let startedAt = Date()
+        do {
+            return try await prepare(source, options: options, startedAt: startedAt)
+        } catch {
+            await recordFailure(error, source: source, sha256: nil, startedAt: startedAt, counts: nil)
+            throw error
+        }
+    }
+
+    private func prepare(_ source: SyncSource, options: SyncOptions, startedAt: Date) async throws -> PreparedSync {
+        let (table, sha256) = try await BlockingWork.run {
+            let table = try source.reader.read(source.faqURL)
+            return (table, try SourceFile.sha256(of: source.faqURL))
+        }
+        let templates = try Template.templates(from: table, modelInput: source.modelInput)
+        let model = embedder.model
+        let versions = store.exists() ? try await store.versions() : []
+        let current = versions.first(where: \.isCurrent)
+        let target = versions.first(where: { $0.model == model })
+        var stored: [String: StoredTemplateState] = [:]
+        if let target { stored = try await store.templateStates(versionID: target.id) }
+        let plan = Reconciler.plan(desired: templates, stored: stored, reembedAll: options.force)
+
+        let cached: [String: [Float]]
+        if options.force || plan.needingVectors.isEmpty || !store.exists() {
+            cached = [:]
+        } else {
+            let hashes = Array(Set(plan.needingVectors.map { $0.inputHash }))
+            cached = try await store.cachedVectors(model: model, inputHashes: hashes)
+        }
+        let texts = plan.textsToEmbed(skipping: { cached[$0] != nil })
+        return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256, templates: templates, model: model,
+                            currentVersion: current, targetVersion: target, plan: plan, textsToEmbed: texts,
+                            cachedVectors: cached, force: options.force,
+                            batchSize: max(1, options.batchSize ?? embedder.preferredBatchSize), startedAt: startedAt)
+    }
+
+    /// Embeds what the plan needs and applies it in one transaction.
+    public func execute(_ prepared: PreparedSync,
+                        progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
+        var report = prepared.baseReport()
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            var vectors = prepared.cachedVectors
+            let batches = stride(from: 0, to: prepared.textsToEmbed.count, by: prepared.batchSize).map {
+                Array(prepared.textsToEmbed[$0..<min($0 + prepared.batchSize, prepared.textsToEmbed.count)])
+            }
+            for (index, batch) in batches.enumerated() {
+                try Task.checkCancellation()
+                let received = try await embedder.embed(batch.map(\.text))
+                report.embeddingRequests += 1
+                try EmbeddingValidation.validate(received, inputs: batch.count, model: prepared.model)
+                let pairs = zip(batch, received).map { (inputHash: $0.0.inputHash, vector: $0.1) }
+                try await store.cache(model: prepared.model, vectors: pairs)
+                for pair in pairs { vectors[pair.inputHash] = pair.vector }
+                report.embeddedTexts += batch.count
+                progress(EmbeddingProgress(completedBatches: index + 1, totalBatches: batches.count,
+                                           completedTexts: report.embeddedTexts, totalTexts: prepared.textsToEmbed.count,
+                                           elapsed: clock.now - start))
+            }
+            try Task.checkCancellation()
+
+            var changes = StoreChanges(model: prepared.model, run: prepared.runRecord(report: report, outcome: .succeeded))
+            changes.inserts = prepared.plan.new.map { EmbeddedTemplate(template: $0, vector: vectors[$0.inputHash]!) }
+            changes.vectorUpdates = prepared.plan.modified.map { EmbeddedTemplate(template: $0, vector: vectors[$0.inputHash]!) }
+            changes.fieldUpdates = prepared.plan.metadataOnly
+            changes.deletions = prepared.plan.deleted
+            let applied = try await store.apply(changes)
+            report.versionID = applied.versionID
+            report.templates = applied.templateCount
+            report.durationS = Date().timeIntervalSince(prepared.startedAt)
+            logger.info("sync complete", metadata: [
+                "new": "\(report.new)", "modified": "\(report.modified)", "metadata_only": "\(report.metadataOnly)",
+                "deleted": "\(report.deleted)", "unchanged": "\(report.unchanged)", "embedded": "\(report.embeddedTexts)",
+                "cache_hits": "\(report.cacheHits)", "requests": "\(report.embeddingRequests)",
+                "version": "\(applied.versionID)", "templates": "\(applied.templateCount)",
+                "duration_s": "\(String(format: "%.3f", report.durationS))",
+            ])
+            return report
+        } catch {
+            await recordFailure(error, source: nil, sha256: prepared.sourceSHA256, startedAt: prepared.startedAt,
+                                counts: prepared.runRecord(report: report, outcome: .failed))
+            throw error
+        }
+    }
+
+    /// `prepare` then `execute`.
+    public func sync(_ source: SyncSource, options: SyncOptions = SyncOptions(),
+                     progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
+        try await execute(try await prepare(source, options: options), progress: progress)
+    }
+
+    /// A dry run's report: what `execute` would do.
+    public func dryRunReport(_ prepared: PreparedSync) -> SyncReport {
+        var report = prepared.baseReport()
+        report.dryRun = true
+        report.versionID = prepared.targetVersion?.id
+        report.templates = prepared.templates.count
+        report.durationS = Date().timeIntervalSince(prepared.startedAt)
+        return report
+    }
+
+    private func recordFailure(_ error: any Error, source: SyncSource?, sha256: String?, startedAt: Date, counts: SyncRunRecord?) async {
+        var run = counts ?? SyncRunRecord(startedAt: startedAt, finishedAt: Date(), sourcePath: source?.faqURL.path ?? "",
+                                          sourceSHA256: sha256, outcome: .failed)
+        run.outcome = .failed
+        run.finishedAt = Date()
+        run.error = String(describing: error)
+        do {
+            try await store.record(failedRun: run)
+        } catch {
+            logger.warning("could not record the failed sync in the store", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension PreparedSync {
+    func baseReport() -> SyncReport {
+        var report = SyncReport(model: model, sourcePath: sourcePath, sourceSHA256: sourceSHA256)
+        report.new = plan.new.count
+        report.modified = plan.modified.count
+        report.metadataOnly = plan.metadataOnly.count
+        report.deleted = plan.deleted.count
+        report.unchanged = plan.unchanged.count
+        report.cacheHits = Set(plan.needingVectors.map { $0.inputHash }).count - textsToEmbed.count
+        report.previousModel = changesModel ? currentVersion?.model : nil
+        return report
+    }
+
+    func runRecord(report: SyncReport, outcome: SyncRunRecord.Outcome) -> SyncRunRecord {
+        var run = SyncRunRecord(startedAt: startedAt, finishedAt: Date(), sourcePath: sourcePath,
+                                sourceSHA256: sourceSHA256, outcome: outcome)
+        run.versionID = targetVersion?.id
+        run.new = report.new
+        run.modified = report.modified
+        run.metadataOnly = report.metadataOnly
+        run.deleted = report.deleted
+        run.unchanged = report.unchanged
+        run.embeddedTexts = report.embeddedTexts
+        run.cacheHits = report.cacheHits
+        run.embeddingRequests = report.embeddingRequests
+        return run
+    }
+}
+
+enum SourceFile {
+    static func sha256(of url: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256Stream()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+        }
+        return hasher.finalizeHex()
+    }
+}

@@ -1,0 +1,71 @@
+import GRDB
+
+/// The SQLite schema as versioned migrations. Append a migration; never edit a shipped one.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-versions-templates-cache-runs") { db in
+            try db.execute(sql: """
+                CREATE TABLE embedding_versions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    model_name TEXT NOT NULL,
+                    model_version TEXT NOT NULL,
+                    dimension INTEGER NOT NULL CHECK (dimension > 0),
+                    is_current INTEGER NOT NULL DEFAULT 0 CHECK (is_current IN (0, 1)),
+                    created_at TEXT NOT NULL,
+                    UNIQUE (model_name, model_version, dimension)
+                );
+                -- At most one current version, enforced by the database rather than by discipline.
+                CREATE UNIQUE INDEX embedding_versions_one_current ON embedding_versions (is_current) WHERE is_current = 1;
+
+                CREATE TABLE templates (
+                    version_id INTEGER NOT NULL REFERENCES embedding_versions (id) ON DELETE CASCADE,
+                    template_id TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    subcategory TEXT NOT NULL,
+                    question TEXT NOT NULL,
+                    answer TEXT NOT NULL,
+                    metadata TEXT NOT NULL DEFAULT '[]',
+                    input_hash TEXT NOT NULL,
+                    content_hash TEXT NOT NULL,
+                    vector BLOB NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (version_id, template_id)
+                ) WITHOUT ROWID;
+
+                -- Content-addressed: (model, hash of the embedded text) -> vector.
+                CREATE TABLE embedding_cache (
+                    model_name TEXT NOT NULL,
+                    model_version TEXT NOT NULL,
+                    dimension INTEGER NOT NULL,
+                    text_hash TEXT NOT NULL,
+                    vector BLOB NOT NULL,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (model_name, model_version, dimension, text_hash)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE sync_runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT NOT NULL,
+                    source_path TEXT NOT NULL,
+                    source_sha256 TEXT,
+                    version_id INTEGER,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
+                    new_count INTEGER NOT NULL DEFAULT 0,
+                    modified_count INTEGER NOT NULL DEFAULT 0,
+                    metadata_only_count INTEGER NOT NULL DEFAULT 0,
+                    deleted_count INTEGER NOT NULL DEFAULT 0,
+                    unchanged_count INTEGER NOT NULL DEFAULT 0,
+                    embedded_texts INTEGER NOT NULL DEFAULT 0,
+                    cache_hits INTEGER NOT NULL DEFAULT 0,
+                    embedding_requests INTEGER NOT NULL DEFAULT 0,
+                    template_count INTEGER NOT NULL DEFAULT 0,
+                    error TEXT
+                );
+                """)
+        }
+        return migrator
+    }
+}

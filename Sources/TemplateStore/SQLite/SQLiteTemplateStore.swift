@@ -1,0 +1,425 @@
+import Embedding
+import Foundation
+import GRDB
+import Reconciliation
+import SpreadsheetReading
+import Synchronization
+
+/// The default store: one SQLite file in WAL mode, accessed through a GRDB `DatabasePool`.
+///
+/// GRDB runs every sqlite3 call on its own serial queues, so the async methods here never block
+/// the cooperative thread pool. The file is opened lazily, on the first call that needs it, so
+/// a sync that fails before touching the store (a bad spreadsheet) does not create one.
+public final class SQLiteTemplateStore: TemplateStore {
+    public let path: String
+    public var location: String { path }
+    private let pool = Mutex<DatabasePool?>(nil)
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func exists() -> Bool {
+        FileManager.default.fileExists(atPath: path)
+    }
+
+    // MARK: Opening
+
+    /// The pool, opening the file and migrating the schema on first use.
+    func database() throws -> DatabasePool {
+        try pool.withLock { existing in
+            if let existing { return existing }
+            let opened = try open()
+            existing = opened
+            return opened
+        }
+    }
+
+    private func open() throws -> DatabasePool {
+        try createPrivateFileIfMissing()
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "faqsync"
+        let database: DatabasePool
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database",
+                             cause: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
+        } catch {
+            throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", cause: "\(error)")
+        }
+        let migrator = SQLiteSchema.migrator
+        do {
+            if try database.read({ try migrator.hasBeenSuperseded($0) }) {
+                let applied = try database.read { try migrator.appliedIdentifiers($0) }
+                let known = Set(migrator.migrations)
+                throw StoreError(
+                    code: .newerSchema, location: path,
+                    message: "the store was written by a newer faqsync (schema migrations \(applied.subtracting(known).sorted().joined(separator: ", ")) are unknown to this version)",
+                    cause: "upgrade faqsync, or point --db at another file; this version will not modify it")
+            }
+            try migrator.migrate(database)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database",
+                             cause: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
+        } catch {
+            throw StoreError(code: .openFailed, location: path, message: "the schema could not be checked or migrated", cause: "\(error)")
+        }
+        return database
+    }
+
+    /// The store holds the FAQ's content: readable by its owner only (mode 0600), like SQLite's
+    /// -wal and -shm files, which inherit the database file's mode.
+    private func createPrivateFileIfMissing() throws {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let descriptor = Glibc.open(path, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor < 0, errno != EEXIST {
+            throw StoreError(code: .openFailed, location: path, message: "the database file could not be created",
+                             cause: String(cString: strerror(errno)))
+        }
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let database = try database()
+        do { return try await database.read(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(code: .readFailed, location: path, message: "a read failed", cause: "\(error)")
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let database = try database()
+        do { return try await database.write(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(code: .writeFailed, location: path, message: "the transaction was rolled back", cause: "\(error)")
+        }
+    }
+
+    // MARK: Reading
+
+    public func versions() async throws -> [StoredVersion] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                       (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
+                FROM embedding_versions v ORDER BY v.id
+                """).map(Self.version(from:))
+        }
+    }
+
+    public func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] {
+        try await read { db in
+            var states: [String: StoredTemplateState] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT template_id, input_hash, content_hash FROM templates WHERE version_id = ?",
+                                           arguments: [versionID])
+            while let row = try rows.next() {
+                states[row[0]] = StoredTemplateState(inputHash: row[1], contentHash: row[2])
+            }
+            return states
+        }
+    }
+
+    public func templates(versionID: Int64) async throws -> [StoredTemplate] {
+        try await read { db in
+            guard let dimension = try Int.fetchOne(db, sql: "SELECT dimension FROM embedding_versions WHERE id = ?", arguments: [versionID]) else {
+                return []
+            }
+            var result: [StoredTemplate] = []
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT template_id, category, subcategory, question, answer, metadata, input_hash, content_hash, vector
+                FROM templates WHERE version_id = ? ORDER BY template_id
+                """, arguments: [versionID])
+            while let row = try rows.next() {
+                let blob: Data = row[8]
+                guard let vector = VectorCoding.decode(blob, dimension: dimension) else {
+                    throw StoreError(code: .invalidVector, location: self.path,
+                                     message: "template \(row[0] as String) has a vector of \(blob.count) bytes, expected \(dimension * 4)")
+                }
+                result.append(StoredTemplate(
+                    id: row[0], category: row[1], subcategory: row[2], question: row[3], answer: row[4],
+                    metadata: MetadataCoding.decode(row[5]), inputHash: row[6], contentHash: row[7], vector: vector))
+            }
+            return result
+        }
+    }
+
+    // MARK: Embedding cache
+
+    public func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]] {
+        guard !inputHashes.isEmpty else { return [:] }
+        return try await read { db in
+            var found: [String: [Float]] = [:]
+            let statement = try db.cachedStatement(sql: """
+                SELECT vector FROM embedding_cache
+                WHERE model_name = ? AND model_version = ? AND dimension = ? AND text_hash = ?
+                """)
+            for hash in inputHashes {
+                if let blob = try Data.fetchOne(statement, arguments: [model.name, model.version, model.dimension, hash]),
+                   let vector = VectorCoding.decode(blob, dimension: model.dimension) {
+                    found[hash] = vector
+                }
+            }
+            return found
+        }
+    }
+
+    public func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws {
+        guard !vectors.isEmpty else { return }
+        let encoded = try vectors.map { entry -> (String, Data) in
+            guard entry.vector.count == model.dimension else {
+                throw StoreError(code: .invalidVector, location: path,
+                                 message: "refusing to cache a vector of \(entry.vector.count) values for \(model)")
+            }
+            return (entry.inputHash, Data(VectorCoding.encode(entry.vector)))
+        }
+        let now = Timestamp.string(Date())
+        try await write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO embedding_cache (model_name, model_version, dimension, text_hash, vector, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (model_name, model_version, dimension, text_hash) DO UPDATE SET vector = excluded.vector
+                """)
+            for (hash, blob) in encoded {
+                try statement.execute(arguments: [model.name, model.version, model.dimension, hash, blob, now])
+            }
+        }
+    }
+
+    // MARK: Writing a sync
+
+    public func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
+        let location = path
+        for embedded in changes.inserts + changes.vectorUpdates where embedded.vector.count != changes.model.dimension {
+            throw StoreError(code: .invalidVector, location: location,
+                             message: "template \(embedded.template.id) has a vector of \(embedded.vector.count) values, the version needs \(changes.model.dimension)")
+        }
+        return try await write { db in
+            let now = Timestamp.string(Date())
+            let versionID = try Self.findOrCreateVersion(changes.model, in: db, now: now)
+
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO templates (version_id, template_id, category, subcategory, question, answer, metadata,
+                                       input_hash, content_hash, vector, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for embedded in changes.inserts {
+                let t = embedded.template
+                try insert.execute(arguments: [versionID, t.id, t.category, t.subcategory, t.question, t.answer,
+                                               MetadataCoding.encode(t.metadata), t.inputHash, t.contentHash,
+                                               Data(VectorCoding.encode(embedded.vector)), now, now])
+            }
+            let updateWithVector = try db.cachedStatement(sql: """
+                UPDATE templates SET category = ?, subcategory = ?, question = ?, answer = ?, metadata = ?,
+                       input_hash = ?, content_hash = ?, vector = ?, updated_at = ?
+                WHERE version_id = ? AND template_id = ?
+                """)
+            for embedded in changes.vectorUpdates {
+                let t = embedded.template
+                try updateWithVector.execute(arguments: [t.category, t.subcategory, t.question, t.answer,
+                                                         MetadataCoding.encode(t.metadata), t.inputHash, t.contentHash,
+                                                         Data(VectorCoding.encode(embedded.vector)), now, versionID, t.id])
+            }
+            let updateFields = try db.cachedStatement(sql: """
+                UPDATE templates SET category = ?, subcategory = ?, question = ?, answer = ?, metadata = ?,
+                       content_hash = ?, updated_at = ?
+                WHERE version_id = ? AND template_id = ?
+                """)
+            for t in changes.fieldUpdates {
+                try updateFields.execute(arguments: [t.category, t.subcategory, t.question, t.answer,
+                                                     MetadataCoding.encode(t.metadata), t.contentHash, now, versionID, t.id])
+            }
+            let delete = try db.cachedStatement(sql: "DELETE FROM templates WHERE version_id = ? AND template_id = ?")
+            for id in changes.deletions {
+                try delete.execute(arguments: [versionID, id])
+            }
+            if changes.makeCurrent {
+                try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [versionID])
+                try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [versionID])
+            }
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE version_id = ?", arguments: [versionID]) ?? 0
+            var run = changes.run
+            run.versionID = versionID
+            run.templates = count
+            run.finishedAt = Date()
+            let runID = try Self.insert(run, in: db)
+            return AppliedChanges(versionID: versionID, templateCount: count, runID: runID)
+        }
+    }
+
+    private static func findOrCreateVersion(_ model: ModelIdentity, in db: Database, now: String) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: """
+            SELECT id FROM embedding_versions WHERE model_name = ? AND model_version = ? AND dimension = ?
+            """, arguments: [model.name, model.version, model.dimension]) {
+            return id
+        }
+        try db.execute(sql: """
+            INSERT INTO embedding_versions (model_name, model_version, dimension, is_current, created_at) VALUES (?, ?, ?, 0, ?)
+            """, arguments: [model.name, model.version, model.dimension, now])
+        return db.lastInsertedRowID
+    }
+
+    // MARK: Versions
+
+    public func setCurrentVersion(_ id: Int64) async throws -> StoredVersion {
+        let location = path
+        return try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM embedding_versions WHERE id = ?", arguments: [id]) != nil else {
+                throw StoreError(code: .versionNotFound, location: location, message: "there is no version \(id)",
+                                 cause: "`faqsync versions list` shows the versions")
+            }
+            try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [id])
+            try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [id])
+            let row = try Row.fetchOne(db, sql: """
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                       (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
+                FROM embedding_versions v WHERE v.id = ?
+                """, arguments: [id])!
+            return Self.version(from: row)
+        }
+    }
+
+    public func removeNonCurrentVersions() async throws -> CleanReport {
+        try await write { db in
+            let removed = try Row.fetchAll(db, sql: """
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                       (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
+                FROM embedding_versions v WHERE v.is_current = 0 ORDER BY v.id
+                """).map(Self.version(from:))
+            try db.execute(sql: "DELETE FROM templates WHERE version_id IN (SELECT id FROM embedding_versions WHERE is_current = 0)")
+            let templates = db.changesCount
+            try db.execute(sql: "DELETE FROM embedding_versions WHERE is_current = 0")
+            // Cached vectors of models that no longer have a version are dead weight.
+            try db.execute(sql: """
+                DELETE FROM embedding_cache WHERE NOT EXISTS (
+                    SELECT 1 FROM embedding_versions v WHERE v.model_name = embedding_cache.model_name
+                    AND v.model_version = embedding_cache.model_version AND v.dimension = embedding_cache.dimension)
+                """)
+            return CleanReport(removedVersions: removed, removedTemplates: templates, removedCacheEntries: db.changesCount)
+        }
+    }
+
+    // MARK: Audit
+
+    public func record(failedRun: SyncRunRecord) async throws {
+        guard exists() else { return }
+        _ = try await write { db in try Self.insert(failedRun, in: db) }
+    }
+
+    public func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                var run = SyncRunRecord(startedAt: Timestamp.date(row["started_at"]), finishedAt: Timestamp.date(row["finished_at"]),
+                                        sourcePath: row["source_path"], sourceSHA256: row["source_sha256"],
+                                        outcome: SyncRunRecord.Outcome(rawValue: row["outcome"]) ?? .failed)
+                run.id = row["id"]
+                run.versionID = row["version_id"]
+                run.new = row["new_count"]
+                run.modified = row["modified_count"]
+                run.metadataOnly = row["metadata_only_count"]
+                run.deleted = row["deleted_count"]
+                run.unchanged = row["unchanged_count"]
+                run.embeddedTexts = row["embedded_texts"]
+                run.cacheHits = row["cache_hits"]
+                run.embeddingRequests = row["embedding_requests"]
+                run.templates = row["template_count"]
+                run.error = row["error"]
+                return run
+            }
+        }
+    }
+
+    private static func insert(_ run: SyncRunRecord, in db: Database) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
+                new_count, modified_count, metadata_only_count, deleted_count, unchanged_count,
+                embedded_texts, cache_hits, embedding_requests, template_count, error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [Timestamp.string(run.startedAt), Timestamp.string(run.finishedAt), run.sourcePath,
+                             run.sourceSHA256, run.versionID, run.outcome.rawValue, run.new, run.modified,
+                             run.metadataOnly, run.deleted, run.unchanged, run.embeddedTexts, run.cacheHits,
+                             run.embeddingRequests, run.templates, run.error])
+        return db.lastInsertedRowID
+    }
+
+    // MARK: Integrity
+
+    public func checkIntegrity() async throws -> IntegrityReport {
+        try await read { db in
+            var problems: [String] = []
+            let quickCheck = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            if quickCheck != ["ok"] { problems.append("SQLite quick_check: \(quickCheck.prefix(5).joined(separator: "; "))") }
+            let versions = try Row.fetchAll(db, sql: "SELECT id, dimension, is_current FROM embedding_versions")
+            if !versions.isEmpty, !versions.contains(where: { ($0["is_current"] as Int) == 1 }) {
+                problems.append("no version is current")
+            }
+            let dimensions = Dictionary(uniqueKeysWithValues: versions.map { ($0["id"] as Int64, $0["dimension"] as Int) })
+            var checked = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT version_id, template_id, input_hash, content_hash, vector FROM templates")
+            while let row = try rows.next() {
+                checked += 1
+                let versionID: Int64 = row[0]
+                let id: String = row[1]
+                guard let dimension = dimensions[versionID] else {
+                    problems.append("template \(id) belongs to missing version \(versionID)")
+                    continue
+                }
+                for (name, hash) in [("input", row[2] as String), ("content", row[3] as String)] where !Self.isSHA256Hex(hash) {
+                    problems.append("template \(id) (version \(versionID)) has no valid \(name) hash")
+                }
+                let blob: Data = row[4]
+                guard let vector = VectorCoding.decode(blob, dimension: dimension) else {
+                    problems.append("template \(id) (version \(versionID)) has a vector of \(blob.count / 4) values, expected \(dimension)")
+                    continue
+                }
+                if !vector.allSatisfy(\.isFinite) {
+                    problems.append("template \(id) (version \(versionID)) has a NaN or infinite value in its vector")
+                }
+                if problems.count > 50 { break }
+            }
+            return IntegrityReport(checkedTemplates: checked, problems: problems)
+        }
+    }
+
+    private static func isSHA256Hex(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    private static func version(from row: Row) -> StoredVersion {
+        StoredVersion(id: row["id"],
+                      model: ModelIdentity(name: row["model_name"], version: row["model_version"], dimension: row["dimension"]),
+                      isCurrent: (row["is_current"] as Int) == 1, createdAt: Timestamp.date(row["created_at"]),
+                      templateCount: row["template_count"])
+    }
+}
+
+/// Metadata as a JSON array of {name, value}, keeping the sheet's column order.
+enum MetadataCoding {
+    static func encode(_ entries: [MetadataEntry]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(entries), as: UTF8.self)) ?? "[]"
+    }
+
+    static func decode(_ text: String) -> [MetadataEntry] {
+        (try? JSONDecoder().decode([MetadataEntry].self, from: Data(text.utf8))) ?? []
+    }
+}
+
+/// Timestamps as ISO 8601 text in UTC with milliseconds: sortable and readable in `sqlite3`.
+enum Timestamp {
+    static func string(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
+    }
+
+    static func date(_ text: String) -> Date {
+        (try? Date(text, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted)))
+            ?? (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
+    }
+}

@@ -1,0 +1,113 @@
+import Embedding
+import Foundation
+import Reconciliation
+import SpreadsheetReading
+
+/// One model version in the store.
+public struct StoredVersion: Sendable, Hashable, Codable {
+    public let id: Int64
+    public let model: ModelIdentity
+    public let isCurrent: Bool
+    public let createdAt: Date
+    public let templateCount: Int
+
+    public init(id: Int64, model: ModelIdentity, isCurrent: Bool, createdAt: Date, templateCount: Int) {
+        self.id = id
+        self.model = model
+        self.isCurrent = isCurrent
+        self.createdAt = createdAt
+        self.templateCount = templateCount
+    }
+}
+
+/// A template as stored under one version, with its vector.
+public struct StoredTemplate: Sendable, Hashable {
+    public let id: String
+    public let category: String
+    public let subcategory: String
+    public let question: String
+    public let answer: String
+    public let metadata: [MetadataEntry]
+    public let inputHash: String
+    public let contentHash: String
+    public let vector: [Float]
+}
+
+/// A template with the vector for its model input.
+public struct EmbeddedTemplate: Sendable {
+    public let template: Template
+    public let vector: [Float]
+
+    public init(template: Template, vector: [Float]) {
+        self.template = template
+        self.vector = vector
+    }
+}
+
+/// Counts and provenance of one sync, successful or not: the `sync_runs` audit row.
+public struct SyncRunRecord: Sendable, Codable, Hashable {
+    public enum Outcome: String, Sendable, Codable { case succeeded, failed }
+
+    public var id: Int64?
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var sourcePath: String
+    public var sourceSHA256: String?
+    public var versionID: Int64?
+    public var outcome: Outcome
+    public var new = 0
+    public var modified = 0
+    public var metadataOnly = 0
+    public var deleted = 0
+    public var unchanged = 0
+    public var embeddedTexts = 0
+    public var cacheHits = 0
+    public var embeddingRequests = 0
+    public var templates = 0
+    public var error: String?
+
+    public init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.sourcePath = sourcePath
+        self.sourceSHA256 = sourceSHA256
+        self.outcome = outcome
+    }
+}
+
+/// Everything one sync writes, applied by the store in a single transaction.
+public struct StoreChanges: Sendable {
+    public let model: ModelIdentity
+    public var inserts: [EmbeddedTemplate] = []
+    /// Templates whose model input changed: new vector and fields.
+    public var vectorUpdates: [EmbeddedTemplate] = []
+    /// Templates whose fields changed but not their model input: the vector stays.
+    public var fieldUpdates: [Template] = []
+    public var deletions: [String] = []
+    /// Make this model's version current once the changes are in.
+    public var makeCurrent = true
+    public var run: SyncRunRecord
+
+    public init(model: ModelIdentity, run: SyncRunRecord) {
+        self.model = model
+        self.run = run
+    }
+}
+
+public struct AppliedChanges: Sendable {
+    public let versionID: Int64
+    public let templateCount: Int
+    public let runID: Int64
+}
+
+public struct CleanReport: Sendable, Codable {
+    public let removedVersions: [StoredVersion]
+    public let removedTemplates: Int
+    public let removedCacheEntries: Int
+}
+
+public struct IntegrityReport: Sendable, Codable {
+    public let checkedTemplates: Int
+    public let problems: [String]
+    public var passed: Bool { problems.isEmpty }
+}

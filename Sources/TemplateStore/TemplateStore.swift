@@ -1,0 +1,70 @@
+import Embedding
+import Reconciliation
+
+/// Durable storage of model versions, their templates and vectors, the embedding cache and the
+/// sync audit log. Implementations: `SQLiteTemplateStore`; PostgreSQL follows the same contract.
+///
+/// Contract: `apply` is atomic (all of a sync or nothing, readers see the old current version
+/// until it commits); cache writes are independent of `apply`, because a vector once paid for is
+/// worth keeping even when the sync that asked for it fails.
+public protocol TemplateStore: Sendable {
+    /// Where the store lives, safe to print (no secrets).
+    var location: String { get }
+    /// False when nothing has been stored yet (no file, no schema).
+    func exists() -> Bool
+
+    func versions() async throws -> [StoredVersion]
+    func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState]
+    func templates(versionID: Int64) async throws -> [StoredTemplate]
+
+    func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]]
+    func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws
+
+    func apply(_ changes: StoreChanges) async throws -> AppliedChanges
+    func setCurrentVersion(_ id: Int64) async throws -> StoredVersion
+    func removeNonCurrentVersions() async throws -> CleanReport
+
+    /// Records a sync that failed; a no-op when the store does not exist yet.
+    func record(failedRun: SyncRunRecord) async throws
+    func recentRuns(limit: Int) async throws -> [SyncRunRecord]
+    func checkIntegrity() async throws -> IntegrityReport
+}
+
+extension TemplateStore {
+    public func currentVersion() async throws -> StoredVersion? {
+        try await versions().first(where: \.isCurrent)
+    }
+
+    public func version(for model: ModelIdentity) async throws -> StoredVersion? {
+        try await versions().first(where: { $0.model == model })
+    }
+}
+
+/// A store operation that failed, with the store's location and what to do.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case newerSchema = "newer-schema"
+        case notADatabase = "not-a-database"
+        case openFailed = "open-failed"
+        case versionNotFound = "version-not-found"
+        case invalidVector = "invalid-vector"
+        case writeFailed = "write-failed"
+        case readFailed = "read-failed"
+    }
+
+    public let code: Code
+    public let location: String
+    public let message: String
+    public let cause: String?
+
+    public init(code: Code, location: String, message: String, cause: String? = nil) {
+        self.code = code
+        self.location = location
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        "store \(location): \(message)" + (cause.map { " (\($0))" } ?? "")
+    }
+}

@@ -1,0 +1,3 @@
+import FAQSyncCommands
+
+await FAQSyncMain.run()
