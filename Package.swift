@@ -66,7 +66,7 @@ let package = Package(
             name: "faqsync-bench",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "FAQSyncCommands",
+                "FAQSyncCommands", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -74,7 +74,7 @@ let package = Package(
         // Shared by the test targets: fixture paths, temporary directories, sheet generators.
         .target(
             name: "TestSupport",
-            dependencies: ["SpreadsheetReading", "Embedding"],
+            dependencies: ["SpreadsheetReading", "Embedding", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "SpreadsheetReadingTests", dependencies: ["SpreadsheetReading", "TestSupport"]),

@@ -127,6 +127,8 @@ public struct SyncEngine: Sendable {
     }
 
     private func recordFailure(_ error: any Error, source: SyncSource?, sha256: String?, startedAt: Date, counts: SyncRunRecord?) async {
+        // When the store itself failed, writing the failure into it would only fail again.
+        if error is StoreError { return }
         var run = counts ?? SyncRunRecord(startedAt: startedAt, finishedAt: Date(), sourcePath: source?.faqURL.path ?? "",
                                           sourceSHA256: sha256, outcome: .failed)
         run.outcome = .failed

@@ -37,6 +37,11 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     private func open() throws -> DatabasePool {
         try createPrivateFileIfMissing()
+        let migrator = SQLiteSchema.migrator
+        // Checked through a read-only connection first: opening a pool writes to the file
+        // (GRDB creates and drops a table to initialise the WAL), and a store from a newer
+        // faqsync must not be touched at all.
+        try refuseNewerSchema(migrator)
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
@@ -44,32 +49,43 @@ public final class SQLiteTemplateStore: TemplateStore {
         let database: DatabasePool
         do {
             database = try DatabasePool(path: path, configuration: configuration)
+            try migrator.migrate(database)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database",
-                             cause: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
+            throw notADatabase()
+        } catch {
+            throw StoreError(code: .openFailed, location: path, message: "the database could not be opened or migrated", cause: "\(error)")
+        }
+        return database
+    }
+
+    private func refuseNewerSchema(_ migrator: DatabaseMigrator) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(30)
+        let applied: Set<String>
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            applied = try queue.read { db in
+                try db.tableExists("grdb_migrations") ? try migrator.appliedIdentifiers(db) : []
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw notADatabase()
         } catch {
             throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", cause: "\(error)")
         }
-        let migrator = SQLiteSchema.migrator
-        do {
-            if try database.read({ try migrator.hasBeenSuperseded($0) }) {
-                let applied = try database.read { try migrator.appliedIdentifiers($0) }
-                let known = Set(migrator.migrations)
-                throw StoreError(
-                    code: .newerSchema, location: path,
-                    message: "the store was written by a newer faqsync (schema migrations \(applied.subtracting(known).sorted().joined(separator: ", ")) are unknown to this version)",
-                    cause: "upgrade faqsync, or point --db at another file; this version will not modify it")
-            }
-            try migrator.migrate(database)
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database",
-                             cause: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
-        } catch {
-            throw StoreError(code: .openFailed, location: path, message: "the schema could not be checked or migrated", cause: "\(error)")
+        let unknown = applied.subtracting(migrator.migrations)
+        guard unknown.isEmpty else {
+            throw StoreError(
+                code: .newerSchema, location: path,
+                message: "the store was written by a newer faqsync (schema migrations \(unknown.sorted().joined(separator: ", ")) are unknown to this version)",
+                cause: "upgrade faqsync, or point --db at another file; this version will not modify it")
         }
-        return database
+    }
+
+    private func notADatabase() -> StoreError {
+        StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database",
+                   cause: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
     }
 
     /// The store holds the FAQ's content: readable by its owner only (mode 0600), like SQLite's

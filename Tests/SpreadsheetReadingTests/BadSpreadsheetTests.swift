@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SpreadsheetReading
+
+/// Every bad file gets an error that names the file (and row and column where they apply) and
+/// says what to do. That the store is left untouched is checked in the sync tests.
+@Suite("bad spreadsheets")
+struct BadSpreadsheetTests {
+    let directory: TemporaryDirectory
+    init() throws { directory = try TemporaryDirectory("bad-sheets") }
+
+    func error(reading url: URL, limits: ReadLimits = ReadLimits()) throws -> SpreadsheetError {
+        do {
+            _ = try SpreadsheetReader(limits: limits).read(url)
+        } catch let error as SpreadsheetError {
+            #expect(error.description.hasPrefix(url.path), "the message names the file")
+            return error
+        }
+        Issue.record("reading \(url.lastPathComponent) succeeded")
+        throw CancellationError()
+    }
+
+    func package(replacing part: String, with text: String) throws -> URL {
+        let base = XLSXWriter.table([["category", "subcategory", "question", "answer"], ["c", "s", "q", "a"]])
+        let parts = try base.parts().map { $0.path == part ? (path: $0.path, data: Data(text.utf8)) : $0 }
+        let url = directory.file("replaced-\(UUID().uuidString.prefix(6)).xlsx")
+        try XLSXWriter.writePackage(parts, to: url)
+        return url
+    }
+
+    @Test func missingFile() throws {
+        let error = try error(reading: directory.file("nope.xlsx"))
+        #expect(error.code == .fileNotFound)
+        #expect(error.description.contains("FAQ_PATH"))
+    }
+
+    @Test func notAZip() throws {
+        let url = directory.file("text.xlsx")
+        try Data("Category,Question\n".utf8).write(to: url)
+        let error = try error(reading: url)
+        #expect(error.code == .notAZip)
+        #expect(error.message.contains("not an xlsx workbook"))
+    }
+
+    @Test(arguments: [0.3, 0.6, 0.95])
+    func truncatedXLSX(fraction: Double) throws {
+        let bytes = try Data(contentsOf: Fixtures.faq)
+        let url = directory.file("cut-\(fraction).xlsx")
+        try bytes.prefix(Int(Double(bytes.count) * fraction)).write(to: url)
+        let error = try error(reading: url)
+        #expect(error.code == .truncated)
+        #expect(error.mayBeIncompleteSave)
+        #expect(error.remedy.contains("Save the spreadsheet again"))
+    }
+
+    @Test func truncatedSheetXMLInsideAValidZip() throws {
+        let url = try package(replacing: "xl/worksheets/sheet1.xml", with:
+            #"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>category</t></is></c>"#)
+        let error = try error(reading: url)
+        #expect(error.code == .truncated)
+        #expect(error.message.contains("xl/worksheets/sheet1.xml"))
+    }
+
+    @Test func zipBombIsStoppedAtTheLimitWhileInflating() throws {
+        // 64 MiB of whitespace inside the sheet compresses to well under 100 KiB.
+        let padding = String(repeating: " ", count: 64 << 20)
+        let url = try package(replacing: "xl/worksheets/sheet1.xml", with: "<worksheet><sheetData>\(padding)</sheetData></worksheet>")
+        let compressedSize = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
+        #expect(compressedSize < (1 << 20))
+        let error = try error(reading: url, limits: ReadLimits(maxPartBytes: 8 << 20))
+        #expect(error.code == .limitExceeded)
+        #expect(error.message.contains("inflates to more than 8 MiB"))
+    }
+
+    @Test func tooManyCells() throws {
+        let rows = [["category", "subcategory", "question", "answer"]] + (0..<100).map { ["c", "s", "q\($0)", "a"] }
+        let url = directory.file("many.xlsx")
+        try XLSXWriter.table(rows).write(to: url)
+        let error = try error(reading: url, limits: ReadLimits(maxCells: 200))
+        #expect(error.code == .limitExceeded)
+        #expect(error.message.contains("more than 200 cells"))
+    }
+
+    @Test func doctypeAndEntitiesAreRefused() throws {
+        let billionLaughs = #"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><sst><si><t>&lol2;</t></si></sst>"#
+        let doctype = try error(reading: try package(replacing: "xl/sharedStrings.xml", with: billionLaughs))
+        #expect(doctype.code == .forbiddenXML)
+        #expect(doctype.message.contains("DOCTYPE"))
+
+        let undeclared = #"<?xml version="1.0"?><sst><si><t>&xxe;</t></si></sst>"#
+        let entity = try error(reading: try package(replacing: "xl/sharedStrings.xml", with: undeclared))
+        #expect(entity.code == .forbiddenXML)
+        #expect(entity.message.contains("&xxe;"))
+    }
+
+    @Test func noMatchingHeaderListsExpectedAndFound() throws {
+        let url = directory.file("wrong-header.xlsx")
+        try XLSXWriter.table([["Тема", "Текст"], ["a", "b"]]).write(to: url)
+        let error = try error(reading: url)
+        #expect(error.code == .headerNotFound)
+        #expect(error.message.contains("'пример вопроса'"), "lists what was expected")
+        #expect(error.message.contains("'Тема', 'Текст'"), "lists what was found")
+        #expect(error.remedy.contains("FAQ_COLUMN_QUESTION"))
+    }
+
+    @Test func emptyQuestionNamesRowAndColumn() throws {
+        let url = directory.file("empty-question.xlsx")
+        try XLSXWriter.table([["Основная категория", "Подкатегория", "Пример вопроса", "Шаблонный ответ"],
+                              ["c", "s", "q", "a"], ["c", "s", "  ", "an answer"]]).write(to: url)
+        let error = try error(reading: url)
+        #expect(error.code == .emptyQuestion)
+        #expect(error.row == 3)
+        #expect(error.column == "C (Пример вопроса)")
+        #expect(error.description.contains("row 3, column C (Пример вопроса)"))
+    }
+
+    @Test func invalidUTF8InCSVNamesTheLine() throws {
+        let url = directory.file("latin1.csv")
+        var bytes = Array("category,subcategory,question,answer\nc,s,q,a\nc,s,".utf8)
+        bytes += [0x43, 0x61, 0x66, 0xE9]  // "Café" in Latin-1
+        bytes += Array(",a\n".utf8)
+        try Data(bytes).write(to: url)
+        let error = try error(reading: url)
+        #expect(error.code == .invalidEncoding)
+        #expect(error.row == 3)
+        #expect(error.remedy.contains("UTF-8"))
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Deterministic FAQ content of any size, for tests and benchmarks that need more than 201 rows.
+public struct GeneratedFAQ: Sendable {
+    public struct Entry: Sendable, Hashable {
+        public var category: String
+        public var subcategory: String
+        public var question: String
+        public var answer: String
+        public var priority: String
+    }
+
+    public static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Шаблонный ответ"]
+
+    public var entries: [Entry]
+
+    public init(count: Int, seed: Int = 0) {
+        let categories = ["Карты", "Вклады", "Кредиты", "Переводы", "Приложение", "Новые клиенты"]
+        let topics = ["лимит", "комиссия", "срок", "ставка", "документы", "отделение", "перевыпуск", "приложение", "валюта", "кэшбэк"]
+        entries = (0..<count).map { index in
+            let category = categories[index % categories.count]
+            let topic = topics[(index / categories.count) % topics.count]
+            return Entry(
+                category: category,
+                subcategory: "\(category) — раздел \(index % 37)",
+                question: "Вопрос \(index + seed * 1_000_000): как узнать \(topic) по продукту номер \(index)?",
+                answer: "Ответ \(index): \(topic) для продукта \(index) указан в приложении и на сайте банка. "
+                    + "Подробности уточняйте в контакт-центре по номеру 500; условия действуют с \(1 + index % 28).01.2026.",
+                priority: index % 3 == 0 ? "высокий" : "средний")
+        }
+    }
+
+    public var rows: [[String]] {
+        [Self.header] + entries.map { [$0.category, $0.subcategory, $0.question, $0.priority, $0.answer] }
+    }
+
+    public func writeXLSX(to url: URL, strings: XLSXWriter.StringStorage = .shared) throws {
+        try XLSXWriter.table(rows, strings: strings).write(to: url)
+    }
+
+    public func writeCSV(to url: URL) throws {
+        let text = rows.map { row in
+            row.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
+        }.joined(separator: "\n")
+        try Data(text.utf8).write(to: url)
+    }
+}
