@@ -1,0 +1,66 @@
+import Foundation
+import TestSupport
+
+/// Runs the built `faqsync` binary as a child process, the way a person or systemd runs it.
+struct CLIProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+
+        func json() throws -> [String: Any] {
+            guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
+                throw CocoaError(.coderInvalidValue)
+            }
+            return object
+        }
+    }
+
+    /// `faqsync` sits next to the test bundle in the build directory (`swift test` builds it,
+    /// because the test target depends on it).
+    static var binary: URL {
+        if let override = ProcessInfo.processInfo.environment["FAQSYNC_BIN"] { return URL(fileURLWithPath: override) }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("faqsync")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return Fixtures.projectRoot.appendingPathComponent(".build/debug/faqsync")
+    }
+
+    /// An environment without the caller's FAQSYNC-relevant settings, plus `extra`.
+    static func environment(_ extra: [String: String]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !(key.hasPrefix("FAQ_") || key.hasPrefix("EMBEDDING_") || key.hasPrefix("SQLITE_") || key == "STORAGE_BACKEND"
+              || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET")
+        }
+        environment.merge(extra) { _, new in new }
+        return environment
+    }
+
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = Self.environment(environment)
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return (process, out, err)
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
+        let (process, out, err) = try start(arguments, environment: environment, directory: directory)
+        // Read before waiting: a full pipe would block the child forever.
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Testing
+import TestSupport
+
+@Suite("the faqsync command line")
+struct CLITests {
+    let directory: TemporaryDirectory
+    var db: String { directory.path("store.db") }
+
+    init() throws { directory = try TemporaryDirectory("cli") }
+
+    @Test func syncJSONReportsTheCountsAndASecondRunEmbedsNothing() throws {
+        let first = try CLIProcess.run(["sync", "--faq", Fixtures.faq.path, "--db", db, "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let report = try first.json()
+        for key in ["new", "modified", "metadata_only", "deleted", "unchanged", "embedded_texts", "embedding_requests",
+                    "version_id", "templates", "duration_s"] {
+            #expect(report[key] != nil, "sync --json has \(key)")
+        }
+        #expect(report["new"] as? Int == 201)
+        #expect(report["templates"] as? Int == 201)
+        #expect(report["embedded_texts"] as? Int == 200)
+
+        let second = try CLIProcess.run(["sync", "--faq", Fixtures.faq.path, "--db", db, "--json"]).json()
+        #expect(second["embedded_texts"] as? Int == 0)
+        #expect(second["embedding_requests"] as? Int == 0)
+        #expect(second["unchanged"] as? Int == 201)
+    }
+
+    @Test func environmentVariablesWorkLikeFlags() throws {
+        let result = try CLIProcess.run(["sync", "--json"], environment: ["FAQ_PATH": Fixtures.sampleFAQ.path, "SQLITE_DB_PATH": db,
+                                                                         "EMBEDDING_DIMENSIONS": "128"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let status = try CLIProcess.run(["status", "--json"], environment: ["SQLITE_DB_PATH": db]).json()
+        let current = try #require(status["current_version"] as? [String: Any])
+        #expect(current["dimension"] as? Int == 128)
+        #expect(current["templates"] as? Int == 30)
+    }
+
+    @Test func statusReportsTheStoreAndFailsWhenAVectorIsDamaged() throws {
+        #expect(try CLIProcess.run(["sync", "--faq", Fixtures.sampleFAQ.path, "--db", db]).status == 0)
+        let healthy = try CLIProcess.run(["status", "--db", db, "--json"])
+        #expect(healthy.status == 0)
+        let json = try healthy.json()
+        #expect((json["integrity"] as? [String: Any])?["passed"] as? Bool == true)
+        #expect((json["last_run"] as? [String: Any])?["outcome"] as? String == "succeeded")
+        #expect((json["current_version"] as? [String: Any])?["model_name"] as? String == "faqsync-local-hash")
+
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in try db.execute(sql: "UPDATE templates SET vector = x'0000' WHERE template_id = (SELECT MIN(template_id) FROM templates)") }
+        try queue.close()
+        let damaged = try CLIProcess.run(["status", "--db", db])
+        #expect(damaged.status == 1)
+        #expect(damaged.stdout.contains("has a vector of 0 values, expected 1024"))
+    }
+
+    @Test func statusOnAMissingStoreSaysWhatToDo() throws {
+        let result = try CLIProcess.run(["status", "--db", db])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("run `faqsync sync`"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test func aBadSpreadsheetExitsNonZeroNamingRowAndColumnAndKeepsTheStore() throws {
+        #expect(try CLIProcess.run(["sync", "--faq", Fixtures.faq.path, "--db", db]).status == 0)
+        let before = try CLIProcess.run(["status", "--db", db, "--json"]).json()["current_version"] as? [String: Any]
+        let bad = directory.file("bad.xlsx")
+        try XLSXWriter.table([["Основная категория", "Подкатегория", "Пример вопроса", "Шаблонный ответ"],
+                              ["c", "s", "q", "a"], ["c", "s", "", "an answer"]]).write(to: bad)
+        let result = try CLIProcess.run(["sync", "--faq", bad.path, "--db", db, "--json"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(bad.path), row 3, column C (Пример вопроса)"))
+        #expect((try result.json()["error"] as? [String: Any])?["code"] as? String == "empty-question")
+        let after = try CLIProcess.run(["status", "--db", db, "--json"])
+        #expect(after.status == 0)
+        let json = try after.json()
+        #expect((json["current_version"] as? [String: Any])?["templates"] as? Int == before?["templates"] as? Int)
+        #expect((json["last_run"] as? [String: Any])?["outcome"] as? String == "failed")
+        #expect((json["last_success"] as? [String: Any])?["templates"] as? Int == 201)
+    }
+
+    @Test func dryRunWritesNothing() throws {
+        let result = try CLIProcess.run(["sync", "--faq", Fixtures.faq.path, "--db", db, "--dry-run", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try result.json()["texts_to_embed"] as? Int == 200)
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test func versionsListSetAndCleanAcrossAModelChange() throws {
+        let faq = Fixtures.sampleFAQ.path
+        #expect(try CLIProcess.run(["sync", "--faq", faq, "--db", db]).status == 0)
+        // Without a terminal the model change proceeds without asking.
+        let changed = try CLIProcess.run(["sync", "--faq", faq, "--db", db, "--json"], environment: ["EMBEDDING_MODEL_VERSION": "2"])
+        #expect(changed.status == 0, "\(changed.stderr)")
+        let changedJSON = try changed.json()
+        #expect(changedJSON["embedded_texts"] as? Int == 30)
+        #expect((changedJSON["previous_model"] as? [String: Any])?["version"] as? String == "1")
+
+        let listed = try CLIProcess.run(["versions", "list", "--db", db])
+        #expect(listed.stdout.split(separator: "\n").count == 2)
+        #expect(listed.stdout.contains("* 2"))
+
+        #expect(try CLIProcess.run(["versions", "set", "1", "--db", db]).status == 0)
+        let back = try CLIProcess.run(["sync", "--faq", faq, "--db", db, "--json"]).json()
+        #expect(back["embedded_texts"] as? Int == 0)
+        #expect(back["version_id"] as? Int == 1)
+
+        let cleaned = try CLIProcess.run(["versions", "clean", "--db", db, "--json"])
+        #expect(cleaned.status == 0)
+        #expect((try cleaned.json()["removed_templates"] as? Int) == 30)
+        #expect(try CLIProcess.run(["versions", "list", "--db", db]).stdout.split(separator: "\n").count == 1)
+
+        let missing = try CLIProcess.run(["versions", "set", "42", "--db", db])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("there is no version 42"))
+    }
+
+    @Test func forceReembedsEverything() throws {
+        #expect(try CLIProcess.run(["sync", "--faq", Fixtures.sampleFAQ.path, "--db", db]).status == 0)
+        let forced = try CLIProcess.run(["sync", "--faq", Fixtures.sampleFAQ.path, "--db", db, "--force", "--json", "--validate"])
+        #expect(forced.status == 0)
+        let json = try forced.json()
+        #expect(json["embedded_texts"] as? Int == 30)
+        #expect((json["integrity"] as? [String: Any])?["passed"] as? Bool == true)
+    }
+
+    @Test func unsupportedSettingsAreClearErrors() throws {
+        let result = try CLIProcess.run(["sync", "--db", db], environment: ["EMBEDDING_DIMENSIONS": "zero"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("EMBEDDING_DIMENSIONS must be a positive whole number, not 'zero'"))
+    }
+}
