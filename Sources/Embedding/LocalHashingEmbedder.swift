@@ -26,29 +26,35 @@ public struct LocalHashingEmbedder: Embedder {
     }
 
     /// The vector for one text; synchronous because it is pure computation.
+    ///
+    /// Features are hashed straight from unicode scalars, without building a string per feature.
     public func vector(for text: String) -> [Float] {
         var vector = [Float](repeating: 0, count: model.dimension)
         let words = Self.words(in: text)
+        let wordHashes = words.map { Self.hash(.word, $0[...]) }
+        let stop = wordHashes.map { Self.stopWordHashes.contains($0) }
+        var padded: [Unicode.Scalar] = []
         for (index, word) in words.enumerated() {
-            let weight: Float = Self.stopWords.contains(word) ? 0.15 : 1.0
-            add("w:" + word, weight: weight, to: &vector)
-            let characters = Array(word)
-            if characters.count > 5 {
+            let weight: Float = stop[index] ? 0.15 : 1.0
+            add(wordHashes[index], weight: weight, to: &vector)
+            if word.count > 5 {
                 // A crude stem: Russian inflects word endings (вклад, вклада, вкладе), so the
                 // first five letters match forms of one word that whole words would miss.
-                add("s:" + String(characters.prefix(5)), weight: weight * 0.8, to: &vector)
+                add(Self.hash(.stem, word.prefix(5)), weight: weight * 0.8, to: &vector)
             }
-            if weight == 1.0 {
-                let padded = ["<"] + characters.map(String.init) + [">"]
-                for n in 3...4 where padded.count >= n {
-                    let share = 0.6 / Float(padded.count - n + 1).squareRoot()
-                    for start in 0...(padded.count - n) {
-                        add("c\(n):" + padded[start..<(start + n)].joined(), weight: share, to: &vector)
-                    }
+            guard !stop[index] else { continue }
+            padded.removeAll(keepingCapacity: true)
+            padded.append("<")
+            padded.append(contentsOf: word)
+            padded.append(">")
+            for n in 3...4 where padded.count >= n {
+                let share = 0.6 / Float(padded.count - n + 1).squareRoot()
+                for start in 0...(padded.count - n) {
+                    add(Self.hash(n == 3 ? .trigram : .fourgram, padded[start..<(start + n)]), weight: share, to: &vector)
                 }
             }
-            if index + 1 < words.count, weight == 1.0, !Self.stopWords.contains(words[index + 1]) {
-                add("b:" + word + " " + words[index + 1], weight: 0.5, to: &vector)
+            if index + 1 < words.count, !stop[index + 1] {
+                add(Self.hash(.pair, word[...], then: words[index + 1][...]), weight: 0.5, to: &vector)
             }
         }
         // Dampen words repeated many times in long answers (sublinear term frequency).
@@ -59,28 +65,63 @@ public struct LocalHashingEmbedder: Embedder {
         return VectorCoding.l2Normalized(vector)
     }
 
-    private func add(_ feature: String, weight: Float, to vector: inout [Float]) {
-        let hash = Self.fnv1a(feature)
+    @inline(__always)
+    private func add(_ hash: UInt64, weight: Float, to vector: inout [Float]) {
         let index = Int(hash % UInt64(vector.count))
-        let sign: Float = (hash >> 63) == 0 ? 1 : -1
-        vector[index] += sign * weight
+        vector[index] += (hash >> 63) == 0 ? weight : -weight
     }
 
-    /// Lowercased, `ё` folded to `е`, split at everything that is not a letter or a digit.
-    static func words(in text: String) -> [String] {
-        let folded = text.precomposedStringWithCompatibilityMapping.lowercased().replacingOccurrences(of: "ё", with: "е")
-        return folded.split(whereSeparator: { !($0.isLetter || $0.isNumber) }).map(String.init)
-    }
+    enum Feature: UInt8 { case word = 1, stem, trigram, fourgram, pair }
 
-    /// 64-bit FNV-1a: stable across processes and platforms, unlike `Hasher`.
-    static func fnv1a(_ text: String) -> UInt64 {
+    /// 64-bit FNV-1a over a feature tag and scalar values: stable across processes and
+    /// platforms, unlike `Hasher`.
+    static func hash(_ feature: Feature, _ scalars: ArraySlice<Unicode.Scalar>, then next: ArraySlice<Unicode.Scalar>? = nil) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
+        @inline(__always) func mix(_ value: UInt32) {
+            var remaining = value
+            repeat {
+                hash ^= UInt64(remaining & 0xFF)
+                hash &*= 0x0000_0100_0000_01B3
+                remaining >>= 8
+            } while remaining != 0
+        }
+        mix(UInt32(feature.rawValue))
+        for scalar in scalars { mix(scalar.value) }
+        if let next {
+            mix(0x20)
+            for scalar in next { mix(scalar.value) }
         }
         return hash
     }
+
+    /// NFKC, lowercased, `ё` folded to `е`, split at everything that is not a letter or a digit.
+    static func words(in text: String) -> [[Unicode.Scalar]] {
+        let folded = text.precomposedStringWithCompatibilityMapping.lowercased()
+        var words: [[Unicode.Scalar]] = []
+        var current: [Unicode.Scalar] = []
+        for scalar in folded.unicodeScalars {
+            if isWordScalar(scalar) {
+                current.append(scalar == "ё" ? "е" : scalar)
+            } else if !current.isEmpty {
+                words.append(current)
+                current.removeAll(keepingCapacity: true)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    @inline(__always)
+    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            let value = scalar.value
+            return (value >= 0x30 && value <= 0x39) || (value >= 0x61 && value <= 0x7A) || (value >= 0x41 && value <= 0x5A)
+        }
+        if scalar.value >= 0x0430 && scalar.value <= 0x045F { return true }  // lowercase Cyrillic
+        return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+    }
+
+    static let stopWordHashes: Set<UInt64> = Set(stopWords.map { hash(.word, Array($0.unicodeScalars)[...]) })
 
     /// Function words that say little about which template is meant.
     static let stopWords: Set<String> = [

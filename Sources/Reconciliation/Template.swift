@@ -53,7 +53,9 @@ public enum ModelInput: String, Sendable, CaseIterable, Codable {
 
 public enum ContentHash {
     public static func sha256Hex(_ text: String) -> String {
-        hex(SHA256.hash(data: Data(text.utf8)))
+        var hasher = SHA256()
+        update(&hasher, with: text)
+        return hex(hasher.finalize())
     }
 
     public static func sha256Hex(_ bytes: some DataProtocol) -> String {
@@ -64,12 +66,28 @@ public enum ContentHash {
     public static func fields(_ values: [String]) -> String {
         var hasher = SHA256()
         for value in values {
-            let bytes = Array(value.utf8)
-            var length = UInt64(bytes.count).littleEndian
+            var length = UInt64(value.utf8.count).littleEndian
             withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
-            hasher.update(data: bytes)
+            update(&hasher, with: value)
         }
         return hex(hasher.finalize())
+    }
+
+    /// `fields` over values that are already UTF-8 bytes.
+    public static func fields(bytes values: [[UInt8]]) -> String {
+        var hasher = SHA256()
+        for value in values {
+            var length = UInt64(value.count).littleEndian
+            withUnsafeBytes(of: &length) { hasher.update(bufferPointer: $0) }
+            value.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
+        return hex(hasher.finalize())
+    }
+
+    /// Hashes a string's UTF-8 in place: native strings are contiguous, so no copy is made.
+    private static func update(_ hasher: inout SHA256, with text: String) {
+        var text = text
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

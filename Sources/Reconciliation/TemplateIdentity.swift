@@ -1,3 +1,4 @@
+import Dispatch
 import SpreadsheetReading
 
 /// Gives every row an identity that survives editing the sheet around it.
@@ -13,12 +14,8 @@ public enum TemplateIdentity {
     }
 
     public static func derived(category: String, subcategory: String, question: String) -> String {
-        let key = [category, subcategory, question].map(normalize)
-        return "k" + ContentHash.fields(key).prefix(16)
-    }
-
-    static func normalize(_ text: String) -> String {
-        text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        let key = [category, subcategory, question].map(TextNormalization.foldedKeyUTF8)
+        return "k" + ContentHash.fields(bytes: key).prefix(16)
     }
 }
 
@@ -41,18 +38,45 @@ public struct DuplicateTemplateError: Error, CustomStringConvertible, Sendable {
 
 extension Template {
     /// The templates of a table, in sheet order, with identities checked for clashes.
+    ///
+    /// Hashing dominates a no-op sync, so large tables are hashed in parallel chunks; call this
+    /// from a thread of your own, not from the cooperative pool.
     public static func templates(from table: FAQTable, modelInput: ModelInput) throws -> [Template] {
-        var firstRowByID: [String: Int] = [:]
-        firstRowByID.reserveCapacity(table.rows.count)
-        return try table.rows.map { row in
-            let id = TemplateIdentity.identity(of: row)
-            if let first = firstRowByID[id] {
-                throw DuplicateTemplateError(file: table.file, identity: id, firstRow: first, secondRow: row.rowNumber,
-                                             fromIDColumn: row.id != nil)
-            }
-            firstRowByID[id] = row.rowNumber
-            return Template(id: id, rowNumber: row.rowNumber, category: row.category, subcategory: row.subcategory,
-                            question: row.question, answer: row.answer, metadata: row.metadata, modelInput: modelInput)
+        let rows = table.rows
+        let chunkSize = 2_048
+        let chunkCount = (rows.count + chunkSize - 1) / chunkSize
+        let chunks = ChunkResults<Template>(count: chunkCount)
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+            let range = (chunk * chunkSize)..<min(rows.count, (chunk + 1) * chunkSize)
+            chunks.store(chunk, rows[range].map { row in
+                Template(id: TemplateIdentity.identity(of: row), rowNumber: row.rowNumber, category: row.category,
+                         subcategory: row.subcategory, question: row.question, answer: row.answer,
+                         metadata: row.metadata, modelInput: modelInput)
+            })
         }
+        let templates = chunks.joined()
+        var firstRowByID: [String: Int] = [:]
+        firstRowByID.reserveCapacity(templates.count)
+        for (template, row) in zip(templates, rows) {
+            if let first = firstRowByID.updateValue(template.rowNumber, forKey: template.id) {
+                throw DuplicateTemplateError(file: table.file, identity: template.id, firstRow: first,
+                                             secondRow: template.rowNumber, fromIDColumn: row.id != nil)
+            }
+        }
+        return templates
     }
+}
+
+/// Per-chunk results written from `concurrentPerform`: each slot is written by exactly one
+/// iteration and read only after all of them finished, hence `@unchecked Sendable`.
+private final class ChunkResults<Element>: @unchecked Sendable {
+    private var slots: [[Element]]
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+
+    func store(_ index: Int, _ elements: [Element]) {
+        slots.withUnsafeMutableBufferPointer { $0[index] = elements }
+    }
+
+    func joined() -> [Element] { slots.flatMap { $0 } }
 }

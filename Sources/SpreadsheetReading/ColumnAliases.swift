@@ -31,6 +31,6 @@ public struct ColumnAliases: Sendable {
 
     /// Lowercased, trimmed, inner whitespace runs folded to one space.
     static func normalize(_ text: String) -> String {
-        text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        TextNormalization.foldedKey(text)
     }
 }

@@ -134,13 +134,21 @@ struct FAQTableBuilder {
             remedy: "Fill in the \(field.rawValue) or delete the row, then save again.")
     }
 
+    /// Line endings unified to `\n`, then trimmed. Written against unicode scalars because
+    /// Foundation's `trimmingCharacters` and `replacingOccurrences` dominated parse time.
     private func normalizeCell(_ text: String) -> String {
-        let unified = text.contains("\r") ? text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n") : text
-        return unified.trimmed
+        guard text.utf8.contains(13) else { return text.trimmed }
+        var scalars = String.UnicodeScalarView()
+        var previousWasCR = false
+        for scalar in text.unicodeScalars {
+            if scalar == "\r" {
+                scalars.append("\n")
+                previousWasCR = true
+                continue
+            }
+            if !(scalar == "\n" && previousWasCR) { scalars.append(scalar) }
+            previousWasCR = false
+        }
+        return String(scalars).trimmed
     }
-}
-
-extension String {
-    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
-    var isBlank: Bool { allSatisfy(\.isWhitespace) }
 }

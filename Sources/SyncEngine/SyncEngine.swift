@@ -33,17 +33,19 @@ public struct SyncEngine: Sendable {
     }
 
     private func prepare(_ source: SyncSource, options: SyncOptions, startedAt: Date) async throws -> PreparedSync {
-        let (table, sha256) = try await BlockingWork.run {
+        // Parsing and hashing (threads of their own) overlap with reading the store's state.
+        async let parsed = BlockingWork.run {
             let table = try source.reader.read(source.faqURL)
-            return (table, try SourceFile.sha256(of: source.faqURL))
+            let templates = try Template.templates(from: table, modelInput: source.modelInput)
+            return (templates, try SourceFile.sha256(of: source.faqURL))
         }
-        let templates = try Template.templates(from: table, modelInput: source.modelInput)
         let model = embedder.model
         let versions = store.exists() ? try await store.versions() : []
         let current = versions.first(where: \.isCurrent)
         let target = versions.first(where: { $0.model == model })
         var stored: [String: StoredTemplateState] = [:]
         if let target { stored = try await store.templateStates(versionID: target.id) }
+        let (templates, sha256) = try await parsed
         let plan = Reconciler.plan(desired: templates, stored: stored, reembedAll: options.force)
 
         let cached: [String: [Float]]

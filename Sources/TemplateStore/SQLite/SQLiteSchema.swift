@@ -33,6 +33,9 @@ enum SQLiteSchema {
                     updated_at TEXT NOT NULL,
                     PRIMARY KEY (version_id, template_id)
                 ) WITHOUT ROWID;
+                -- Planning reads only identities and hashes; this covering index keeps that (and
+                -- counting) off the table's pages, which are mostly 4 KB vectors.
+                CREATE INDEX templates_plan ON templates (version_id, template_id, input_hash, content_hash);
 
                 -- Content-addressed: (model, hash of the embedded text) -> vector.
                 CREATE TABLE embedding_cache (

@@ -46,6 +46,11 @@ public final class SQLiteTemplateStore: TemplateStore {
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
         configuration.label = "faqsync"
+        configuration.prepareDatabase { db in
+            // Vectors make rows of ~4 KB; SQLite's default 2 MB page cache turns a large sync into
+            // a stream of re-reads. 64 MB is a ceiling, not an allocation.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
         let database: DatabasePool
         do {
             database = try DatabasePool(path: path, configuration: configuration)

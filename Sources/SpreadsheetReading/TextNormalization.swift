@@ -1,0 +1,56 @@
+/// Fast text normalisation shared by reading (trimming) and identity (folded keys).
+///
+/// Written against unicode scalars with the White_Space set spelled out: Unicode keeps that set
+/// stable, and looking it up per scalar (or segmenting into `Character`s) dominated sync time.
+public enum TextNormalization {
+    @inline(__always)
+    public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: true
+        default: false
+        }
+    }
+
+    /// Lowercased, trimmed, inner whitespace runs folded to one space: `"  Какая  Доходность? "`
+    /// and `"какая доходность?"` give the same key.
+    public static func foldedKey(_ text: String) -> String {
+        String(decoding: foldedKeyUTF8(text), as: UTF8.self)
+    }
+
+    /// `foldedKey` as UTF-8 bytes, for callers that only hash it.
+    public static func foldedKeyUTF8(_ text: String) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count)
+        var pendingSpace = false
+        for scalar in text.lowercased().unicodeScalars {
+            if isWhitespace(scalar) {
+                pendingSpace = !output.isEmpty
+                continue
+            }
+            if pendingSpace {
+                output.append(0x20)
+                pendingSpace = false
+            }
+            if scalar.isASCII {
+                output.append(UInt8(truncatingIfNeeded: scalar.value))
+            } else {
+                UTF8.encode(scalar) { output.append($0) }
+            }
+        }
+        return output
+    }
+}
+
+extension String {
+    /// Without leading and trailing whitespace and newlines.
+    var trimmed: String {
+        let scalars = unicodeScalars
+        guard let head = scalars.first, let tail = scalars.last else { return self }
+        if !TextNormalization.isWhitespace(head) && !TextNormalization.isWhitespace(tail) { return self }
+        guard let first = scalars.firstIndex(where: { !TextNormalization.isWhitespace($0) }) else { return "" }
+        let last = scalars.lastIndex(where: { !TextNormalization.isWhitespace($0) })!
+        return String(scalars[first...last])
+    }
+
+    var isBlank: Bool { unicodeScalars.allSatisfy(TextNormalization.isWhitespace) }
+}

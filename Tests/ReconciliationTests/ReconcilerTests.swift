@@ -1,0 +1,58 @@
+import Embedding
+import Reconciliation
+import SpreadsheetReading
+import Testing
+
+@Suite("the reconciler's plan")
+struct ReconcilerTests {
+    func template(_ question: String, answer: String = "answer", priority: String = "high", input: ModelInput = .questionAndAnswer) -> Template {
+        Template(id: TemplateIdentity.derived(category: "c", subcategory: "s", question: question), rowNumber: 2,
+                 category: "c", subcategory: "s", question: question, answer: answer,
+                 metadata: [MetadataEntry(name: "priority", value: priority)], modelInput: input)
+    }
+
+    func state(_ template: Template) -> StoredTemplateState {
+        StoredTemplateState(inputHash: template.inputHash, contentHash: template.contentHash)
+    }
+
+    @Test func classifiesNewModifiedMetadataOnlyDeletedAndUnchanged() {
+        let kept = template("kept"), edited = template("edited"), retagged = template("retagged"), gone = template("gone")
+        let stored = [kept.id: state(kept), edited.id: state(edited), retagged.id: state(retagged), gone.id: state(gone)]
+        let desired = [kept, template("edited", answer: "new answer"), template("retagged", priority: "low"), template("added")]
+        let plan = Reconciler.plan(desired: desired, stored: stored)
+        #expect(plan.new.map(\.question) == ["added"])
+        #expect(plan.modified.map(\.question) == ["edited"])
+        #expect(plan.metadataOnly.map(\.question) == ["retagged"])
+        #expect(plan.deleted == [gone.id])
+        #expect(plan.unchanged == [kept.id])
+    }
+
+    @Test func identicalTextsAreEmbeddedOnceAndKnownTextsNotAtAll() {
+        let a = template("same", answer: "x"), b = Template(id: "other", rowNumber: 3, category: "c2", subcategory: "s",
+                                                            question: "same", answer: "x", metadata: [], modelInput: .questionAndAnswer)
+        let c = template("cached")
+        let plan = Reconciler.plan(desired: [a, b, c], stored: [:])
+        let texts = plan.textsToEmbed(skipping: { $0 == c.inputHash })
+        #expect(texts.map(\.text) == ["same x"])
+    }
+
+    @Test func forceTreatsEveryStoredTemplateAsModified() {
+        let a = template("a")
+        let plan = Reconciler.plan(desired: [a], stored: [a.id: state(a)], reembedAll: true)
+        #expect(plan.modified.count == 1)
+        #expect(plan.textsToEmbed(skipping: { _ in false }).count == 1)
+    }
+
+    @Test func identityIgnoresCaseAndSpacingButNotSubcategory() {
+        let one = TemplateIdentity.derived(category: "Вклады", subcategory: "Великий путь", question: "Какая доходность?")
+        #expect(one == TemplateIdentity.derived(category: "вклады", subcategory: "Великий  путь", question: " какая доходность? "))
+        #expect(one != TemplateIdentity.derived(category: "Вклады", subcategory: "Подушка безопасности", question: "Какая доходность?"))
+    }
+
+    @Test func hashesSeparateFields() {
+        #expect(ContentHash.fields(["ab", "c"]) != ContentHash.fields(["a", "bc"]))
+        #expect(template("q", input: .question).modelInput == "q")
+        #expect(template("q", answer: "a").modelInput == "q a")
+        #expect(template("q").inputHash == ContentHash.sha256Hex("q answer"))
+    }
+}
