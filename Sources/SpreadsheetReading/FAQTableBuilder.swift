@@ -1,5 +1,15 @@
 import Foundation
 
+extension String {
+    /// `utf8.contains(13)`, through memchr: the generic version cost a tenth of parse time.
+    var containsCarriageReturn: Bool {
+        utf8.withContiguousStorageIfAvailable { buffer in
+            guard let base = buffer.baseAddress else { return false }
+            return memchr(base, 13, buffer.count) != nil
+        } ?? utf8.contains(13)
+    }
+}
+
 /// A row as a reader found it: cell texts by 0-based column, `nil` where the cell had no value.
 struct RawRow {
     let number: Int
@@ -137,7 +147,7 @@ struct FAQTableBuilder {
     /// Line endings unified to `\n`, then trimmed. Written against unicode scalars because
     /// Foundation's `trimmingCharacters` and `replacingOccurrences` dominated parse time.
     private func normalizeCell(_ text: String) -> String {
-        guard text.utf8.contains(13) else { return text.trimmed }
+        guard text.containsCarriageReturn else { return text.trimmed }
         var scalars = String.UnicodeScalarView()
         var previousWasCR = false
         for scalar in text.unicodeScalars {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages faqsync builds against. Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(libsqlite3-dev libpq-dev libsystemd-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing: ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up what the tests need on a fresh Debian machine with Swift, then runs the whole suite.
+# This is the README's test command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+if [ ! -f ../shared/fixtures/vtb-belarus-faq.xlsx ] && [ -z "${FAQSYNC_FIXTURES:-}" ]; then
+    echo "The shared fixtures are missing: expected ../shared/fixtures/ beside the project (or set FAQSYNC_FIXTURES)." >&2
+    exit 1
+fi
+
+swift build --build-tests
+swift test "$@"
