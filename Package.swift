@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "faqsync", targets: ["faqsync"]),
         .executable(name: "faqsync-bench", targets: ["faqsync-bench"]),
         .library(name: "SpreadsheetReading", targets: ["SpreadsheetReading"]),
+        // For retrieval processes: map the published snapshot, follow new ones, search it.
+        .library(name: "SnapshotReader", targets: ["SnapshotReader"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,11 +45,21 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
+        .target(name: "SnapshotFormat"),
+        // Atomic publication of snapshot files (temp file, fsync, rename, fsync directory).
+        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat"]),
+        // The reader library: memory-maps a snapshot, switches to new ones live, searches.
+        .target(
+            name: "SnapshotReader",
+            dependencies: ["SnapshotFormat", .product(name: "Logging", package: "swift-log")]
+        ),
         // One sync run: read, plan, embed the delta through the cache, apply in one transaction.
         .target(
             name: "SyncEngine",
             dependencies: [
                 "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
+                "SnapshotFormat", "SnapshotPublishing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -57,6 +69,7 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
+                "SnapshotFormat", "SnapshotReader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

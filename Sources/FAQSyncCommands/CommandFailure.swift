@@ -4,6 +4,8 @@ import Reconciliation
 import SpreadsheetReading
 import TemplateStore
 import Embedding
+import SnapshotFormat
+import SnapshotReader
 
 /// Prints an error the way every subcommand does and exits with 1: a line on stderr naming what
 /// failed, and with `--json` a JSON object on stdout, so scripts get a reason too.
@@ -25,6 +27,9 @@ enum CommandFailure {
         case is EmbeddingError: code = "embedding-failed"
         case is ConfigurationError: code = "configuration"
         case is CancellationError: code = "cancelled"
+        case let error as SnapshotError: code = "snapshot-\(error.code.rawValue)"
+        case is SearchError: code = "search"
+        case is PublicationFailure: code = "publication-failed"
         default: code = "failed"
         }
         Terminal.writeError("faqsync: error [\(code)]: \(error)\n")

@@ -9,6 +9,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The SQLite store (env SQLITE_DB_PATH; default data/faqsync.db, or $STATE_DIRECTORY/faqsync.db under systemd).", valueName: "path"))
     public var db: String?
 
+    @Option(help: ArgumentHelp("The snapshot file retrieval processes map (env SNAPSHOT_PATH; default data/faqsync.snapshot, or $RUNTIME_DIRECTORY/faqsync.snapshot under systemd).", valueName: "path"))
+    public var snapshot: String?
+
     @Flag(help: "Print one JSON object instead of text.")
     public var json = false
 

@@ -14,6 +14,7 @@ public struct FAQSyncConfiguration: Sendable {
     public var faqPath: String
     public var backend: Backend
     public var sqlitePath: String
+    public var snapshotPath: String
     public var sheetName: String?
     public var aliases: ColumnAliases
     public var modelInput: ModelInput
@@ -56,6 +57,10 @@ public struct FAQSyncConfiguration: Sendable {
         let defaultDatabase = value("STATE_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/\(Self.defaultDatabaseName)" }
             ?? "data/\(Self.defaultDatabaseName)"
         sqlitePath = options.db ?? value("SQLITE_DB_PATH") ?? defaultDatabase
+        // Under systemd, RuntimeDirectory= (kept with RuntimeDirectoryPreserve=yes) holds the snapshot.
+        let defaultSnapshot = value("RUNTIME_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/faqsync.snapshot" }
+            ?? "data/faqsync.snapshot"
+        snapshotPath = options.snapshot ?? value("SNAPSHOT_PATH") ?? defaultSnapshot
         sheetName = value("FAQ_SHEET")
 
         var aliases = ColumnAliases.standard
@@ -86,6 +91,10 @@ public struct FAQSyncConfiguration: Sendable {
 
     public func makeStore() -> any TemplateStore {
         SQLiteTemplateStore(path: sqlitePath)
+    }
+
+    public func makePublication(store: any TemplateStore) -> SnapshotPublication {
+        SnapshotPublication(store: store, path: snapshotPath)
     }
 
     public func makeEmbedder() -> any Embedder {

@@ -59,13 +59,23 @@ extension FAQSyncCommand {
             }
             let bar = (Terminal.stderrIsTerminal && !common.json && prepared.batchCount > 0) ? ProgressBar() : nil
             let report = try await engine.execute(prepared) { bar?.update($0) }
+            let storeChanged = report.new + report.modified + report.metadataOnly + report.deleted > 0 || report.previousModel != nil
+            let publication: SnapshotPublicationRecord?
+            do {
+                publication = try await configuration.makePublication(store: store).publishIfStale(storeChanged: storeChanged)
+            } catch {
+                throw PublicationFailure(snapshotPath: configuration.snapshotPath, cause: error)
+            }
             var integrity: IntegrityReport?
             if validate { integrity = try await store.checkIntegrity() }
 
             if common.json {
-                try JSONOutput.print(SyncOutput(report: report, integrity: integrity.map(IntegrityOutput.init)))
+                try JSONOutput.print(SyncOutput(report: report, integrity: integrity.map(IntegrityOutput.init),
+                                                snapshot: SnapshotOutput(path: configuration.snapshotPath, published: publication)))
             } else {
                 print(Summary.render(report, prepared: prepared, store: store.location, dryRun: false))
+                print(publication.map { "  snapshot       generation \($0.generation) published to \($0.path)" }
+                      ?? "  snapshot       \(configuration.snapshotPath) is current")
                 if let integrity { print(Summary.render(integrity)) }
             }
             if let integrity, !integrity.passed { throw ExitCode(1) }
@@ -76,14 +86,40 @@ extension FAQSyncCommand {
 struct SyncOutput: Encodable {
     let report: SyncReport
     let integrity: IntegrityOutput?
+    let snapshot: SnapshotOutput
 
     func encode(to encoder: any Encoder) throws {
         try report.encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
         try container.encodeIfPresent(integrity, forKey: .integrity)
+        try container.encode(snapshot, forKey: .snapshot)
     }
 
-    enum Key: String, CodingKey { case integrity }
+    enum Key: String, CodingKey { case integrity, snapshot }
+}
+
+struct SnapshotOutput: Encodable {
+    let path: String
+    /// The generation published by this command; nil when the file was already current.
+    let published: SnapshotPublicationRecord?
+
+    enum CodingKeys: String, CodingKey { case path, publishedGeneration = "published_generation" }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path, forKey: .path)
+        try container.encodeIfPresent(published?.generation, forKey: .publishedGeneration)
+    }
+}
+
+/// The store was updated but the snapshot could not be written; the next sync retries it.
+struct PublicationFailure: Error, CustomStringConvertible {
+    let snapshotPath: String
+    let cause: any Error
+
+    var description: String {
+        "the store was updated, but the snapshot \(snapshotPath) could not be published (\(cause)); readers keep the previous snapshot. Fix the cause and run `faqsync snapshot publish` or sync again"
+    }
 }
 
 struct DryRunOutput: Encodable {

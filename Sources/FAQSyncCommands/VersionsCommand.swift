@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SyncEngine
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -31,13 +32,19 @@ extension FAQSyncCommand {
 
             func run() async throws {
                 try await withFailureHandling(json: common.json) {
-                    let store = try common.configuration().makeStore()
+                    let configuration = try common.configuration()
+                    let store = configuration.makeStore()
                     guard store.exists() else {
                         throw StoreError(code: .versionNotFound, location: store.location, message: "there is no store yet")
                     }
                     let version = try await store.setCurrentVersion(id)
+                    // Readers switch with the next snapshot; publish it now rather than at the next sync.
+                    let publication = try await configuration.makePublication(store: store).publishCurrentVersion()
                     if common.json { try JSONOutput.print(VersionOutput(version)) }
-                    else { print("Version \(version.id) (\(version.model)) is now current.") }
+                    else {
+                        print("Version \(version.id) (\(version.model)) is now current.")
+                        if let publication { print("Snapshot generation \(publication.generation) published to \(publication.path).") }
+                    }
                 }
             }
         }

@@ -111,3 +111,20 @@ public struct IntegrityReport: Sendable, Codable {
     public let problems: [String]
     public var passed: Bool { problems.isEmpty }
 }
+
+/// A snapshot file published from the store.
+public struct SnapshotPublicationRecord: Sendable, Hashable, Codable {
+    public let generation: UInt64
+    public let versionID: Int64
+    public let templateCount: Int
+    public let path: String
+    public let publishedAt: Date
+
+    public init(generation: UInt64, versionID: Int64, templateCount: Int, path: String, publishedAt: Date) {
+        self.generation = generation
+        self.versionID = versionID
+        self.templateCount = templateCount
+        self.path = path
+        self.publishedAt = publishedAt
+    }
+}

@@ -28,6 +28,9 @@ public protocol TemplateStore: Sendable {
     func record(failedRun: SyncRunRecord) async throws
     func recentRuns(limit: Int) async throws -> [SyncRunRecord]
     func checkIntegrity() async throws -> IntegrityReport
+
+    func lastSnapshotPublication() async throws -> SnapshotPublicationRecord?
+    func record(snapshotPublication: SnapshotPublicationRecord) async throws
 }
 
 extension TemplateStore {

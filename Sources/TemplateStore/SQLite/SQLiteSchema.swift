@@ -69,6 +69,19 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-snapshot-publications") { db in
+            try db.execute(sql: """
+                -- Every snapshot file published from this store. Generations only grow, even when
+                -- the file itself is deleted, because the next one starts above the last row here.
+                CREATE TABLE snapshot_publications (
+                    generation INTEGER PRIMARY KEY,
+                    version_id INTEGER NOT NULL,
+                    template_count INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    published_at TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

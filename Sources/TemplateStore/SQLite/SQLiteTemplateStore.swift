@@ -369,6 +369,28 @@ public final class SQLiteTemplateStore: TemplateStore {
         return db.lastInsertedRowID
     }
 
+    // MARK: Snapshots
+
+    public func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM snapshot_publications ORDER BY generation DESC LIMIT 1").map { row in
+                SnapshotPublicationRecord(generation: UInt64(row["generation"] as Int64), versionID: row["version_id"],
+                                          templateCount: row["template_count"], path: row["path"],
+                                          publishedAt: Timestamp.date(row["published_at"]))
+            }
+        }
+    }
+
+    public func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO snapshot_publications (generation, version_id, template_count, path, published_at)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [Int64(record.generation), record.versionID, record.templateCount, record.path,
+                                 Timestamp.string(record.publishedAt)])
+        }
+    }
+
     // MARK: Integrity
 
     public func checkIntegrity() async throws -> IntegrityReport {
@@ -421,14 +443,14 @@ public final class SQLiteTemplateStore: TemplateStore {
 }
 
 /// Metadata as a JSON array of {name, value}, keeping the sheet's column order.
-enum MetadataCoding {
-    static func encode(_ entries: [MetadataEntry]) -> String {
+public enum MetadataCoding {
+    public static func encode(_ entries: [MetadataEntry]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? String(decoding: encoder.encode(entries), as: UTF8.self)) ?? "[]"
     }
 
-    static func decode(_ text: String) -> [MetadataEntry] {
+    public static func decode(_ text: String) -> [MetadataEntry] {
         (try? JSONDecoder().decode([MetadataEntry].self, from: Data(text.utf8))) ?? []
     }
 }

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import SnapshotFormat
+import SnapshotReader
+import SyncEngine
+
+extension FAQSyncCommand {
+    struct Snapshot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish or inspect the memory-mapped snapshot retrieval processes read.",
+            subcommands: [Publish.self, Show.self], defaultSubcommand: Show.self)
+
+        struct Publish: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Publish the current version as a new snapshot generation.")
+            @OptionGroup var common: CommonOptions
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let configuration = try common.configuration()
+                    let store = configuration.makeStore()
+                    guard let record = try await configuration.makePublication(store: store).publishCurrentVersion() else {
+                        throw SnapshotError(code: .missing, path: configuration.snapshotPath,
+                                            message: "the store \(store.location) has no current version to publish; run `faqsync sync` first")
+                    }
+                    if common.json { try JSONOutput.print(SnapshotOutput(path: record.path, published: record)) }
+                    else { print("Snapshot generation \(record.generation) (\(record.templateCount) templates) published to \(record.path).") }
+                }
+            }
+        }
+
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Validate the snapshot file and print its header.")
+            @OptionGroup var common: CommonOptions
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let configuration = try common.configuration()
+                    let snapshot = try MappedSnapshot(path: configuration.snapshotPath)
+                    let info = SnapshotInfo(snapshot)
+                    if common.json { try JSONOutput.print(info) } else { print(info.text) }
+                }
+            }
+        }
+    }
+
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find the templates closest to a question, from the snapshot.")
+
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The customer's question.") var text: String
+        @Option(name: .short, help: "How many templates to return (1-\(MappedSnapshot.maximumK)).") var k = 5
+        @Option(help: "Only templates of this category.") var category: String?
+        @Option(help: "Only templates of this subcategory.") var subcategory: String?
+        @Option(help: "Leave out templates scoring below this cosine similarity.") var minScore: Float?
+
+        func run() async throws {
+            try await withFailureHandling(json: common.json) {
+                let configuration = try common.configuration()
+                let snapshot = try MappedSnapshot(path: configuration.snapshotPath)
+                let embedder = configuration.makeEmbedder()
+                let header = snapshot.header
+                guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
+                      embedder.model.dimension == header.dimension else {
+                    throw SearchError(message: "the configured model \(embedder.model) is not the snapshot's model \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions): their vectors cannot be compared. Configure the snapshot's model, or sync and publish with the configured one")
+                }
+                let vector = try await embedder.embed([text])[0]
+                let results = try snapshot.search(vector, k: k,
+                                                  filter: SearchFilter(category: category, subcategory: subcategory, minimumScore: minScore))
+                if common.json {
+                    try JSONOutput.print(results)
+                } else {
+                    print("Snapshot generation \(results.generation), \(results.results.count) result(s):")
+                    for (rank, hit) in results.results.enumerated() {
+                        print(String(format: "%2d. %.3f  ", rank + 1, hit.score) + "[\(hit.category) / \(hit.subcategory)] \(hit.question)")
+                        print("      \(hit.answer.replacingOccurrences(of: "\n", with: " ").prefix(160))")
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct SnapshotInfo: Encodable {
+    let path: String
+    let generation: UInt64
+    let createdAt: Date
+    let modelName: String
+    let modelVersion: String
+    let dimension: Int
+    let templates: Int
+    let bytes: Int
+
+    init(_ snapshot: MappedSnapshot) {
+        let header = snapshot.header
+        path = snapshot.path
+        generation = header.generation
+        createdAt = Date(timeIntervalSince1970: Double(header.createdMillis) / 1000)
+        modelName = header.modelName
+        modelVersion = header.modelVersion
+        dimension = header.dimension
+        templates = header.count
+        bytes = header.fileSize
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, generation, createdAt = "created_at", modelName = "model_name", modelVersion = "model_version"
+        case dimension, templates, bytes
+    }
+
+    var text: String {
+        "\(path): generation \(generation), \(templates) templates, \(modelName) \(modelVersion) (\(dimension) dimensions), \(bytes) bytes, created \(createdAt.formatted(.iso8601)); checksum verified"
+    }
+}

@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One template as a snapshot holds it.
+public struct SnapshotTemplate: Sendable {
+    public let id: String
+    public let category: String
+    public let subcategory: String
+    public let question: String
+    public let answer: String
+    /// JSON array of {name, value}.
+    public let metadataJSON: String
+    public let vector: [Float]
+
+    public init(id: String, category: String, subcategory: String, question: String, answer: String,
+                metadataJSON: String, vector: [Float]) {
+        self.id = id
+        self.category = category
+        self.subcategory = subcategory
+        self.question = question
+        self.answer = answer
+        self.metadataJSON = metadataJSON
+        self.vector = vector
+    }
+
+    var fields: [String] { [id, category, subcategory, question, answer, metadataJSON] }
+}
+
+/// Writes a snapshot into an open file descriptor: header, vectors, string index, strings; then
+/// the checksum, computed over the bytes as written (read back through a mapping).
+public enum SnapshotEncoder {
+    public struct Model: Sendable {
+        public let name: String
+        public let version: String
+        public let dimension: Int
+
+        public init(name: String, version: String, dimension: Int) {
+            self.name = name
+            self.version = version
+            self.dimension = dimension
+        }
+    }
+
+    /// - Throws: `SnapshotError` with code `.io` when a write fails.
+    public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
+                             model: Model, templates: [SnapshotTemplate]) throws {
+        precondition(model.name.utf8.count < SnapshotLayout.modelNameCapacity, "model name too long for the header")
+        precondition(model.version.utf8.count < SnapshotLayout.modelVersionCapacity, "model version too long for the header")
+        let count = templates.count
+        let vectorsOffset = SnapshotLayout.aligned(SnapshotLayout.headerSize)
+        let vectorsLength = count * model.dimension * 4
+        let indexOffset = vectorsOffset + vectorsLength
+        let indexLength = count * SnapshotLayout.fieldsPerTemplate * 8
+
+        var index = [UInt8]()
+        index.reserveCapacity(indexLength)
+        var strings = [UInt8]()
+        for template in templates {
+            precondition(template.vector.count == model.dimension, "vector of \(template.vector.count) values for dimension \(model.dimension)")
+            for field in template.fields {
+                appendLE(UInt32(strings.count), to: &index)
+                appendLE(UInt32(field.utf8.count), to: &index)
+                strings.append(contentsOf: field.utf8)
+            }
+        }
+        let stringsOffset = indexOffset + indexLength
+
+        var header = [UInt8](repeating: 0, count: SnapshotLayout.headerSize)
+        header.replaceSubrange(0..<8, with: SnapshotLayout.magic)
+        put(SnapshotLayout.formatVersion, at: SnapshotLayout.Offset.formatVersion, in: &header)
+        put(UInt32(SnapshotLayout.headerSize), at: SnapshotLayout.Offset.headerSize, in: &header)
+        put(generation, at: SnapshotLayout.Offset.generation, in: &header)
+        put(UInt64(bitPattern: createdMillis), at: SnapshotLayout.Offset.createdMillis, in: &header)
+        put(UInt32(model.dimension), at: SnapshotLayout.Offset.dimension, in: &header)
+        put(UInt32(count), at: SnapshotLayout.Offset.count, in: &header)
+        put(UInt64(vectorsOffset), at: SnapshotLayout.Offset.vectorsOffset, in: &header)
+        put(UInt64(vectorsLength), at: SnapshotLayout.Offset.vectorsLength, in: &header)
+        put(UInt64(indexOffset), at: SnapshotLayout.Offset.indexOffset, in: &header)
+        put(UInt64(indexLength), at: SnapshotLayout.Offset.indexLength, in: &header)
+        put(UInt64(stringsOffset), at: SnapshotLayout.Offset.stringsOffset, in: &header)
+        put(UInt64(strings.count), at: SnapshotLayout.Offset.stringsLength, in: &header)
+        header.replaceSubrange(SnapshotLayout.Offset.modelName..<(SnapshotLayout.Offset.modelName + model.name.utf8.count), with: Array(model.name.utf8))
+        header.replaceSubrange(SnapshotLayout.Offset.modelVersion..<(SnapshotLayout.Offset.modelVersion + model.version.utf8.count), with: Array(model.version.utf8))
+
+        var writer = ChunkWriter(descriptor: descriptor, path: path)
+        try writer.append(header)
+        try writer.append([UInt8](repeating: 0, count: vectorsOffset - SnapshotLayout.headerSize))
+        for template in templates {
+            try template.vector.withUnsafeBytes { try writer.append($0) }  // little-endian hosts only
+        }
+        try writer.append(index)
+        try writer.append(strings)
+        try writer.flush()
+
+        let fileSize = stringsOffset + strings.count
+        let checksum = try checksumOfPayload(descriptor: descriptor, path: path, fileSize: fileSize)
+        var checksumBytes = [UInt8]()
+        appendLE(checksum, to: &checksumBytes)
+        let written = checksumBytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, 8, off_t(SnapshotLayout.Offset.checksum)) }
+        guard written == 8 else { throw ioError(path, "writing the checksum") }
+    }
+
+    private static func checksumOfPayload(descriptor: Int32, path: String, fileSize: Int) throws -> UInt64 {
+        guard let mapping = mmap(nil, fileSize, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
+            throw ioError(path, "mapping the written file")
+        }
+        defer { munmap(mapping, fileSize) }
+        let payload = UnsafeRawBufferPointer(start: mapping + SnapshotLayout.headerSize, count: fileSize - SnapshotLayout.headerSize)
+        return XXHash64.hash(payload)
+    }
+
+    static func ioError(_ path: String, _ action: String) -> SnapshotError {
+        SnapshotError(code: .io, path: path, message: "\(action) failed: \(String(cString: strerror(errno)))")
+    }
+
+    private static func put<T: FixedWidthInteger>(_ value: T, at offset: Int, in bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            for (index, byte) in raw.enumerated() { bytes[offset + index] = byte }
+        }
+    }
+
+    private static func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// Buffers small writes into 1 MiB `write(2)` calls.
+private struct ChunkWriter {
+    let descriptor: Int32
+    let path: String
+    private var buffer: [UInt8] = []
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    mutating func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    mutating func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SnapshotEncoder.ioError(path, "writing")
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,38 @@
+/// The decoded header of a snapshot file.
+public struct SnapshotHeader: Sendable, Hashable {
+    public let generation: UInt64
+    public let createdMillis: Int64
+    public let modelName: String
+    public let modelVersion: String
+    public let dimension: Int
+    public let count: Int
+    public let vectorsOffset: Int
+    public let vectorsLength: Int
+    public let indexOffset: Int
+    public let indexLength: Int
+    public let stringsOffset: Int
+    public let stringsLength: Int
+    public let checksum: UInt64
+
+    public var fileSize: Int { stringsOffset + stringsLength }
+}
+
+/// Why a snapshot file was not accepted. Readers keep serving the previous snapshot and log this.
+public struct SnapshotError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case missing, truncated, badMagic = "bad-magic", unsupportedVersion = "unsupported-version"
+        case inconsistent, checksumMismatch = "checksum-mismatch", io, tooLarge = "too-large"
+    }
+
+    public let code: Code
+    public let path: String
+    public let message: String
+
+    public init(code: Code, path: String, message: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "snapshot \(path): \(message)" }
+}

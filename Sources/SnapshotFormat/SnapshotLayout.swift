@@ -1,0 +1,60 @@
+/// The snapshot file layout, version 1. `docs/snapshot-format.md` describes it for other
+/// languages; this type is the single source of the numbers.
+///
+/// ```
+/// offset  size  field
+///      0     8  magic "FAQSNAP\0"
+///      8     4  format version (1)
+///     12     4  header size (256)
+///     16     8  generation (grows with every publication)
+///     24     8  created, milliseconds since 1970-01-01 UTC (signed)
+///     32     4  dimension
+///     36     4  template count
+///     40     8  vectors offset   (64-byte aligned)
+///     48     8  vectors length   (count * dimension * 4)
+///     56     8  string index offset
+///     64     8  string index length (count * 6 * 8)
+///     72     8  string data offset
+///     80     8  string data length
+///     88     8  payload checksum: XXH64 (seed 0) of every byte from header size to end of file
+///     96    64  model name, UTF-8, zero padded
+///    160    32  model version, UTF-8, zero padded
+///    192    64  reserved, zero
+/// ```
+/// Vectors: one row-major matrix of little-endian float32, L2-normalised rows.
+/// String index: per template, six (offset u32, length u32) pairs into the string data, in field
+/// order id, category, subcategory, question, answer, metadata (a JSON array of {name, value}).
+public enum SnapshotLayout {
+    public static let magic: [UInt8] = Array("FAQSNAP".utf8) + [0]
+    public static let formatVersion: UInt32 = 1
+    public static let headerSize = 256
+    public static let alignment = 64
+    public static let fieldsPerTemplate = 6
+    public static let modelNameCapacity = 64
+    public static let modelVersionCapacity = 32
+
+    enum Offset {
+        static let magic = 0
+        static let formatVersion = 8
+        static let headerSize = 12
+        static let generation = 16
+        static let createdMillis = 24
+        static let dimension = 32
+        static let count = 36
+        static let vectorsOffset = 40
+        static let vectorsLength = 48
+        static let indexOffset = 56
+        static let indexLength = 64
+        static let stringsOffset = 72
+        static let stringsLength = 80
+        static let checksum = 88
+        static let modelName = 96
+        static let modelVersion = 160
+    }
+
+    public enum Field: Int, CaseIterable, Sendable {
+        case id = 0, category, subcategory, question, answer, metadata
+    }
+
+    static func aligned(_ value: Int) -> Int { (value + alignment - 1) / alignment * alignment }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import SnapshotFormat
+
+/// Publishes snapshot files atomically: readers see the old file or the new one, never a part.
+///
+/// The file is written to a temporary name in the same directory, fsynced, renamed over the
+/// snapshot path (atomic within a filesystem), and the directory is fsynced so the rename itself
+/// survives a crash. Blocking: call it from a thread of your own.
+public struct SnapshotPublisher: Sendable {
+    public let path: String
+    /// Readers are typically other users in the same group (mode 0640).
+    public static let fileMode: mode_t = 0o640
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// The generation of the file at `path`, if it has a snapshot header (checksum not verified).
+    public func existingGeneration() -> UInt64? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: SnapshotLayout.headerSize), data.count == SnapshotLayout.headerSize else { return nil }
+        return data.withUnsafeBytes { raw -> UInt64? in
+            guard Array(raw[0..<8]) == SnapshotLayout.magic else { return nil }
+            return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        }
+    }
+
+    /// Writes and publishes a snapshot whose generation is above both `minimumGeneration - 1` and
+    /// the generation of the file being replaced.
+    public func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
+                        now: Date = Date()) throws -> UInt64 {
+        let generation = max(minimumGeneration, (existingGeneration() ?? 0) + 1)
+        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+
+        let descriptor = open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, Self.fileMode)
+        guard descriptor >= 0 else { throw failure("creating \(temporary)") }
+        var published = false
+        defer {
+            if !published { unlink(temporary) }
+        }
+        do {
+            defer { close(descriptor) }
+            // The umask may have narrowed the mode; readers in the group need it as documented.
+            fchmod(descriptor, Self.fileMode)
+            try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
+                                      createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates)
+            guard fsync(descriptor) == 0 else { throw failure("fsync of \(temporary)") }
+        }
+        guard rename(temporary, path) == 0 else { throw failure("renaming \(temporary) over \(path)") }
+        published = true
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+        return generation
+    }
+
+    private func failure(_ action: String) -> SnapshotError {
+        SnapshotError(code: .io, path: path, message: "\(action) failed: \(String(cString: strerror(errno)))")
+    }
+}
