@@ -20,6 +20,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
@@ -54,6 +61,24 @@ let package = Package(
             name: "SnapshotReader",
             dependencies: ["SnapshotFormat", .product(name: "Logging", package: "swift-log")]
         ),
+        // libsystemd, for sd_notify, the watchdog and socket activation (sd_listen_fds).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The HTTP retrieval API (`faqsync serve`): search, templates, health and metrics over a live snapshot.
+        .target(
+            name: "RetrievalServer",
+            dependencies: [
+                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // One sync run: read, plan, embed the delta through the cache, apply in one transaction.
         .target(
             name: "SyncEngine",
@@ -69,8 +94,9 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,6 +125,12 @@ let package = Package(
             name: "SyncEngineTests",
             dependencies: ["SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading", "TestSupport",
                            .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "SnapshotTests",
+            dependencies: ["SnapshotReader", "SnapshotFormat", "SnapshotPublishing", "SyncEngine", "TemplateStore",
+                           "Embedding", "Reconciliation", "SpreadsheetReading", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FAQSyncCommandsTests",

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import RetrievalServer
+import ServiceLifecycle
+import SnapshotReader
+
+extension FAQSyncCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the HTTP retrieval API from the snapshot, switching to new snapshots live.",
+            discussion: "Under systemd socket activation (faqsync-serve.socket) it serves the socket it is given; otherwise --host and --port.")
+
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Address to listen on.") var host = "127.0.0.1"
+        @Option(help: "Port to listen on (0 picks a free one).") var port = 8088
+
+        func run() async throws {
+            try await withFailureHandling(json: false) {
+                let configuration = try common.configuration()
+                let logger = Logger(label: "faqsync.serve")
+                let live = try LiveSnapshot(path: configuration.snapshotPath, requireSnapshot: false, logger: logger)
+                live.startFollowing()
+                defer { live.stopFollowing() }
+                let service = RetrievalService(live: live, embedder: configuration.makeEmbedder())
+                let snapshotPath = configuration.snapshotPath
+                @Sendable func announce(_ address: String) {
+                    let generation = live.current.map { "generation \($0.generation)" } ?? "no snapshot yet"
+                    Terminal.writeLine("faqsync serve: listening on \(address) (snapshot \(snapshotPath), \(generation))")
+                }
+                let server: any Service
+                if let descriptor = SystemdSockets.take().first {
+                    server = ActivatedSocketServer(descriptor: descriptor, router: service.makeRouter(), logger: logger) {
+                        announce("the socket passed by systemd (fd \(descriptor))")
+                    }
+                } else {
+                    server = service.makeApplication(host: host, port: port, logger: logger) { [host] boundPort in
+                        announce("http://\(host):\(boundPort)")
+                    }
+                }
+                let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                              logger: logger))
+                try await group.run()
+            }
+        }
+    }
+}

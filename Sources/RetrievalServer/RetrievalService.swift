@@ -1,0 +1,192 @@
+import Embedding
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SnapshotReader
+
+/// The HTTP retrieval API over a live snapshot:
+///
+/// - `POST /v1/search` `{query, k?, category?, subcategory?, min_score?}` → `{generation, results: [{id, score, category, subcategory, question, answer}]}`
+/// - `GET /v1/templates/{id}` → `{generation, template}`
+/// - `GET /healthz` → 503 until a snapshot is loaded, then 200 `{status, generation, model, templates}`
+/// - `GET /metrics` → Prometheus text
+///
+/// Every response carries the serving generation in `X-Snapshot-Generation`; errors are JSON
+/// with a reason.
+public struct RetrievalService: Sendable {
+    public struct Limits: Sendable {
+        /// Largest request body accepted (413 beyond it).
+        public var maxBodyBytes = 64 * 1024
+        /// Longest query text accepted, in characters.
+        public var maxQueryCharacters = 4_096
+        public var defaultK = 5
+
+        public init() {}
+    }
+
+    public let live: LiveSnapshot
+    public let embedder: any Embedder
+    public let metrics: RetrievalMetrics
+    public let limits: Limits
+
+    public init(live: LiveSnapshot, embedder: any Embedder, metrics: RetrievalMetrics = RetrievalMetrics(), limits: Limits = Limits()) {
+        self.live = live
+        self.embedder = embedder
+        self.metrics = metrics
+        self.limits = limits
+    }
+
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware(live: live))
+        router.get("/healthz") { _, _ in self.health() }
+        router.get("/metrics") { _, _ in self.metricsResponse() }
+        router.post("/v1/search") { request, _ in try await self.search(request) }
+        router.get("/v1/templates/:id") { _, context in try self.template(id: context.parameters.require("id")) }
+        return router
+    }
+
+    /// A Hummingbird application listening on `host:port` (port 0 picks a free one;
+    /// `onListening` receives the bound port).
+    public func makeApplication(host: String, port: Int, logger: Logger,
+                                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: makeRouter(),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "faqsync"),
+                    onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+                    logger: logger)
+    }
+
+    // MARK: Handlers
+
+    func health() -> Response {
+        guard let snapshot = live.current else {
+            return JSON.response(.serviceUnavailable, HealthResponse(status: "no snapshot", generation: nil, model: nil, templates: nil,
+                                                                     reason: "no snapshot loaded from \(live.path) yet"), generation: nil)
+        }
+        let header = snapshot.header
+        return JSON.response(.ok, HealthResponse(status: "ok", generation: header.generation,
+                                                 model: "\(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions)",
+                                                 templates: header.count, reason: nil), generation: header.generation)
+    }
+
+    func metricsResponse() -> Response {
+        metrics.refresh(from: live.statistics)
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return response
+    }
+
+    func search(_ request: Request) async throws -> Response {
+        let started = ContinuousClock.now
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            metrics.failedQueries.increment()
+            throw HTTPError(.contentTooLarge, message: "the request body is larger than \(limits.maxBodyBytes) bytes")
+        }
+        let search: SearchRequest
+        do {
+            search = try JSONDecoder().decode(SearchRequest.self, from: body)
+        } catch {
+            metrics.failedQueries.increment()
+            throw HTTPError(.badRequest, message: "the body must be JSON {\"query\": \"...\", \"k\": 5, \"category\": ..., \"subcategory\": ...}: \(Self.describe(error))")
+        }
+        let k = search.k ?? limits.defaultK
+        guard (1...MappedSnapshot.maximumK).contains(k) else {
+            metrics.failedQueries.increment()
+            throw HTTPError(.badRequest, message: "k must be between 1 and \(MappedSnapshot.maximumK), not \(k)")
+        }
+        let text = search.query.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, text.count <= limits.maxQueryCharacters else {
+            metrics.failedQueries.increment()
+            throw HTTPError(.badRequest, message: text.isEmpty ? "the query is empty" : "the query is longer than \(limits.maxQueryCharacters) characters")
+        }
+        // One reference for the whole request: a switch mid-request does not mix generations.
+        guard let snapshot = live.current else {
+            metrics.failedQueries.increment()
+            throw HTTPError(.serviceUnavailable, message: "no snapshot loaded from \(live.path) yet")
+        }
+        let header = snapshot.header
+        guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
+              embedder.model.dimension == header.dimension else {
+            metrics.failedQueries.increment()
+            throw HTTPError(.conflict, message: "the snapshot's model is \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions) but this server embeds queries with \(embedder.model); restart it with the snapshot's model configured")
+        }
+        let vector = try await embedder.embed([text])[0]
+        let results = try snapshot.search(vector, k: k, filter: SearchFilter(category: search.category, subcategory: search.subcategory,
+                                                                             minimumScore: search.minScore))
+        metrics.queries.increment()
+        metrics.latency.recordInterval(since: started)
+        return JSON.response(.ok, results, generation: results.generation)
+    }
+
+    func template(id: String) throws -> Response {
+        guard let snapshot = live.current else {
+            throw HTTPError(.serviceUnavailable, message: "no snapshot loaded from \(live.path) yet")
+        }
+        guard let template = snapshot.template(id: id) else {
+            throw HTTPError(.notFound, message: "no template with id '\(id)' in generation \(snapshot.generation)")
+        }
+        return JSON.response(.ok, TemplateResponse(generation: snapshot.generation, template: template), generation: snapshot.generation)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "the field '\(key.stringValue)' is missing"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "the field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        case DecodingError.dataCorrupted: "it is not valid JSON"
+        default: "\(error)"
+        }
+    }
+}
+
+extension Metrics.Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
+
+import Metrics
+
+enum JSON {
+    static let generationHeader = HTTPField.Name("X-Snapshot-Generation")!
+
+    static func response<T: Encodable>(_ status: HTTPResponse.Status, _ value: T, generation: UInt64?) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        var response = Response(status: status, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        response.headers[.contentType] = "application/json; charset=utf-8"
+        if let generation { response.headers[generationHeader] = String(generation) }
+        return response
+    }
+}
+
+/// Turns every error into a JSON body with a reason, and stamps the serving generation.
+struct JSONErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let live: LiveSnapshot
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let generation = live.current?.generation
+        do {
+            var response = try await next(request, context)
+            if response.headers[JSON.generationHeader] == nil, let generation {
+                response.headers[JSON.generationHeader] = String(generation)
+            }
+            return response
+        } catch let error as HTTPError {
+            let reason = error.body ?? error.status.reasonPhrase
+            return JSON.response(error.status, ErrorResponse(error: .init(status: error.status.code, reason: reason), generation: generation),
+                                 generation: generation)
+        } catch {
+            return JSON.response(.internalServerError,
+                                 ErrorResponse(error: .init(status: 500, reason: "\(error)"), generation: generation), generation: generation)
+        }
+    }
+}

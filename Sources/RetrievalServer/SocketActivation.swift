@@ -1,0 +1,74 @@
+import CSystemd
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Listening sockets passed by systemd socket activation (`faqsync-serve.socket`).
+public enum SystemdSockets {
+    /// The file descriptors systemd passed, starting at 3; empty when not socket-activated.
+    /// `sd_listen_fds(1)` also unsets `LISTEN_FDS`/`LISTEN_PID`, so children do not inherit them.
+    public static func take() -> [Int32] {
+        let count = sd_listen_fds(1)
+        guard count > 0 else { return [] }
+        return (0..<count).map { SD_LISTEN_FDS_START + $0 }
+    }
+}
+
+/// Serves the router on a socket that is already bound and listening (from systemd).
+///
+/// Hummingbird's `Application` can only bind an address itself, so this runs the same pieces it
+/// uses (Hummingbird's HTTP/1 channel handler and the router's responder) over a NIO server
+/// channel made from the inherited descriptor. Connections queued by systemd while the process
+/// started are served; on graceful shutdown it stops accepting and lets open requests finish.
+public struct ActivatedSocketServer: Service {
+    let descriptor: Int32
+    let responder: RouterResponder<BasicRequestContext>
+    let logger: Logger
+    let onListening: @Sendable () async -> Void
+
+    public init(descriptor: Int32, router: Router<BasicRequestContext>, logger: Logger,
+                onListening: @escaping @Sendable () async -> Void = {}) {
+        self.descriptor = descriptor
+        self.responder = router.buildResponder()
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let responder = self.responder
+        let logger = self.logger
+        let http = HTTP1Channel(responder: { request, responseWriter, channel in
+            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.server] = "faqsync"
+            try await responseWriter.write(response: response.head, body: response.body)
+        })
+        let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .bind(descriptor, cleanupExistingSocketFile: false, serverBackPressureStrategy: nil) { channel in
+                http.setup(channel: channel, logger: logger)
+            }
+        logger.info("serving the socket passed by systemd", metadata: ["fd": "\(descriptor)",
+                                                                       "address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
+        await onListening()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await serverChannel.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await http.handle(value: connection, logger: logger) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            serverChannel.channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Embedding
+import Foundation
+import Reconciliation
+import SnapshotFormat
+import SyncEngine
+import SnapshotReader
+import SpreadsheetReading
+import TemplateStore
+import Testing
+import TestSupport
+
+@Suite("snapshot content")
+struct SnapshotContentTests {
+    @Test func storedVectorsAreBitIdenticalToTheEmbeddersAndSearchMatchesBruteForce() async throws {
+        let fixture = try await PublishedFixture.make("snapshot-exact")
+        defer { fixture.directory.remove() }
+        let snapshot = try MappedSnapshot(path: fixture.snapshotPath)
+        #expect(snapshot.header.count == 201)
+        #expect(snapshot.header.modelName == LocalHashingEmbedder.modelName)
+        #expect(snapshot.header.generation == 1)
+
+        // Every vector in the mapping is exactly what the embedder returns for the template's text.
+        var byID: [String: Int] = [:]
+        for index in 0..<snapshot.view.count {
+            let question = snapshot.view.string(index, .question), answer = snapshot.view.string(index, .answer)
+            let expected = fixture.embedder.vector(for: question + " " + answer)
+            #expect(Array(snapshot.view.vector(index)).map(\.bitPattern) == expected.map(\.bitPattern))
+            byID[snapshot.view.string(index, .id)] = index
+        }
+
+        // The top 5 of every validation query equals an in-memory brute-force ranking.
+        let queries = try ValidationQueries.load()
+        for query in queries {
+            let vector = fixture.embedder.vector(for: query.query)
+            let results = try snapshot.search(vector, k: 5)
+            let brute = (0..<snapshot.view.count).map { index in
+                (index, VectorCoding.dot(Array(snapshot.view.vector(index)), vector))
+            }.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(5)
+            #expect(results.results.map { byID[$0.id]! } == brute.map(\.0), "query \(query.id)")
+            #expect(results.generation == 1)
+        }
+    }
+
+    @Test func localEmbedderAccuracyThroughTheSnapshot() async throws {
+        let fixture = try await PublishedFixture.make("snapshot-accuracy")
+        defer { fixture.directory.remove() }
+        let snapshot = try MappedSnapshot(path: fixture.snapshotPath)
+        // tmpl_NNN is the 0-based index of the data row; identities are derived, so map through the sheet.
+        let rows = try SpreadsheetReader().read(Fixtures.faq).rows
+        let ids = rows.map { TemplateIdentity.identity(of: $0) }
+        var hits = [1: 0, 3: 0, 5: 0]
+        let queries = try ValidationQueries.load()
+        for query in queries {
+            let wanted = ids[Int(query.correct_template_id.dropFirst(5))!]
+            let found = try snapshot.search(fixture.embedder.vector(for: query.query), k: 5).results.map(\.id)
+            for k in [1, 3, 5] where found.prefix(k).contains(wanted) { hits[k]! += 1 }
+        }
+        print("snapshot search accuracy, local embedder, \(queries.count) queries: top-1 \(hits[1]!)/15, top-3 \(hits[3]!)/15, top-5 \(hits[5]!)/15")
+        #expect(hits[3]! >= 12)
+    }
+
+    @Test func filtersAndMinimumScore() async throws {
+        let fixture = try await PublishedFixture.make("snapshot-filters")
+        defer { fixture.directory.remove() }
+        let snapshot = try MappedSnapshot(path: fixture.snapshotPath)
+        let vector = fixture.embedder.vector(for: "Как открыть вклад?")
+        let cards = try snapshot.search(vector, k: 10, filter: SearchFilter(category: "Продукты - Карты"))
+        #expect(cards.results.count == 10)
+        #expect(cards.results.allSatisfy { $0.category == "Продукты - Карты" })
+        let narrow = try snapshot.search(vector, k: 10, filter: SearchFilter(subcategory: "Рублевые - Мои условия"))
+        #expect(!narrow.results.isEmpty && narrow.results.allSatisfy { $0.subcategory == "Рублевые - Мои условия" })
+        let strict = try snapshot.search(vector, k: 10, filter: SearchFilter(minimumScore: 0.5))
+        #expect(strict.results.allSatisfy { $0.score >= 0.5 })
+        #expect(throws: SearchError.self) { try snapshot.search(vector, k: 0) }
+        #expect(throws: SearchError.self) { try snapshot.search([1, 2, 3], k: 3) }
+        let first = try #require(cards.results.first)
+        #expect(snapshot.template(id: first.id)?.question == first.question)
+        #expect(snapshot.template(id: "nope") == nil)
+    }
+
+    @Test func theSnapshotFileIsGroupReadableAndGenerationsOnlyGrow() async throws {
+        let fixture = try await PublishedFixture.make("snapshot-mode", faq: Fixtures.sampleFAQ)
+        defer { fixture.directory.remove() }
+        let mode = try FileManager.default.attributesOfItem(atPath: fixture.snapshotPath)[.posixPermissions] as? Int
+        #expect(mode == 0o640)
+        // Deleting the file does not reset generations: the store remembers the last one.
+        try FileManager.default.removeItem(atPath: fixture.snapshotPath)
+        let again = try await SnapshotPublication(store: fixture.store, path: fixture.snapshotPath).publishCurrentVersion()
+        #expect(again?.generation == 2)
+        #expect(try MappedSnapshot(path: fixture.snapshotPath).generation == 2)
+    }
+}
+
+struct ValidationQueries: Decodable {
+    struct Query: Decodable {
+        let id: String
+        let query: String
+        let correct_template_id: String
+    }
+
+    static func load() throws -> [Query] {
+        struct File: Decodable { let validation_queries: [Query] }
+        return try JSONDecoder().decode(File.self, from: Data(contentsOf: Fixtures.validationQueries)).validation_queries
+    }
+}
