@@ -133,6 +133,16 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "RetrievalServerTests",
+            dependencies: ["RetrievalServer", "SnapshotReader", "SnapshotPublishing", "SnapshotFormat", "Embedding", "TestSupport",
+                           "FAQSyncCommands", "faqsync",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "FAQSyncCommandsTests",
             // Depends on the executable so `swift test` builds the binary the process tests run.
             dependencies: ["FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding",

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// Listening sockets passed by systemd socket activation (`faqsync-serve.socket`).
 public enum SystemdSockets {
@@ -50,11 +51,13 @@ public struct ActivatedSocketServer: Service {
             }
             response.headers[.server] = "faqsync"
             try await responseWriter.write(response: response.head, body: response.body)
-        })
+        }, configuration: .init(idleTimeout: .seconds(75)))
+        let connections = OpenConnections()
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .bind(descriptor, cleanupExistingSocketFile: false, serverBackPressureStrategy: nil) { channel in
-                http.setup(channel: channel, logger: logger)
+                connections.track(channel)
+                return http.setup(channel: channel, logger: logger)
             }
         logger.info("serving the socket passed by systemd", metadata: ["fd": "\(descriptor)",
                                                                        "address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -68,7 +71,29 @@ public struct ActivatedSocketServer: Service {
                 }
             }
         } onGracefulShutdown: {
+            // Stop accepting, then ask every connection to finish its request in flight and
+            // close; idle keep-alive connections close at once (as Hummingbird's own server does).
             serverChannel.channel.close(promise: nil)
+            connections.quiesceAll()
+        }
+    }
+}
+
+/// The connections a server has open, so shutdown can quiesce them.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func track(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        channels.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.channels.withLock { $0.removeValue(forKey: key) }
+        }
+    }
+
+    func quiesceAll() {
+        for channel in channels.withLock({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
     }
 }

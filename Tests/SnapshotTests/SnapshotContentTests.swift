@@ -33,10 +33,14 @@ struct SnapshotContentTests {
         for query in queries {
             let vector = fixture.embedder.vector(for: query.query)
             let results = try snapshot.search(vector, k: 5)
-            let brute = (0..<snapshot.view.count).map { index in
-                (index, VectorCoding.dot(Array(snapshot.view.vector(index)), vector))
-            }.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(5)
-            #expect(results.results.map { byID[$0.id]! } == brute.map(\.0), "query \(query.id)")
+            var scored: [(index: Int, score: Float)] = []
+            for index in 0..<snapshot.view.count {
+                scored.append((index, VectorCoding.dot(Array(snapshot.view.vector(index)), vector)))
+            }
+            scored.sort { left, right in left.score > right.score || (left.score == right.score && left.index < right.index) }
+            let bruteForce: [Int] = scored.prefix(5).map { $0.index }
+            let found: [Int] = results.results.map { byID[$0.id]! }
+            #expect(found == bruteForce, "query \(query.id)")
             #expect(results.generation == 1)
         }
     }

@@ -1,14 +1,13 @@
 import Foundation
-import TestSupport
 
 /// Runs the built `faqsync` binary as a child process, the way a person or systemd runs it.
-struct CLIProcess {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+public struct CLIProcess {
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
 
-        func json() throws -> [String: Any] {
+        public func json() throws -> [String: Any] {
             guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
                 throw CocoaError(.coderInvalidValue)
             }
@@ -18,7 +17,7 @@ struct CLIProcess {
 
     /// `faqsync` sits next to the test bundle in the build directory (`swift test` builds it,
     /// because the test target depends on it).
-    static var binary: URL {
+    public static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["FAQSYNC_BIN"] { return URL(fileURLWithPath: override) }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
@@ -31,7 +30,7 @@ struct CLIProcess {
     }
 
     /// An environment without the caller's FAQSYNC-relevant settings, plus `extra`.
-    static func environment(_ extra: [String: String]) -> [String: String] {
+    public static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("FAQ_") || key.hasPrefix("EMBEDDING_") || key.hasPrefix("SQLITE_") || key == "STORAGE_BACKEND"
               || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET")
@@ -40,7 +39,7 @@ struct CLIProcess {
         return environment
     }
 
-    static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
+    public static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -54,7 +53,7 @@ struct CLIProcess {
         return (process, out, err)
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
         // Read before waiting: a full pipe would block the child forever.
         let stdout = out.fileHandleForReading.readDataToEndOfFile()

@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// `faqsync serve` as its own process, the way a retrieval host runs it.
+@Suite("faqsync serve as a process", .serialized)
+struct ServeProcessTests {
+    /// Reads the "listening on http://127.0.0.1:PORT" line the server prints when it is ready.
+    static func waitForPort(_ output: Pipe) throws -> Int {
+        var collected = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            collected += String(decoding: data, as: UTF8.self)
+            if let range = collected.range(of: #"http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                return Int(collected[range].split(separator: ":").last!)!
+            }
+        }
+        throw ServeFailure(output: collected)
+    }
+
+    struct ServeFailure: Error { let output: String }
+
+    /// Queries from several tasks against a second process while 200 generations of different
+    /// sizes are published: every answer comes from one generation, generations never go back.
+    @Test func aSecondProcessSwitchesLiveWithoutErrorsOrMixedResults() async throws {
+        let directory = try TemporaryDirectory("serve-live")
+        defer { directory.remove() }
+        let path = directory.path("faqsync.snapshot")
+        try LocalModelSnapshots.publish(to: path, generation: 1)
+        let (process, stdout, _) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
+                                                        environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        defer { process.terminate(); process.waitUntilExit() }
+        let port = try Self.waitForPort(stdout)
+        let url = "http://127.0.0.1:\(port)/v1/search"
+
+        let shared = SharedProgress()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for reader in 0..<3 {
+                group.addTask { [shared] in
+                    var last = 0
+                    while !shared.stop.load(ordering: .relaxed) {
+                        do {
+                            let response = try await HTTP.request(.POST, url, body: #"{"query":"Вопрос про вклад","k":5}"#)
+                            guard response.status == 200 else {
+                                shared.problems.withLock { $0.append("reader \(reader): HTTP \(response.status) \(response.body)") }
+                                continue
+                            }
+                            let json = try response.json()
+                            let generation = json["generation"] as? Int ?? -1
+                            let answers = (json["results"] as? [[String: Any]] ?? []).compactMap { $0["answer"] as? String }
+                            if generation < last { shared.problems.withLock { $0.append("reader \(reader): \(last) → \(generation)") } }
+                            if answers.contains(where: { $0 != "generation \(generation)" }) {
+                                shared.problems.withLock { $0.append("reader \(reader): generation \(generation) mixed \(answers)") }
+                            }
+                            if response.headers["x-snapshot-generation"] != "\(generation)" {
+                                shared.problems.withLock { $0.append("reader \(reader): header \(response.headers["x-snapshot-generation"] ?? "-") ≠ body \(generation)") }
+                            }
+                            last = generation
+                            shared.answered.add(1, ordering: .relaxed)
+                        } catch {
+                            shared.problems.withLock { $0.append("reader \(reader): \(error)") }
+                        }
+                    }
+                }
+            }
+            for generation in UInt64(2)...201 {
+                try LocalModelSnapshots.publish(to: path, generation: generation, count: 5 + Int(generation % 9) * 20)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                let health = try await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz")
+                if try health.json()["generation"] as? Int == 201 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            shared.stop.store(true, ordering: .relaxed)
+            try await group.waitForAll()
+        }
+        #expect(shared.problems.withLock { $0 }.isEmpty, "\(shared.problems.withLock { Array($0.prefix(5)) })")
+        #expect(shared.answered.load(ordering: .relaxed) > 100)
+        let health = try await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz")
+        #expect(try health.json()["generation"] as? Int == 201)
+        let metrics = try await HTTP.request(.GET, "http://127.0.0.1:\(port)/metrics")
+        #expect(metrics.body.contains("faqsync_snapshot_failed_reloads_total 0"))
+    }
+
+    /// systemd socket activation, through systemd's own tool: the socket is bound before the
+    /// process exists, and the first connection is what starts it.
+    @Test func socketActivation() async throws {
+        let directory = try TemporaryDirectory("serve-activated")
+        defer { directory.remove() }
+        let path = directory.path("faqsync.snapshot")
+        try LocalModelSnapshots.publish(to: path, generation: 4)
+        let port = Int.random(in: 20_000...40_000)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        // systemd-socket-activate passes no environment of its own accord: -E names what to pass.
+        process.arguments = ["-l", "127.0.0.1:\(port)", "-E", "EMBEDDING_DIMENSIONS=64", "-E", "LOG_LEVEL=error",
+                             CLIProcess.binary.path, "serve", "--snapshot", path]
+        process.environment = CLIProcess.environment(["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+        // The listener exists before faqsync does; this request waits in its queue and is served.
+        var health: HTTPResult?
+        for _ in 0..<50 where health == nil {
+            health = try? await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz")
+            if health == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let response = try #require(health)
+        #expect(response.status == 200)
+        #expect(try response.json()["generation"] as? Int == 4)
+        let search = try await HTTP.request(.POST, "http://127.0.0.1:\(port)/v1/search", body: #"{"query":"кредит","k":2}"#)
+        #expect(search.status == 200)
+
+        // SIGTERM with a keep-alive connection still open: the server quiesces it and exits.
+        let stopped = ContinuousClock.now
+        process.terminate()
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - stopped < .seconds(5))
+        #expect(process.terminationStatus == 0)
+    }
+}
+
+/// Shared between the reader tasks and the test: a stop flag, problems seen, answers counted.
+final class SharedProgress: Sendable {
+    let stop = Atomic<Bool>(false)
+    let problems = Mutex<[String]>([])
+    let answered = Atomic<Int>(0)
+}
