@@ -48,12 +48,16 @@ public struct SnapshotView: @unchecked Sendable {
         return utf8.withUnsafeBytes { memcmp(buffer.baseAddress! + start, $0.baseAddress!, length) == 0 }
     }
 
+    /// Where a string lies in the string data. An entry pointing outside it (possible only in a
+    /// file opened without checksum verification) reads as the empty string, never out of bounds.
     @inline(__always)
     private func stringLocation(_ index: Int, _ field: SnapshotLayout.Field) -> (Int, Int) {
+        precondition(index >= 0 && index < header.count, "template index \(index) out of range")
         let entry = header.indexOffset + (index * SnapshotLayout.fieldsPerTemplate + field.rawValue) * 8
-        let offset = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: entry, as: UInt32.self))
-        let length = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: entry + 4, as: UInt32.self))
-        return (Int(offset), Int(length))
+        let offset = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: entry, as: UInt32.self)))
+        let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: entry + 4, as: UInt32.self)))
+        guard offset + length <= header.stringsLength else { return (0, 0) }
+        return (offset, length)
     }
 
     static func header(of buffer: UnsafeRawBufferPointer, path: String) throws -> SnapshotHeader {

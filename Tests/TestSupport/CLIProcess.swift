@@ -53,6 +53,23 @@ public struct CLIProcess {
         return (process, out, err)
     }
 
+    /// Runs another program (python3, a shell tool) the same way.
+    public static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
     public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
         // Read before waiting: a full pipe would block the child forever.
