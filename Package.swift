@@ -105,7 +105,7 @@ let package = Package(
             name: "faqsync-bench",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "FAQSyncCommands", "TestSupport",
+                "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

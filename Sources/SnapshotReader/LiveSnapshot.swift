@@ -27,6 +27,7 @@ public final class LiveSnapshot: Sendable {
         var lastFailure: SnapshotError?
         /// The file identity last rejected, so an invalid file is reported once, not every second.
         var rejected: FileIdentity?
+        var switchedAt: ContinuousClock.Instant?
     }
 
     /// What the snapshot's users may want to report (health, metrics).
@@ -37,6 +38,8 @@ public final class LiveSnapshot: Sendable {
         public let reloads: Int
         public let failedReloads: Int
         public let lastFailure: SnapshotError?
+        /// When the last switch to a new snapshot happened.
+        public let switchedAt: ContinuousClock.Instant?
     }
 
     public enum ReloadOutcome: Sendable, Equatable {
@@ -65,7 +68,7 @@ public final class LiveSnapshot: Sendable {
         state.withLock { state in
             Statistics(generation: state.current?.generation, createdMillis: state.current?.header.createdMillis,
                        templates: state.current?.view.count, reloads: state.reloads,
-                       failedReloads: state.failedReloads, lastFailure: state.lastFailure)
+                       failedReloads: state.failedReloads, lastFailure: state.lastFailure, switchedAt: state.switchedAt)
         }
     }
 
@@ -89,11 +92,18 @@ public final class LiveSnapshot: Sendable {
                 throw SnapshotError(code: .inconsistent, path: path,
                                     message: "generation \(candidate.generation) is not newer than the one being served (\(previous))")
             }
-            state.withLock { state in
+            let replaced = state.withLock { state -> MappedSnapshot? in
+                let replaced = state.current
                 state.current = candidate
                 state.reloads += 1
                 state.rejected = nil
+                state.switchedAt = .now
+                return replaced
             }
+            // Released here, outside the lock: unmapping a large snapshot (and the kernel freeing a
+            // replaced file's page cache) takes tens of milliseconds that no query should wait for.
+            // In-flight queries still holding it keep it mapped until they finish.
+            withExtendedLifetime(replaced) {}
             logger.info("switched snapshot", metadata: ["from": "\(previous.map(String.init) ?? "none")",
                                                        "to": "\(candidate.generation)", "templates": "\(candidate.view.count)"])
             return .switched(from: previous, to: candidate.generation)

@@ -97,7 +97,7 @@ enum TopK {
     }
 
     /// Rows per parallel slice; below this a single thread is faster than the hand-off.
-    static let rowsPerSlice = 16_384
+    static let rowsPerSlice = 4_096
 
     static func scan(view: SnapshotView, query: [Float], k: Int, filter: CompiledFilter) -> [Candidate] {
         let count = view.count

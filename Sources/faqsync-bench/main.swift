@@ -6,11 +6,11 @@ import SyncEngine
 import TemplateStore
 import TestSupport
 
-// faqsync-bench: parse and sync timings at 201 / 10k / 100k templates, each figure with its N.
+// faqsync-bench: timings at 201 / 10k / 100k templates, each figure with its N.
 //
-//   swift run -c release faqsync-bench            # everything (about two minutes)
-//   swift run -c release faqsync-bench --quick    # 201 and 10k only
-//   faqsync-bench parse-once FILE                 # one parse, prints seconds and peak RSS (used internally)
+//   swift run -c release faqsync-bench [sync] [--quick]   # parsing and sync (about two minutes)
+//   swift run -c release faqsync-bench snapshot [--quick] # snapshot open, search, switch, memory, start-up
+//   (parse-once, reader and first-query are modes the benchmarks run in child processes)
 //
 // Generated sheets are left in .build/bench/ so other tools (python-calamine, see
 // scripts/bench-calamine.py) can be timed on the very same files.
@@ -35,87 +35,23 @@ func peakRSSMiB() -> Double {
     return kilobytes / 1024
 }
 
-if arguments.first == "parse-once", arguments.count == 2 {
+let quick = arguments.contains("--quick")
+let benchDirectory = Fixtures.projectRoot.appendingPathComponent(".build/bench")
+try FileManager.default.createDirectory(at: benchDirectory, withIntermediateDirectories: true)
+
+switch arguments.first {
+case "parse-once" where arguments.count == 2:
     let clock = ContinuousClock()
     var rows = 0
     let elapsed = try clock.measure { rows = try SpreadsheetReader().read(URL(fileURLWithPath: arguments[1])).rows.count }
     print("\(rows) \(seconds(elapsed)) \(peakRSSMiB())")
-    exit(0)
+case "reader" where arguments.count == 2:
+    try SnapshotBenchmarks.readerChild(path: arguments[1])
+case "first-query" where arguments.count == 2:
+    try SnapshotBenchmarks.firstQueryChild(path: arguments[1])
+case "snapshot":
+    try await SnapshotBenchmarks.run(directory: benchDirectory, quick: quick)
+default:
+    try await SyncBenchmarks.run(directory: benchDirectory, quick: quick)
 }
 
-let quick = arguments.contains("--quick")
-let benchDirectory = Fixtures.projectRoot.appendingPathComponent(".build/bench")
-try FileManager.default.createDirectory(at: benchDirectory, withIntermediateDirectories: true)
-LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
-
-struct Case {
-    let label: String
-    let url: URL
-}
-
-var cases = [Case(label: "fixture (201)", url: Fixtures.faq)]
-for count in quick ? [10_000] : [10_000, 100_000] {
-    let url = benchDirectory.appendingPathComponent("generated-\(count).xlsx")
-    if !FileManager.default.fileExists(atPath: url.path) {
-        try GeneratedFAQ(count: count).writeXLSX(to: url)
-    }
-    cases.append(Case(label: "generated (\(count / 1000)k)", url: url))
-}
-
-/// Parse time in a fresh process per run, so peak memory belongs to that one parse.
-func parseInChild(_ url: URL) throws -> (rows: Int, seconds: Double, rssMiB: Double) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    process.arguments = ["parse-once", url.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    let fields = output.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-    return (Int(fields[0])!, Double(fields[1])!, Double(fields[2])!)
-}
-
-print("faqsync-bench on \(ProcessInfo.processInfo.activeProcessorCount) cores, \(quick ? "quick" : "full") run\n")
-print("Parsing (fresh process per run; median of N; peak RSS of the process)")
-print("case              | templates | file MiB | N | median s | peak RSS MiB")
-for item in cases {
-    let runs = 5
-    var times: [Double] = []
-    var rss: [Double] = []
-    var rows = 0
-    for _ in 0..<runs {
-        let result = try parseInChild(item.url)
-        times.append(result.seconds)
-        rss.append(result.rssMiB)
-        rows = result.rows
-    }
-    let size = Double((try FileManager.default.attributesOfItem(atPath: item.url.path)[.size] as? Int) ?? 0) / 1_048_576
-    print(item.label.padding(toLength: 17, withPad: " ", startingAt: 0)
-          + String(format: " | %9d | %8.2f | %d | %8.3f | %12.1f", rows, size, runs, median(times), median(rss)))
-}
-
-print("\nSync on SQLite with the local embedder (1024 dimensions); no-op = nothing changed; median of N")
-print("case              | initial sync s | N | no-op sync s | parse s | no-op beyond parse s")
-for item in cases {
-    let directory = try TemporaryDirectory("bench-sync")
-    defer { directory.remove() }
-    let store = SQLiteTemplateStore(path: directory.path("bench.db"))
-    let engine = SyncEngine(store: store, embedder: LocalHashingEmbedder(), logger: Logger(label: "bench"))
-    let source = SyncSource(faqURL: item.url)
-    let clock = ContinuousClock()
-    let initial = try await clock.measure { _ = try await engine.sync(source) }
-    let runs = 5
-    var noop: [Double] = []
-    var parse: [Double] = []
-    for _ in 0..<runs {
-        noop.append(seconds(try await clock.measure {
-            let report = try await engine.sync(source)
-            precondition(report.embeddedTexts == 0 && report.new == 0, "a no-op sync embedded or added something")
-        }))
-        parse.append(seconds(try clock.measure { _ = try SpreadsheetReader().read(item.url) }))
-    }
-    print(item.label.padding(toLength: 17, withPad: " ", startingAt: 0)
-          + String(format: " | %14.3f | %d | %12.3f | %7.3f | %20.3f", seconds(initial), runs,
-                   median(noop), median(parse), median(noop) - median(parse)))
-}
