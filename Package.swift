@@ -61,6 +61,17 @@ let package = Package(
             name: "SnapshotReader",
             dependencies: ["SnapshotFormat", .product(name: "Logging", package: "swift-log")]
         ),
+        // Embedding models behind HTTP: OpenAI-compatible servers and Ollama, with a careful client.
+        .target(
+            name: "EmbeddingProviders",
+            dependencies: [
+                "Embedding",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // libsystemd, for sd_notify, the watchdog and socket activation (sd_listen_fds).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The HTTP retrieval API (`faqsync serve`): search, templates, health and metrics over a live snapshot.
@@ -94,7 +105,7 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,7 +124,10 @@ let package = Package(
         // Shared by the test targets: fixture paths, temporary directories, sheet generators.
         .target(
             name: "TestSupport",
-            dependencies: ["SpreadsheetReading", "Embedding", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["SpreadsheetReading", "Embedding", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "SpreadsheetReadingTests", dependencies: ["SpreadsheetReading", "TestSupport"]),
@@ -130,6 +144,13 @@ let package = Package(
             name: "SnapshotTests",
             dependencies: ["SnapshotReader", "SnapshotFormat", "SnapshotPublishing", "SyncEngine", "TemplateStore",
                            "Embedding", "Reconciliation", "SpreadsheetReading", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "EmbeddingProviderTests",
+            dependencies: ["EmbeddingProviders", "SyncEngine", "TemplateStore", "Embedding", "Reconciliation", "SpreadsheetReading",
+                           "TestSupport", "faqsync",
+                           .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

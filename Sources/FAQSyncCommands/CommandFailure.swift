@@ -4,6 +4,7 @@ import Reconciliation
 import SpreadsheetReading
 import TemplateStore
 import Embedding
+import EmbeddingProviders
 import SnapshotFormat
 import SnapshotReader
 
@@ -25,6 +26,7 @@ enum CommandFailure {
         case let error as StoreError: code = error.code.rawValue
         case is DuplicateTemplateError: code = "duplicate-identity"
         case is EmbeddingError: code = "embedding-failed"
+        case let error as EmbeddingProviderError: code = "embedding-\(error.code.rawValue)"
         case is ConfigurationError: code = "configuration"
         case is CancellationError: code = "cancelled"
         case let error as SnapshotError: code = "snapshot-\(error.code.rawValue)"

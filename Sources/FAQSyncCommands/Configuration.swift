@@ -1,5 +1,7 @@
 import Embedding
+import EmbeddingProviders
 import Foundation
+import Logging
 import Reconciliation
 import SpreadsheetReading
 import SyncEngine
@@ -21,11 +23,16 @@ public struct FAQSyncConfiguration: Sendable {
     public var embedding: EmbeddingSettings
 
     public struct EmbeddingSettings: Sendable {
-        public var provider: String
-        public var dimension: Int
+        public var provider: Provider
+        /// Configured dimension; for HTTP providers nil means "learn it from the first response".
+        public var dimension: Int?
         public var modelVersion: String?
         public var batchSize: Int?
+        public var maxConcurrency: Int
+        public var http: HTTPEmbedderSettings?
     }
+
+    public enum Provider: String, Sendable, CaseIterable { case local, openai, ollama }
 
     public static let defaultFAQPath = "data/faq-sample.xlsx"
     public static let defaultDatabaseName = "faqsync.db"
@@ -76,15 +83,50 @@ public struct FAQSyncConfiguration: Sendable {
         }
         self.modelInput = modelInput
 
-        let provider = (value("EMBEDDING_PROVIDER") ?? "local").lowercased()
-        guard provider == "local" else {
+        let providerName = (value("EMBEDDING_PROVIDER") ?? "local").lowercased()
+        guard let provider = Provider(rawValue: providerName) else {
             throw ConfigurationError(key: "EMBEDDING_PROVIDER",
-                                     message: "'\(provider)' is not available in this build yet; use 'local' (the default, no network)")
+                                     message: "must be one of \(Provider.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")), not '\(providerName)'")
+        }
+        let dimension = try integer("EMBEDDING_DIMENSIONS")
+        let batchSize = try integer("EMBEDDING_BATCH_SIZE")
+        var http: HTTPEmbedderSettings?
+        if provider != .local {
+            guard let model = value("EMBEDDING_MODEL") else {
+                throw ConfigurationError(key: "EMBEDDING_MODEL", message: "must name the model when EMBEDDING_PROVIDER is '\(providerName)' (for example bge-m3)")
+            }
+            let baseURL = value("EMBEDDING_BASE_URL") ?? (provider == .ollama ? "http://127.0.0.1:11434" : "https://api.openai.com/v1")
+            guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ConfigurationError(key: "EMBEDDING_BASE_URL", message: "must be an http(s) URL such as http://127.0.0.1:8080/v1, not '\(baseURL)'")
+            }
+            let retry = RetryPolicy(maxAttempts: try integer("EMBEDDING_MAX_ATTEMPTS") ?? 6,
+                                    maxTotal: .seconds(try integer("EMBEDDING_RETRY_MAX_S") ?? 60))
+            http = HTTPEmbedderSettings(baseURL: baseURL, model: model, modelVersion: value("EMBEDDING_MODEL_VERSION") ?? "1",
+                                        dimensions: dimension, batchSize: batchSize ?? 32,
+                                        timeout: .seconds(try integer("EMBEDDING_TIMEOUT_S") ?? 30),
+                                        apiKey: try Self.apiKey(environment: environment), retry: retry)
         }
         embedding = EmbeddingSettings(provider: provider,
-                                      dimension: try integer("EMBEDDING_DIMENSIONS") ?? LocalHashingEmbedder.defaultDimension,
-                                      modelVersion: value("EMBEDDING_MODEL_VERSION"),
-                                      batchSize: try integer("EMBEDDING_BATCH_SIZE"))
+                                      dimension: provider == .local ? (dimension ?? LocalHashingEmbedder.defaultDimension) : dimension,
+                                      modelVersion: value("EMBEDDING_MODEL_VERSION"), batchSize: batchSize,
+                                      maxConcurrency: try integer("EMBEDDING_MAX_CONCURRENCY") ?? (provider == .local ? 1 : 4),
+                                      http: http)
+    }
+
+    /// `EMBEDDING_API_KEY`, else the file `EMBEDDING_API_KEY_FILE` names, else the systemd
+    /// credential `$CREDENTIALS_DIRECTORY/embedding-api-key` (LoadCredential=).
+    static func apiKey(environment: [String: String]) throws -> Secret? {
+        if let key = environment["EMBEDDING_API_KEY"], !key.isEmpty { return Secret(key) }
+        var file = environment["EMBEDDING_API_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if file == nil, let credentials = environment["CREDENTIALS_DIRECTORY"] {
+            let candidate = "\(credentials)/embedding-api-key"
+            if FileManager.default.fileExists(atPath: candidate) { file = candidate }
+        }
+        guard let file else { return nil }
+        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ConfigurationError(key: "EMBEDDING_API_KEY_FILE", message: "names \(file), which cannot be read")
+        }
+        return Secret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     public var faqURL: URL { URL(fileURLWithPath: faqPath) }
@@ -97,10 +139,26 @@ public struct FAQSyncConfiguration: Sendable {
         SnapshotPublication(store: store, path: snapshotPath)
     }
 
-    public func makeEmbedder() -> any Embedder {
-        let local = LocalHashingEmbedder(dimension: embedding.dimension, batchSize: embedding.batchSize ?? 64)
-        guard let version = embedding.modelVersion else { return local }
-        return RelabeledEmbedder(base: local, version: version)
+    /// The configured embedder. An HTTP provider without EMBEDDING_DIMENSIONS takes the
+    /// dimension from `knownDimension` (a store version or snapshot of the same model), or else
+    /// from one probe request.
+    public func makeEmbedder(knownDimension: Int? = nil, logger: Logger = Logger(label: "faqsync.embedding")) async throws -> any Embedder {
+        switch embedding.provider {
+        case .local:
+            let local = LocalHashingEmbedder(dimension: embedding.dimension ?? LocalHashingEmbedder.defaultDimension,
+                                             batchSize: embedding.batchSize ?? 64)
+            guard let version = embedding.modelVersion else { return local }
+            return RelabeledEmbedder(base: local, version: version)
+        case .openai, .ollama:
+            let format: any EmbeddingWireFormat = embedding.provider == .openai ? OpenAIWireFormat() : OllamaWireFormat()
+            return try await HTTPEmbedder.make(settings: embedding.http!, format: format, knownDimension: knownDimension, logger: logger)
+        }
+    }
+
+    /// The dimension the store already records for the configured HTTP model, to skip the probe.
+    public func knownDimension(in store: any TemplateStore) async throws -> Int? {
+        guard let http = embedding.http, embedding.dimension == nil, store.exists() else { return nil }
+        return try await store.versions().first { $0.model.name == http.model && $0.model.version == http.modelVersion }?.model.dimension
     }
 
     public var source: SyncSource {

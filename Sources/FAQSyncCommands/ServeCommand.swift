@@ -23,7 +23,8 @@ extension FAQSyncCommand {
                 let live = try LiveSnapshot(path: configuration.snapshotPath, requireSnapshot: false, logger: logger)
                 live.startFollowing()
                 defer { live.stopFollowing() }
-                let service = RetrievalService(live: live, embedder: configuration.makeEmbedder())
+                let embedder = try await configuration.makeEmbedder(knownDimension: live.current?.header.dimension, logger: logger)
+                let service = RetrievalService(live: live, embedder: embedder)
                 let snapshotPath = configuration.snapshotPath
                 @Sendable func announce(_ address: String) {
                     let generation = live.current.map { "generation \($0.generation)" } ?? "no snapshot yet"

@@ -58,8 +58,8 @@ extension FAQSyncCommand {
             try await withFailureHandling(json: common.json) {
                 let configuration = try common.configuration()
                 let snapshot = try MappedSnapshot(path: configuration.snapshotPath)
-                let embedder = configuration.makeEmbedder()
                 let header = snapshot.header
+                let embedder = try await configuration.makeEmbedder(knownDimension: header.dimension)
                 guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
                       embedder.model.dimension == header.dimension else {
                     throw SearchError(message: "the configured model \(embedder.model) is not the snapshot's model \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions): their vectors cannot be compared. Configure the snapshot's model, or sync and publish with the configured one")

@@ -36,9 +36,11 @@ extension FAQSyncCommand {
         private func sync() async throws {
             let configuration = try common.configuration()
             let store = configuration.makeStore()
-            let engine = SyncEngine(store: store, embedder: configuration.makeEmbedder(), logger: Logger(label: "faqsync.sync"))
+            let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store))
+            let engine = SyncEngine(store: store, embedder: embedder, logger: Logger(label: "faqsync.sync"))
             let prepared = try await engine.prepare(configuration.source,
-                                                    options: SyncOptions(force: force, batchSize: configuration.embedding.batchSize))
+                                                    options: SyncOptions(force: force, batchSize: configuration.embedding.batchSize,
+                                                                         maxConcurrency: configuration.embedding.maxConcurrency))
             if dryRun {
                 let report = engine.dryRunReport(prepared)
                 if common.json { try JSONOutput.print(DryRunOutput(report: report, textsToEmbed: prepared.textsToEmbed.count)) }

@@ -55,11 +55,16 @@ public struct SyncEngine: Sendable {
             let hashes = Array(Set(plan.needingVectors.map { $0.inputHash }))
             cached = try await store.cachedVectors(model: model, inputHashes: hashes)
         }
-        let texts = plan.textsToEmbed(skipping: { cached[$0] != nil })
+        var knownRejections: [String: String] = [:]
+        if target != nil, !plan.needingVectors.isEmpty {
+            for entry in try await store.quarantine(model: model) { knownRejections[entry.inputHash] = entry.reason }
+        }
+        let texts = plan.textsToEmbed(skipping: { cached[$0] != nil || knownRejections[$0] != nil })
         return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256, templates: templates, model: model,
                             currentVersion: current, targetVersion: target, plan: plan, textsToEmbed: texts,
-                            cachedVectors: cached, force: options.force,
-                            batchSize: max(1, options.batchSize ?? embedder.preferredBatchSize), startedAt: startedAt)
+                            cachedVectors: cached, knownRejections: knownRejections, force: options.force,
+                            batchSize: max(1, options.batchSize ?? embedder.preferredBatchSize),
+                            maxConcurrency: options.maxConcurrency, startedAt: startedAt)
     }
 
     /// Embeds what the plan needs and applies it in one transaction.
@@ -69,30 +74,29 @@ public struct SyncEngine: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            var vectors = prepared.cachedVectors
-            let batches = stride(from: 0, to: prepared.textsToEmbed.count, by: prepared.batchSize).map {
-                Array(prepared.textsToEmbed[$0..<min($0 + prepared.batchSize, prepared.textsToEmbed.count)])
-            }
-            for (index, batch) in batches.enumerated() {
-                try Task.checkCancellation()
-                let received = try await embedder.embed(batch.map(\.text))
-                report.embeddingRequests += 1
-                try EmbeddingValidation.validate(received, inputs: batch.count, model: prepared.model)
-                let pairs = zip(batch, received).map { (inputHash: $0.0.inputHash, vector: $0.1) }
-                try await store.cache(model: prepared.model, vectors: pairs)
-                for pair in pairs { vectors[pair.inputHash] = pair.vector }
-                report.embeddedTexts += batch.count
-                progress(EmbeddingProgress(completedBatches: index + 1, totalBatches: batches.count,
-                                           completedTexts: report.embeddedTexts, totalTexts: prepared.textsToEmbed.count,
-                                           elapsed: clock.now - start))
-            }
+            let embedded = try await embedMissing(prepared, report: &report, start: start, clock: clock, progress: progress)
+            var vectors = prepared.cachedVectors.merging(embedded.vectors) { _, new in new }
+            let rejections = prepared.knownRejections.merging(embedded.rejections) { _, new in new }
             try Task.checkCancellation()
 
+            // A rejected template keeps its previous stored state (or is left out if new).
+            let now = Date()
+            report.quarantined = prepared.plan.needingVectors.compactMap { template in
+                rejections[template.inputHash].map {
+                    QuarantinedTemplate(templateID: template.id, inputHash: template.inputHash, reason: $0, since: now)
+                }
+            }
+            vectors = vectors.filter { rejections[$0.key] == nil }
             var changes = StoreChanges(model: prepared.model, run: prepared.runRecord(report: report, outcome: .succeeded))
-            changes.inserts = prepared.plan.new.map { EmbeddedTemplate(template: $0, vector: vectors[$0.inputHash]!) }
-            changes.vectorUpdates = prepared.plan.modified.map { EmbeddedTemplate(template: $0, vector: vectors[$0.inputHash]!) }
+            changes.inserts = prepared.plan.new.compactMap { template in
+                vectors[template.inputHash].map { EmbeddedTemplate(template: template, vector: $0) }
+            }
+            changes.vectorUpdates = prepared.plan.modified.compactMap { template in
+                vectors[template.inputHash].map { EmbeddedTemplate(template: template, vector: $0) }
+            }
             changes.fieldUpdates = prepared.plan.metadataOnly
             changes.deletions = prepared.plan.deleted
+            changes.quarantine = report.quarantined
             let applied = try await store.apply(changes)
             report.versionID = applied.versionID
             report.templates = applied.templateCount
@@ -101,6 +105,7 @@ public struct SyncEngine: Sendable {
                 "new": "\(report.new)", "modified": "\(report.modified)", "metadata_only": "\(report.metadataOnly)",
                 "deleted": "\(report.deleted)", "unchanged": "\(report.unchanged)", "embedded": "\(report.embeddedTexts)",
                 "cache_hits": "\(report.cacheHits)", "requests": "\(report.embeddingRequests)",
+                "tokens": "\(report.tokens.map(String.init) ?? "-")", "quarantined": "\(report.quarantined.count)",
                 "version": "\(applied.versionID)", "templates": "\(applied.templateCount)",
                 "duration_s": "\(String(format: "%.3f", report.durationS))",
             ])
@@ -110,6 +115,54 @@ public struct SyncEngine: Sendable {
                                 counts: prepared.runRecord(report: report, outcome: .failed))
             throw error
         }
+    }
+
+    /// Sends the texts the plan needs in batches, up to `maxConcurrency` at once. Each batch's
+    /// accepted vectors are validated and cached as soon as it arrives, so a later failure
+    /// loses nothing already paid for.
+    private func embedMissing(_ prepared: PreparedSync, report: inout SyncReport, start: ContinuousClock.Instant,
+                              clock: ContinuousClock, progress: @escaping @Sendable (EmbeddingProgress) -> Void)
+        async throws -> (vectors: [String: [Float]], rejections: [String: String]) {
+        let batches = stride(from: 0, to: prepared.textsToEmbed.count, by: prepared.batchSize).map {
+            Array(prepared.textsToEmbed[$0..<min($0 + prepared.batchSize, prepared.textsToEmbed.count)])
+        }
+        guard !batches.isEmpty else { return ([:], [:]) }
+        var vectors: [String: [Float]] = [:]
+        var rejections: [String: String] = [:]
+        var completed = 0
+        let embedder = self.embedder, store = self.store, model = prepared.model
+        try await withThrowingTaskGroup(of: (batch: [(inputHash: String, text: String)], result: EmbeddingBatchResult).self) { group in
+            var next = 0
+            func launch() {
+                let batch = batches[next]
+                next += 1
+                group.addTask {
+                    let result = try await embedder.embedReportingCosts(batch.map(\.text))
+                    let accepted = zip(batch, result.vectors).compactMap { entry, vector in vector.map { (entry.inputHash, $0) } }
+                    try EmbeddingValidation.validate(accepted.map(\.1), inputs: accepted.count, model: model)
+                    try await store.cache(model: model, vectors: accepted.map { (inputHash: $0.0, vector: $0.1) })
+                    return (batch, result)
+                }
+            }
+            while next < min(prepared.maxConcurrency, batches.count) { launch() }
+            while let (batch, result) = try await group.next() {
+                completed += 1
+                report.embeddingRequests += result.requests
+                if let tokens = result.tokens { report.tokens = (report.tokens ?? 0) + tokens }
+                for (entry, vector) in zip(batch, result.vectors) {
+                    if let vector {
+                        vectors[entry.inputHash] = vector
+                        report.embeddedTexts += 1
+                    }
+                }
+                for (index, reason) in result.rejections { rejections[batch[index].inputHash] = reason }
+                progress(EmbeddingProgress(completedBatches: completed, totalBatches: batches.count,
+                                           completedTexts: report.embeddedTexts, totalTexts: prepared.textsToEmbed.count,
+                                           elapsed: clock.now - start))
+                if next < batches.count { launch() }
+            }
+        }
+        return (vectors, rejections)
     }
 
     /// `prepare` then `execute`.
@@ -169,6 +222,8 @@ extension PreparedSync {
         run.embeddedTexts = report.embeddedTexts
         run.cacheHits = report.cacheHits
         run.embeddingRequests = report.embeddingRequests
+        run.tokens = report.tokens
+        run.quarantined = report.quarantined.count
         return run
     }
 }

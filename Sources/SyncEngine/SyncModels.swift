@@ -22,10 +22,13 @@ public struct SyncOptions: Sendable {
     public var force = false
     /// Texts per embedding request; nil means the embedder's preferred size.
     public var batchSize: Int?
+    /// Embedding requests in flight at once.
+    public var maxConcurrency: Int
 
-    public init(force: Bool = false, batchSize: Int? = nil) {
+    public init(force: Bool = false, batchSize: Int? = nil, maxConcurrency: Int = 1) {
         self.force = force
         self.batchSize = batchSize
+        self.maxConcurrency = max(1, maxConcurrency)
     }
 }
 
@@ -43,8 +46,11 @@ public struct PreparedSync: Sendable {
     /// Distinct texts that need the model: not in the cache (or `--force`).
     public let textsToEmbed: [(inputHash: String, text: String)]
     public let cachedVectors: [String: [Float]]
+    /// Input hashes the provider rejected before and that have not changed since: not sent again.
+    public let knownRejections: [String: String]
     public let force: Bool
     public let batchSize: Int
+    public let maxConcurrency: Int
     let startedAt: Date
 
     /// The configured model differs from the one that is serving now.
@@ -73,6 +79,10 @@ public struct SyncReport: Sendable, Codable {
     /// Distinct texts whose vector came from the cache instead.
     public var cacheHits = 0
     public var embeddingRequests = 0
+    /// Tokens the provider reported, when it reports usage.
+    public var tokens: Int?
+    /// Templates whose model input the provider rejected: kept as they were, or left out if new.
+    public var quarantined: [QuarantinedTemplate] = []
     public var versionID: Int64?
     public var templates = 0
     public var durationS = 0.0
@@ -84,7 +94,8 @@ public struct SyncReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case new, modified, metadataOnly = "metadata_only", deleted, unchanged, embeddedTexts = "embedded_texts"
-        case cacheHits = "cache_hits", embeddingRequests = "embedding_requests", versionID = "version_id", templates
+        case cacheHits = "cache_hits", embeddingRequests = "embedding_requests", tokens, quarantined
+        case versionID = "version_id", templates
         case durationS = "duration_s", model, previousModel = "previous_model", dryRun = "dry_run"
         case sourcePath = "source_path", sourceSHA256 = "source_sha256"
     }

@@ -64,6 +64,9 @@ public struct SyncRunRecord: Sendable, Codable, Hashable {
     public var cacheHits = 0
     public var embeddingRequests = 0
     public var templates = 0
+    /// Tokens the provider reported for this sync's requests, when it reports usage.
+    public var tokens: Int?
+    public var quarantined = 0
     public var error: String?
 
     public init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
@@ -84,6 +87,8 @@ public struct StoreChanges: Sendable {
     /// Templates whose fields changed but not their model input: the vector stays.
     public var fieldUpdates: [Template] = []
     public var deletions: [String] = []
+    /// The complete set of this version's quarantined templates after the sync.
+    public var quarantine: [QuarantinedTemplate] = []
     /// Make this model's version current once the changes are in.
     public var makeCurrent = true
     public var run: SyncRunRecord
@@ -126,5 +131,20 @@ public struct SnapshotPublicationRecord: Sendable, Hashable, Codable {
         self.templateCount = templateCount
         self.path = path
         self.publishedAt = publishedAt
+    }
+}
+
+/// A template whose model input the provider rejected, with the provider's reason.
+public struct QuarantinedTemplate: Sendable, Hashable, Codable {
+    public let templateID: String
+    public let inputHash: String
+    public let reason: String
+    public let since: Date
+
+    public init(templateID: String, inputHash: String, reason: String, since: Date) {
+        self.templateID = templateID
+        self.inputHash = inputHash
+        self.reason = reason
+        self.since = since
     }
 }

@@ -29,6 +29,9 @@ public protocol TemplateStore: Sendable {
     func recentRuns(limit: Int) async throws -> [SyncRunRecord]
     func checkIntegrity() async throws -> IntegrityReport
 
+    /// The quarantined templates of the version holding `model` (empty when there is none).
+    func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate]
+
     func lastSnapshotPublication() async throws -> SnapshotPublicationRecord?
     func record(snapshotPublication: SnapshotPublicationRecord) async throws
 }

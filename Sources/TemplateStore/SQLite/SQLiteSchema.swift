@@ -82,6 +82,22 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v3-quarantine-and-tokens") { db in
+            try db.execute(sql: """
+                -- Templates whose model input the provider rejected on its own (too long, say): they
+                -- keep their previous stored state, or are left out if new, until their text changes.
+                CREATE TABLE quarantined_templates (
+                    version_id INTEGER NOT NULL REFERENCES embedding_versions (id) ON DELETE CASCADE,
+                    template_id TEXT NOT NULL,
+                    input_hash TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    since TEXT NOT NULL,
+                    PRIMARY KEY (version_id, template_id)
+                );
+                ALTER TABLE sync_runs ADD COLUMN tokens INTEGER;
+                ALTER TABLE sync_runs ADD COLUMN quarantined_count INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

@@ -260,6 +260,13 @@ public final class SQLiteTemplateStore: TemplateStore {
             for id in changes.deletions {
                 try delete.execute(arguments: [versionID, id])
             }
+            try db.execute(sql: "DELETE FROM quarantined_templates WHERE version_id = ?", arguments: [versionID])
+            let quarantine = try db.cachedStatement(sql: """
+                INSERT INTO quarantined_templates (version_id, template_id, input_hash, reason, since) VALUES (?, ?, ?, ?, ?)
+                """)
+            for entry in changes.quarantine {
+                try quarantine.execute(arguments: [versionID, entry.templateID, entry.inputHash, entry.reason, Timestamp.string(entry.since)])
+            }
             if changes.makeCurrent {
                 try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [versionID])
                 try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [versionID])
@@ -350,6 +357,8 @@ public final class SQLiteTemplateStore: TemplateStore {
                 run.cacheHits = row["cache_hits"]
                 run.embeddingRequests = row["embedding_requests"]
                 run.templates = row["template_count"]
+                run.tokens = row["tokens"]
+                run.quarantined = row["quarantined_count"]
                 run.error = row["error"]
                 return run
             }
@@ -360,13 +369,27 @@ public final class SQLiteTemplateStore: TemplateStore {
         try db.execute(sql: """
             INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
                 new_count, modified_count, metadata_only_count, deleted_count, unchanged_count,
-                embedded_texts, cache_hits, embedding_requests, template_count, error)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [Timestamp.string(run.startedAt), Timestamp.string(run.finishedAt), run.sourcePath,
                              run.sourceSHA256, run.versionID, run.outcome.rawValue, run.new, run.modified,
                              run.metadataOnly, run.deleted, run.unchanged, run.embeddedTexts, run.cacheHits,
-                             run.embeddingRequests, run.templates, run.error])
+                             run.embeddingRequests, run.templates, run.error, run.tokens, run.quarantined])
         return db.lastInsertedRowID
+    }
+
+    // MARK: Quarantine
+
+    public func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT q.* FROM quarantined_templates q JOIN embedding_versions v ON v.id = q.version_id
+                WHERE v.model_name = ? AND v.model_version = ? AND v.dimension = ? ORDER BY q.template_id
+                """, arguments: [model.name, model.version, model.dimension]).map { row in
+                QuarantinedTemplate(templateID: row["template_id"], inputHash: row["input_hash"], reason: row["reason"],
+                                    since: Timestamp.date(row["since"]))
+            }
+        }
     }
 
     // MARK: Snapshots
