@@ -22,10 +22,14 @@ extension FAQSyncCommand {
             try await withFailureHandling(json: common.json) {
                 let configuration = try common.configuration()
                 let legacy = try LegacyStore(path: legacyPath).read()
-                let entries = legacy.records.map { record in
-                    (inputHash: ContentHash.sha256Hex(ModelInput.questionAndAnswer.text(question: record.question.trimmed,
-                                                                                        answer: record.answer.trimmed)),
-                     vector: record.vector)
+                // The old store can hold one text twice with slightly different vectors (the
+                // fixture's "Какая доходность?" pair, cosine 0.999995). The cache keeps one vector
+                // per text: the first record's, by template id, so the result does not depend on order.
+                var seen = Set<String>()
+                let entries = legacy.records.compactMap { record -> (inputHash: String, vector: [Float])? in
+                    let hash = ContentHash.sha256Hex(ModelInput.questionAndAnswer.text(question: record.question.trimmed,
+                                                                                      answer: record.answer.trimmed))
+                    return seen.insert(hash).inserted ? (hash, record.vector) : nil
                 }
                 let store = configuration.makeStore()
                 try await store.cache(model: legacy.model, vectors: entries)

@@ -30,12 +30,16 @@ extension FAQSyncCommand {
             let versions = try await store.versions()
             let runs = try await store.recentRuns(limit: 20)
             let integrity = try await store.checkIntegrity()
+            let current = versions.first(where: \.isCurrent)
+            var quarantined: [QuarantinedTemplate] = []
+            if let current { quarantined = try await store.quarantine(model: current.model) }
             let output = StatusOutput(
                 store: store.location, backend: configuration.backend.rawValue,
                 currentVersion: versions.first(where: \.isCurrent).map(VersionOutput.init),
                 versions: versions.map(VersionOutput.init),
                 lastRun: runs.first.map(RunOutput.init),
                 lastSuccess: runs.first(where: { $0.outcome == .succeeded }).map(RunOutput.init),
+                quarantined: quarantined.map(QuarantineOutput.init),
                 integrity: IntegrityOutput(integrity))
             if common.json {
                 try JSONOutput.print(output)
@@ -84,7 +88,7 @@ struct RunOutput: Encodable {
         case id, startedAt = "started_at", finishedAt = "finished_at", source = "source_path", sha256 = "source_sha256"
         case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
         case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
-        case templates, error
+        case templates, tokens, quarantined, error
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -105,6 +109,8 @@ struct RunOutput: Encodable {
         try c.encode(run.cacheHits, forKey: .cacheHits)
         try c.encode(run.embeddingRequests, forKey: .embeddingRequests)
         try c.encode(run.templates, forKey: .templates)
+        try c.encodeIfPresent(run.tokens, forKey: .tokens)
+        try c.encode(run.quarantined, forKey: .quarantined)
         try c.encodeIfPresent(run.error, forKey: .error)
     }
 
@@ -112,7 +118,7 @@ struct RunOutput: Encodable {
         let when = run.finishedAt.formatted(.iso8601)
         switch run.outcome {
         case .succeeded:
-            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded, \(run.cacheHits) from cache"
+            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded in \(run.embeddingRequests) requests\(run.tokens.map { " (\($0) tokens)" } ?? ""), \(run.cacheHits) from cache\(run.quarantined > 0 ? ", \(run.quarantined) quarantined" : "")"
         case .failed:
             return "\(when) FAILED: \(run.error ?? "unknown error")"
         }
@@ -126,11 +132,12 @@ struct StatusOutput: Encodable {
     let versions: [VersionOutput]
     let lastRun: RunOutput?
     let lastSuccess: RunOutput?
+    let quarantined: [QuarantineOutput]
     let integrity: IntegrityOutput
 
     enum CodingKeys: String, CodingKey {
         case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
-        case lastSuccess = "last_success", integrity
+        case lastSuccess = "last_success", quarantined, integrity
     }
 
     var text: String {
@@ -148,7 +155,25 @@ struct StatusOutput: Encodable {
         table.add("integrity", integrity.passed ? "passed (\(integrity.checkedTemplates) templates checked)" : "FAILED")
         var text = "faqsync status\n" + table.render()
         text += "\nversions:\n" + versions.map { "  " + $0.line }.joined(separator: "\n")
+        if !quarantined.isEmpty {
+            text += "\nquarantined (the provider rejected their text; they keep their previous state until it changes):\n"
+                + quarantined.map { "  - \($0.templateID) since \($0.since.formatted(.iso8601)): \($0.reason)" }.joined(separator: "\n")
+        }
         if !integrity.passed { text += "\nproblems:\n" + integrity.problems.map { "  - \($0)" }.joined(separator: "\n") }
         return text
     }
+}
+
+struct QuarantineOutput: Encodable {
+    let templateID: String
+    let reason: String
+    let since: Date
+
+    init(_ entry: QuarantinedTemplate) {
+        templateID = entry.templateID
+        reason = entry.reason
+        since = entry.since
+    }
+
+    enum CodingKeys: String, CodingKey { case templateID = "template_id", reason, since }
 }

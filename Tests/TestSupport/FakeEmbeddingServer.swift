@@ -78,12 +78,12 @@ public final class FakeEmbeddingServer: Sendable {
 
 /// The server's counters and script, shared with its request handler.
 final class FakeState: Sendable {
-    typealias Counters = (behaviour: FakeEmbeddingServer.Behaviour, requests: Int, inputs: Int, successes: Int)
+    typealias Counters = (behaviour: FakeEmbeddingServer.Behaviour, requests: Int, inputs: Int, successes: Int, dead: Bool)
     let counters: Mutex<Counters>
     let group = Mutex<ServiceGroup?>(nil)
 
     init(behaviour: FakeEmbeddingServer.Behaviour) {
-        counters = Mutex((behaviour: behaviour, requests: 0, inputs: 0, successes: 0))
+        counters = Mutex((behaviour: behaviour, requests: 0, inputs: 0, successes: 0, dead: false))
     }
 }
 
@@ -102,12 +102,15 @@ private struct FakeHandler: Sendable {
         let data = Data(try await request.body.collect(upTo: 64 << 20).readableBytesView)
         let body = try JSONDecoder().decode(Body.self, from: data)
         let authorization = request.headers[.authorization]
-        let (behaviour, fault) = shared.counters.withLock { state -> (FakeEmbeddingServer.Behaviour, FakeEmbeddingServer.Fault?) in
+        let (behaviour, fault, dead) = shared.counters.withLock { state -> (FakeEmbeddingServer.Behaviour, FakeEmbeddingServer.Fault?, Bool) in
+            if state.dead { return (state.behaviour, nil, true) }
             state.requests += 1
             state.inputs += body.input.count
             let fault = state.behaviour.faults.isEmpty ? nil : state.behaviour.faults.removeFirst()
-            return (state.behaviour, fault)
+            return (state.behaviour, fault, false)
         }
+        // A crashed server answers nothing more; until its socket is gone, drop the request.
+        if dead { throw CancellationError() }
         if behaviour.latency > .zero { try await Task.sleep(for: behaviour.latency) }
         if let key = behaviour.requiredKey, authorization != "Bearer \(key)" {
             return json(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#)
@@ -145,7 +148,8 @@ private struct FakeHandler: Sendable {
         }
         let stopNow = shared.counters.withLock { state -> Bool in
             state.successes += 1
-            return state.behaviour.stopAfterSuccesses == state.successes
+            if state.behaviour.stopAfterSuccesses == state.successes { state.dead = true; return true }
+            return false
         }
         if stopNow {
             // Answer this request, then go away like a crashed server: later requests are refused.

@@ -36,8 +36,8 @@ public struct LegacyStore: Sendable {
         defer { try? queue.close() }
         do {
             return try queue.read { db in
-                let expected = ["embedding_versions": ["version_id", "model_name", "model_version", "embedding_dimension", "is_current"],
-                                "embedding_records": ["template_id", "version_id", "embedding_vector", "question_text", "answer_text"]]
+                let expected = [("embedding_versions", ["version_id", "model_name", "model_version", "embedding_dimension", "is_current"]),
+                                ("embedding_records", ["template_id", "version_id", "embedding_vector", "question_text", "answer_text"])]
                 for (table, columns) in expected {
                     guard try db.tableExists(table) else {
                         throw notLegacy("it has no table \(table)")
