@@ -116,7 +116,7 @@ let package = Package(
             name: "faqsync-bench",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader",
+                "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
