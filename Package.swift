@@ -72,6 +72,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `faqsync watch`: inotify, debounce, the watch loop as a Service, sd_notify and the watchdog.
+        .target(
+            name: "WatchDaemon",
+            dependencies: [
+                "CSystemd", "SpreadsheetReading",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
         // libsystemd, for sd_notify, the watchdog and socket activation (sd_listen_fds).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The HTTP retrieval API (`faqsync serve`): search, templates, health and metrics over a live snapshot.
@@ -105,7 +119,7 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders", "WatchDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,6 +166,11 @@ let package = Package(
                            "TestSupport", "faqsync",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "WatchDaemonTests",
+            dependencies: ["WatchDaemon", "TestSupport", "faqsync", "SnapshotReader", "Reconciliation", "SpreadsheetReading",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "RetrievalServerTests",

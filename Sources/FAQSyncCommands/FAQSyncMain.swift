@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WatchDaemon
 
 /// The process entry point: logging set up once, then the command line.
 public enum FAQSyncMain {
@@ -8,10 +9,14 @@ public enum FAQSyncMain {
         let longRunning = CommandLine.arguments.dropFirst().first.map { ["serve", "watch"].contains($0) } ?? false
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
             ?? (longRunning ? .info : .warning)
+        let format = DaemonLogHandler.format(environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            if format == .text, !longRunning {
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            return DaemonLogHandler(label: label, level: level, format: format)
         }
         await FAQSyncCommand.main()
     }

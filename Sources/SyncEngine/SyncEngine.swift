@@ -159,6 +159,8 @@ public struct SyncEngine: Sendable {
                 progress(EmbeddingProgress(completedBatches: completed, totalBatches: batches.count,
                                            completedTexts: report.embeddedTexts, totalTexts: prepared.textsToEmbed.count,
                                            elapsed: clock.now - start))
+                // Shutdown (SIGTERM) cancels the sync: stop sending; what arrived is cached.
+                try Task.checkCancellation()
                 if next < batches.count { launch() }
             }
         }

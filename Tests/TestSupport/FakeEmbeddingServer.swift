@@ -32,6 +32,8 @@ public final class FakeEmbeddingServer: Sendable {
         public var latency: Duration = .zero
         /// Shut the server down right after this many successful answers (a crash mid-sync).
         public var stopAfterSuccesses: Int?
+        /// Answer 503 to everything until this moment (an outage of the model API).
+        public var unavailableUntil: ContinuousClock.Instant?
         public init() {}
     }
 
@@ -112,6 +114,9 @@ private struct FakeHandler: Sendable {
         // A crashed server answers nothing more; until its socket is gone, drop the request.
         if dead { throw CancellationError() }
         if behaviour.latency > .zero { try await Task.sleep(for: behaviour.latency) }
+        if let until = behaviour.unavailableUntil, ContinuousClock.now < until {
+            return json(503, #"{"error":{"message":"model is loading"}}"#)
+        }
         if let key = behaviour.requiredKey, authorization != "Bearer \(key)" {
             return json(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#)
         }

@@ -111,14 +111,19 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let database = try database()
-        do { return try await database.read(body) } catch let error as StoreError { throw error } catch {
+        do { return try await database.read(body) } catch let error as StoreError { throw error } catch is CancellationError {
+            throw CancellationError()
+        } catch {
             throw StoreError(code: .readFailed, location: path, message: "a read failed", cause: "\(error)")
         }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let database = try database()
-        do { return try await database.write(body) } catch let error as StoreError { throw error } catch {
+        do { return try await database.write(body) } catch let error as StoreError { throw error } catch is CancellationError {
+            // Cancelled (shutdown): the transaction rolled back; say so as cancellation, not failure.
+            throw CancellationError()
+        } catch {
             throw StoreError(code: .writeFailed, location: path, message: "the transaction was rolled back", cause: "\(error)")
         }
     }

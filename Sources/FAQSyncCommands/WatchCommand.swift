@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Reconciliation
+import ServiceLifecycle
+import SpreadsheetReading
+import SyncEngine
+import TemplateStore
+import WatchDaemon
+
+extension FAQSyncCommand {
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run as a daemon: sync at start-up, then whenever the spreadsheet is saved (and on SIGHUP).",
+            discussion: """
+                Under systemd (Type=notify) it reports READY=1, STATUS=, RELOADING=1 around each sync, WATCHDOG=1 and \
+                STOPPING=1. SIGTERM stops it cleanly: a sync in flight is cancelled and its transaction rolls back.
+                """)
+
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Quiet time after the last file event before syncing (env WATCH_DEBOUNCE_MS; default 500).")
+        var debounceMs: Int?
+
+        func run() async throws {
+            try await withFailureHandling(json: false) {
+                let configuration = try common.configuration()
+                let environment = ProcessInfo.processInfo.environment
+                let logger = Logger(label: "faqsync.watch")
+                let store = configuration.makeStore()
+                let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store), logger: logger)
+                let engine = SyncEngine(store: store, embedder: embedder, logger: logger)
+                let publication = configuration.makePublication(store: store)
+                let metrics = environment["METRICS_ADDRESS"].map { _ in DaemonMetrics() }
+
+                var watch = WatchConfiguration(faqPath: configuration.faqPath)
+                if let milliseconds = debounceMs ?? environment["WATCH_DEBOUNCE_MS"].flatMap(Int.init) {
+                    watch.debounce = .milliseconds(max(0, milliseconds))
+                }
+                let lastSynced = store.exists()
+                    ? try await store.recentRuns(limit: 100).first { $0.outcome == .succeeded && $0.sourcePath == configuration.faqURL.path }?.sourceSHA256
+                    : nil
+                let source = configuration.source
+                let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency)
+                let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
+                                           classify: Self.classify) {
+                    let prepared = try await engine.prepare(source, options: options)
+                    if prepared.changesModel {
+                        logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
+                                      metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",
+                                                 "texts": "\(prepared.textsToEmbed.count)"])
+                    }
+                    let report = try await engine.execute(prepared)
+                    metrics?.recordCosts(embedded: report.embeddedTexts, cacheHits: report.cacheHits)
+                    let changed = report.new + report.modified + report.metadataOnly + report.deleted > 0 || report.previousModel != nil
+                    let published = try await publication.publishIfStale(storeChanged: changed)
+                    let generation: UInt64? = if let published { published.generation } else { try await store.lastSnapshotPublication()?.generation }
+                    return WatchSyncSummary(
+                        templates: report.templates, model: "\(report.model)",
+                        changes: "\(report.new) new, \(report.modified) modified, \(report.metadataOnly) metadata-only, \(report.deleted) deleted; \(report.embeddedTexts) embedded, \(report.cacheHits) from cache\(report.quarantined.isEmpty ? "" : ", \(report.quarantined.count) quarantined")",
+                        generation: generation)
+                }
+                var services: [any Service] = [service]
+                if let metrics, let address = environment["METRICS_ADDRESS"] {
+                    services.append(try Self.metricsServer(address: address, metrics: metrics, logger: logger))
+                }
+                let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await group.run()
+            }
+        }
+
+        /// Bad files wait for the next save; half-saved ones are looked at again; the rest is retried.
+        static func classify(_ error: any Error) -> WatchFailureKind {
+            switch error {
+            case let error as SpreadsheetError: error.mayBeIncompleteSave ? .incompleteFile : .badFile
+            case is DuplicateTemplateError: .badFile
+            default: .transient
+            }
+        }
+
+        static func metricsServer(address: String, metrics: DaemonMetrics, logger: Logger) throws -> some Service {
+            let parts = address.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else {
+                throw ConfigurationError(key: "METRICS_ADDRESS", message: "must be host:port such as 127.0.0.1:9464, not '\(address)'")
+            }
+            let router = Router()
+            router.get("/metrics") { _, _ in
+                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+                response.headers[.contentType] = "text/plain; version=0.0.4"
+                return response
+            }
+            return Application(router: router, configuration: .init(address: .hostname(String(parts[0]), port: port)), logger: logger)
+        }
+    }
+}

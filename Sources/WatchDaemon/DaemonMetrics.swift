@@ -1,0 +1,46 @@
+import Foundation
+import Metrics
+import Prometheus
+
+/// The daemon's Prometheus metrics (`METRICS_ADDRESS`), on a registry of its own.
+public struct DaemonMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let succeeded: Metrics.Counter
+    private let failed: Metrics.Counter
+    private let duration: Metrics.Timer
+    private let lastSuccess: Metrics.Gauge
+    private let generation: Metrics.Gauge
+    private let watchdogPings: Metrics.Counter
+    private let embedded: Metrics.Counter
+    private let cacheHits: Metrics.Counter
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        let factory = PrometheusMetricsFactory(registry: registry)
+        succeeded = Metrics.Counter(label: "faqsync_syncs_total", dimensions: [("outcome", "succeeded")], factory: factory)
+        failed = Metrics.Counter(label: "faqsync_syncs_total", dimensions: [("outcome", "failed")], factory: factory)
+        duration = Metrics.Timer(label: "faqsync_sync_duration_seconds", factory: factory)
+        lastSuccess = Metrics.Gauge(label: "faqsync_last_successful_sync_timestamp_seconds", factory: factory)
+        generation = Metrics.Gauge(label: "faqsync_snapshot_generation", factory: factory)
+        watchdogPings = Metrics.Counter(label: "faqsync_watchdog_pings_total", factory: factory)
+        embedded = Metrics.Counter(label: "faqsync_texts_embedded_total", factory: factory)
+        cacheHits = Metrics.Counter(label: "faqsync_cache_hits_total", factory: factory)
+    }
+
+    func syncSucceeded(duration elapsed: Duration, generation value: UInt64?) {
+        succeeded.increment()
+        duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        lastSuccess.record(Date().timeIntervalSince1970)
+        if let value { generation.record(Double(value)) }
+    }
+
+    func syncFailed() { failed.increment() }
+    func watchdogPinged() { watchdogPings.increment() }
+
+    public func recordCosts(embedded texts: Int, cacheHits hits: Int) {
+        if texts > 0 { embedded.increment(by: texts) }
+        if hits > 0 { cacheHits.increment(by: hits) }
+    }
+
+    public func exposition() -> String { registry.emitToString() }
+}

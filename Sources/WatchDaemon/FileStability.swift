@@ -1,0 +1,32 @@
+import Foundation
+import ZIPFoundation
+
+/// Decides whether the spreadsheet can be read now: it exists, its size and modification time
+/// held still over a short interval, and (for xlsx) its zip central directory is readable.
+/// A file caught half-written is retried by the caller, not reported as corrupt.
+public enum FileStability {
+    public enum Verdict: Sendable, Equatable {
+        case ready
+        case missing
+        /// Still changing, or not yet a complete zip: try again shortly.
+        case settling(String)
+    }
+
+    public static func check(_ path: String, interval: Duration = .milliseconds(100)) async throws -> Verdict {
+        guard let first = signature(path) else { return .missing }
+        try await Task.sleep(for: interval)
+        guard let second = signature(path) else { return .missing }
+        guard first == second else { return .settling("the file is still being written (size or time changed)") }
+        if path.lowercased().hasSuffix(".csv") { return .ready }
+        guard (try? Archive(url: URL(fileURLWithPath: path), accessMode: .read)) != nil else {
+            return .settling("the file is not a complete zip yet (no readable central directory)")
+        }
+        return .ready
+    }
+
+    static func signature(_ path: String) -> [Int64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec), Int64(info.st_ino)]
+    }
+}

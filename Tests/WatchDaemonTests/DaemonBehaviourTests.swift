@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("the daemon's behaviour", .serialized)
+struct DaemonBehaviourTests {
+    /// The new file written in place in 10 chunks over 2 s: no error, one sync of the final content.
+    @Test func aSlowWriterIsWaitedFor() async throws {
+        let harness = try await DaemonHarness("slow-writer")
+        try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq, chunks: 10, pause: .milliseconds(200))
+        #expect(try await harness.waitForSyncs(2))
+        try await Task.sleep(for: .seconds(1))
+        #expect(harness.syncsStarted == 2)
+        #expect(try harness.failedRuns() == 0, "no error reported")
+        #expect(try harness.storedState() == DaemonHarness.expectedState(Fixtures.faq))
+        #expect(harness.stop() == 0)
+    }
+
+    /// Left truncated for good: one clear error, the old snapshot still served, and the next good
+    /// save syncs.
+    @Test func aTruncatedFileIsOneErrorAndTheNextGoodSaveSyncs() async throws {
+        let harness = try await DaemonHarness("truncated")
+        let generation = try #require(harness.snapshotGeneration)
+        let good = try Data(contentsOf: Fixtures.faq)
+        try await writeInPlace(good.prefix(good.count / 2), to: harness.faq)
+        #expect(try await harness.waitForSyncs(2, timeout: .seconds(30)), "the cut-off file is read once the wait runs out")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try harness.failedRuns() == 1, "one clear error")
+        #expect(harness.notify.lines(containing: "DEGRADED").contains { $0.contains("truncated") || $0.contains("half-saved") })
+        #expect(harness.snapshotGeneration == generation, "the old snapshot is still served")
+        #expect(try harness.storedState() == DaemonHarness.expectedState(Fixtures.sampleFAQ))
+
+        try await writeInPlace(good, to: harness.faq)
+        #expect(try await harness.waitForSyncs(3))
+        #expect(try harness.storedState() == DaemonHarness.expectedState(Fixtures.faq))
+        #expect(harness.stop() == 0)
+    }
+
+    @Test func theFileDeletedThenRestoredIsAWarningThenASync() async throws {
+        let harness = try await DaemonHarness("deleted")
+        let saved = try Data(contentsOf: harness.faq)
+        try FileManager.default.removeItem(at: harness.faq)
+        #expect(try await harness.notify.waitFor({ $0.contains { $0.contains("DEGRADED") && $0.contains("missing") } }, timeout: .seconds(10)))
+        #expect(harness.syncsStarted == 1, "a missing file is not synced")
+        #expect(harness.process.isRunning, "a warning, not a crash")
+        try await Task.sleep(for: .milliseconds(300))
+        try Data(contentsOf: Fixtures.faq).write(to: harness.faq)
+        #expect(try await harness.waitForSyncs(2))
+        #expect(try harness.storedState() == DaemonHarness.expectedState(Fixtures.faq))
+        _ = saved
+        #expect(harness.stop() == 0)
+    }
+
+    /// READY=1 after the first snapshot, STATUS lines, RELOADING=1 (with MONOTONIC_USEC) and
+    /// READY=1 around each sync, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM.
+    @Test func theNotificationSequence() async throws {
+        let harness = try await DaemonHarness("notify", environment: ["WATCHDOG_USEC": "400000"])
+        let messages = harness.notify.messages.map(\.message)
+        let firstReady = try #require(messages.firstIndex { $0.hasPrefix("READY=1") })
+        #expect(FileManager.default.fileExists(atPath: harness.snapshot), "READY=1 comes after the first snapshot")
+        #expect(messages[..<firstReady].contains { $0.hasPrefix("STATUS=Starting") })
+        #expect(messages[firstReady].contains("STATUS=30 templates, faqsync-local-hash 1 (1024 dimensions), snapshot generation 1"))
+
+        try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq)
+        #expect(try await harness.waitForSyncs(2))
+        let reload = try #require(harness.notify.messages.last { $0.message.hasPrefix("RELOADING=1") })
+        #expect(reload.message.contains("MONOTONIC_USEC="))
+        #expect(harness.notify.lines(containing: "READY=1").last?.contains("201 templates") == true)
+
+        // Watchdog: every 200 ms (half of 400 ms); count over two seconds.
+        let before = harness.notify.count("WATCHDOG=1")
+        try await Task.sleep(for: .seconds(2))
+        let pings = harness.notify.count("WATCHDOG=1") - before
+        #expect((7...13).contains(pings), "\(pings) pings in 2 s")
+
+        #expect(harness.stop() == 0)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(harness.notify.messages.last?.message.hasPrefix("STOPPING=1") == true)
+    }
+
+    @Test func sighupSyncsAgain() async throws {
+        let harness = try await DaemonHarness("sighup")
+        kill(harness.process.processIdentifier, SIGHUP)
+        #expect(try await harness.waitForSyncs(2))
+        #expect(harness.stop() == 0)
+    }
+
+    /// SIGTERM in the middle of a large sync: the process exits quickly, the store passes status.
+    @Test func sigtermDuringALargeSync() async throws {
+        let harness = try await DaemonHarness("sigterm")
+        let big = harness.directory.file("big.xlsx")
+        try GeneratedFAQ(count: 20_000).writeXLSX(to: big)
+        try await writeInPlace(try Data(contentsOf: big), to: harness.faq)
+        #expect(try await harness.notify.waitFor({ $0.filter { $0.hasPrefix("RELOADING=1") }.count >= 2 }, timeout: .seconds(20)))
+        try await Task.sleep(for: .milliseconds(500))
+        let stopped = ContinuousClock.now
+        harness.process.terminate()
+        harness.process.waitUntilExit()
+        #expect(ContinuousClock.now - stopped < .seconds(10), "exits within the stop timeout")
+        #expect(harness.process.terminationStatus == 0)
+        let status = try CLIProcess.run(["status", "--db", harness.db])
+        #expect(status.status == 0, "\(status.stdout)")
+        let state = try harness.storedState()
+        let old = try DaemonHarness.expectedState(Fixtures.sampleFAQ), new = try DaemonHarness.expectedState(big)
+        #expect(state == old || state == new, "the store holds the old state or the new one, never a mix")
+    }
+
+    /// The model API down for 3 s: the sync retries and succeeds, as one sync.
+    @Test func anAPIOutageIsRetriedWithinOneSync() async throws {
+        let server = try await FakeEmbeddingServer(dimension: 64)
+        let environment = ["EMBEDDING_PROVIDER": "openai", "EMBEDDING_BASE_URL": server.openAIBaseURL, "EMBEDDING_MODEL": "bge-m3",
+                           "EMBEDDING_DIMENSIONS": "64", "EMBEDDING_MAX_ATTEMPTS": "10", "EMBEDDING_RETRY_MAX_S": "30"]
+        let harness = try await DaemonHarness("outage", environment: environment)
+        var behaviour = FakeEmbeddingServer.Behaviour()
+        behaviour.unavailableUntil = .now + .seconds(3)
+        server.setBehaviour(behaviour)
+        server.resetCounts()
+        try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq)
+        #expect(try await harness.waitForSyncs(2, timeout: .seconds(40)))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(harness.syncsStarted == 2, "one sync, retried inside")
+        #expect(try harness.failedRuns() == 0)
+        #expect(server.requests > 7, "the first requests met the outage and were retried")
+        #expect(try harness.storedState() == DaemonHarness.expectedState(Fixtures.faq))
+        #expect(harness.stop() == 0)
+        await server.stop()
+    }
+}
+
+@Suite("unit files")
+struct UnitFileTests {
+    static var analyzer: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") }
+
+    @Test(.enabled(if: analyzer, "needs systemd-analyze"), arguments: ["faqsync.service", "faqsync-serve.service"])
+    func securityExposureIsOK(unit: String) throws {
+        let path = Fixtures.projectRoot.appendingPathComponent("systemd/\(unit)").path
+        let result = try CLIProcess.runTool("/usr/bin/systemd-analyze", ["security", "--offline=true", "--no-pager", path])
+        let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
+        print("\(unit): \(line.trimmingCharacters(in: .whitespaces))")
+        #expect(score <= 2.0, "\(line)")
+    }
+}
