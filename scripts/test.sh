@@ -12,4 +12,6 @@ if [ ! -f ../shared/fixtures/vtb-belarus-faq.xlsx ] && [ -z "${FAQSYNC_FIXTURES:
 fi
 
 swift build --build-tests
-swift test "$@"
+# Serially: many tests run real processes (the CLI, daemons, servers) and measure how they react
+# in time; on a 2-core machine, running them all at once makes them measure each other.
+swift test --no-parallel "$@"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import SnapshotReader
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -33,6 +34,8 @@ extension FAQSyncCommand {
             let current = versions.first(where: \.isCurrent)
             var quarantined: [QuarantinedTemplate] = []
             if let current { quarantined = try await store.quarantine(model: current.model) }
+            let publication = try await store.lastSnapshotPublication()
+            let snapshot = SnapshotStatus(path: configuration.snapshotPath, publication: publication)
             let output = StatusOutput(
                 store: store.location, backend: configuration.backend.rawValue,
                 currentVersion: versions.first(where: \.isCurrent).map(VersionOutput.init),
@@ -40,6 +43,7 @@ extension FAQSyncCommand {
                 lastRun: runs.first.map(RunOutput.init),
                 lastSuccess: runs.first(where: { $0.outcome == .succeeded }).map(RunOutput.init),
                 quarantined: quarantined.map(QuarantineOutput.init),
+                snapshot: snapshot,
                 integrity: IntegrityOutput(integrity))
             if common.json {
                 try JSONOutput.print(output)
@@ -133,11 +137,12 @@ struct StatusOutput: Encodable {
     let lastRun: RunOutput?
     let lastSuccess: RunOutput?
     let quarantined: [QuarantineOutput]
+    let snapshot: SnapshotStatus
     let integrity: IntegrityOutput
 
     enum CodingKeys: String, CodingKey {
         case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
-        case lastSuccess = "last_success", quarantined, integrity
+        case lastSuccess = "last_success", quarantined, snapshot, integrity
     }
 
     var text: String {
@@ -152,6 +157,7 @@ struct StatusOutput: Encodable {
         if let lastRun, lastRun.run.outcome == .failed, let lastSuccess {
             table.add("last success", lastSuccess.line)
         }
+        table.add("snapshot", snapshot.line)
         table.add("integrity", integrity.passed ? "passed (\(integrity.checkedTemplates) templates checked)" : "FAILED")
         var text = "faqsync status\n" + table.render()
         text += "\nversions:\n" + versions.map { "  " + $0.line }.joined(separator: "\n")
@@ -176,4 +182,51 @@ struct QuarantineOutput: Encodable {
     }
 
     enum CodingKeys: String, CodingKey { case templateID = "template_id", reason, since }
+}
+
+/// The snapshot as readers see it (the file's header) and as the store last published it.
+struct SnapshotStatus: Encodable {
+    let path: String
+    let fileGeneration: UInt64?
+    let fileTemplates: Int?
+    let fileProblem: String?
+    let lastPublished: SnapshotPublicationRecord?
+
+    init(path: String, publication: SnapshotPublicationRecord?) {
+        self.path = path
+        lastPublished = publication
+        do {
+            let mapped = try MappedSnapshot(path: path)
+            fileGeneration = mapped.generation
+            fileTemplates = mapped.header.count
+            fileProblem = nil
+        } catch {
+            fileGeneration = nil
+            fileTemplates = nil
+            fileProblem = "\(error)"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, fileGeneration = "generation", fileTemplates = "templates", fileProblem = "problem"
+        case lastPublishedGeneration = "last_published_generation", lastPublishedAt = "last_published_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encodeIfPresent(fileGeneration, forKey: .fileGeneration)
+        try c.encodeIfPresent(fileTemplates, forKey: .fileTemplates)
+        try c.encodeIfPresent(fileProblem, forKey: .fileProblem)
+        try c.encodeIfPresent(lastPublished?.generation, forKey: .lastPublishedGeneration)
+        try c.encodeIfPresent(lastPublished?.publishedAt, forKey: .lastPublishedAt)
+    }
+
+    var line: String {
+        if let fileGeneration, let fileTemplates {
+            let stale = lastPublished.map { $0.generation != fileGeneration } ?? false
+            return "\(path): generation \(fileGeneration), \(fileTemplates) templates" + (stale ? " (the store last published \(lastPublished!.generation))" : "")
+        }
+        return "\(path): \(fileProblem ?? "not published yet")"
+    }
 }

@@ -12,9 +12,12 @@ public enum FileStability {
         case settling(String)
     }
 
-    public static func check(_ path: String, interval: Duration = .milliseconds(100)) async throws -> Verdict {
+    /// - Parameter interval: how long size and time must hold still. The watcher calls it after a
+    ///   debounce with no inotify events (every write raises one), which already proves that, so
+    ///   it passes a short interval; polling callers without events pass a longer one.
+    public static func check(_ path: String, interval: Duration = .milliseconds(10)) async throws -> Verdict {
         guard let first = signature(path) else { return .missing }
-        try await Task.sleep(for: interval)
+        if interval > .zero { try await Task.sleep(for: interval) }
         guard let second = signature(path) else { return .missing }
         guard first == second else { return .settling("the file is still being written (size or time changed)") }
         if path.lowercased().hasSuffix(".csv") { return .ready }

@@ -11,6 +11,7 @@ import TestSupport
 //   swift run -c release faqsync-bench [sync] [--quick]   # parsing and sync (about two minutes)
 //   swift run -c release faqsync-bench snapshot [--quick] # snapshot open, search, switch, memory, start-up
 //   swift run -c release faqsync-bench providers [--quick] # HTTP embedding throughput at concurrency 1, 4, 16
+//   swift build -c release && .build/release/faqsync-bench daemon  # save-to-searchable through `faqsync watch`
 //   (parse-once, reader and first-query are modes the benchmarks run in child processes)
 //
 // Generated sheets are left in .build/bench/ so other tools (python-calamine, see
@@ -50,6 +51,10 @@ case "reader" where arguments.count == 2:
     try SnapshotBenchmarks.readerChild(path: arguments[1])
 case "first-query" where arguments.count == 2:
     try SnapshotBenchmarks.firstQueryChild(path: arguments[1])
+case "follow" where arguments.count == 2:
+    try await DaemonBenchmarks.followChild(path: arguments[1])
+case "daemon":
+    try await DaemonBenchmarks.run(directory: benchDirectory, quick: quick)
 case "providers":
     try await ProviderBenchmarks.run(directory: benchDirectory, quick: quick)
 case "snapshot":

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import SnapshotReader
+import TestSupport
+
+/// Save-to-searchable: from the rename of a new spreadsheet into place until a reader in another
+/// process answers a query from the new generation, through `faqsync watch` (release build, its
+/// default 500 ms debounce). Embedding is excluded: the two alternating contents were both synced
+/// once before, so their vectors come from the cache.
+enum DaemonBenchmarks {
+    static func run(directory: URL, quick: Bool) async throws {
+        let faqsync = BenchChild.executable.deletingLastPathComponent().appendingPathComponent("faqsync")
+        guard FileManager.default.isExecutableFile(atPath: faqsync.path) else {
+            print("build faqsync first: swift build -c release --product faqsync"); return
+        }
+        print("Save-to-searchable through `faqsync watch` (debounce 500 ms), reader in another process")
+        print("templates | N | p50 ms | max ms")
+        let cases: [(Int, URL)] = [(201, Fixtures.faq)] + (quick ? [] : [(10_000, directory.appendingPathComponent("generated-10000.xlsx"))])
+        for (count, source) in cases {
+            if !FileManager.default.fileExists(atPath: source.path) { try GeneratedFAQ(count: count).writeXLSX(to: source) }
+            let latencies = try await measure(faqsync: faqsync, source: source, runs: count > 1_000 ? 5 : 10)
+            print(String(format: "%9d | %d | %6.0f | %6.0f", count, latencies.count, percentile(latencies, 0.5), latencies.max() ?? 0))
+        }
+    }
+
+    static func measure(faqsync: URL, source: URL, runs: Int) async throws -> [Double] {
+        let scratch = try TemporaryDirectory("bench-daemon")
+        defer { scratch.remove() }
+        let faq = scratch.file("faq.xlsx"), snapshot = scratch.path("faq.snapshot")
+        let variantA = scratch.file("a.xlsx"), variantB = scratch.file("b.xlsx")
+        try FileManager.default.copyItem(at: source, to: variantA)
+        var rows = try XLSXRows.read(source)
+        rows[1][rows[1].count - 1] += " (edited)"
+        try XLSXWriter.table(rows).write(to: variantB)
+        try FileManager.default.copyItem(at: variantA, to: faq)
+
+        let watch = Process()
+        watch.executableURL = faqsync
+        watch.arguments = ["watch", "--faq", faq.path, "--db", scratch.path("store.db"), "--snapshot", snapshot]
+        watch.environment = ["LOG_LEVEL": "error", "PATH": "/usr/bin:/bin"]
+        watch.standardError = FileHandle.nullDevice
+        try watch.run()
+        defer { watch.terminate(); watch.waitUntilExit() }
+        while (try? MappedSnapshot(path: snapshot)) == nil { try await Task.sleep(for: .milliseconds(50)) }
+
+        let reader = Process()
+        reader.executableURL = BenchChild.executable
+        reader.arguments = ["follow", snapshot]
+        let output = Pipe()
+        reader.standardOutput = output
+        try reader.run()
+        defer { reader.terminate(); reader.waitUntilExit() }
+        var lines = LineReader(handle: output.fileHandleForReading)
+        var generation = try lines.next().map { UInt64($0.split(separator: " ")[0])! } ?? 0
+
+        func publish(_ variant: URL) async throws -> Double {
+            let staging = scratch.file("staging.tmp")
+            try? FileManager.default.removeItem(at: staging)
+            try FileManager.default.copyItem(at: variant, to: staging)
+            let renamed = monotonicNanoseconds()
+            guard rename(staging.path, faq.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            while let line = try lines.next() {
+                let fields = line.split(separator: " ")
+                let seen = UInt64(fields[0])!, at = UInt64(fields[1])!
+                if seen > generation {
+                    generation = seen
+                    return Double(at - renamed) / 1e6
+                }
+            }
+            throw CocoaError(.fileReadUnknown)
+        }
+        // Warm-up: both variants synced once, so later syncs embed nothing.
+        _ = try await publish(variantB)
+        _ = try await publish(variantA)
+        var latencies: [Double] = []
+        for run in 0..<runs {
+            latencies.append(try await publish(run % 2 == 0 ? variantB : variantA))
+        }
+        return latencies
+    }
+
+    /// A reader process: follows the snapshot and, whenever it switches, answers a query from the
+    /// new generation and prints "generation monotonic-ns".
+    static func followChild(path: String) async throws {
+        let live = try LiveSnapshot(path: path, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        live.startFollowing()
+        var last: UInt64 = 0
+        while true {
+            if let snapshot = live.current, snapshot.generation != last {
+                let query = [Float](repeating: 1, count: snapshot.header.dimension)
+                let results = try snapshot.search(query, k: 1)
+                last = results.generation
+                FileHandle.standardOutput.write(Data("\(results.generation) \(monotonicNanoseconds())\n".utf8))
+            }
+            usleep(200)  // a benchmark's polling loop; the follower thread does the switching
+        }
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
+
+/// Reads a child's stdout line by line.
+struct LineReader {
+    let handle: FileHandle
+    private var buffer = Data()
+
+    init(handle: FileHandle) { self.handle = handle }
+
+    mutating func next() throws -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
+}
+
+import SpreadsheetReading
+
+/// The rows of a sheet as strings, header first, to write an edited copy.
+enum XLSXRows {
+    static func read(_ url: URL) throws -> [[String]] {
+        let table = try SpreadsheetReader().read(url)
+        let metaNames = table.rows.first?.metadata.map(\.name) ?? []
+        let header = ["Основная категория", "Подкатегория", "Пример вопроса"] + metaNames + ["Шаблонный ответ"]
+        return [header] + table.rows.map { row in
+            [row.category, row.subcategory, row.question] + metaNames.map { name in row.metadata.first { $0.name == name }?.value ?? "" } + [row.answer]
+        }
+    }
+}
