@@ -34,6 +34,7 @@ public struct SnapshotPublisher: Sendable {
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        removeStaleTemporaries(in: directory)
 
         let descriptor = open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, Self.fileMode)
         guard descriptor >= 0 else { throw failure("creating \(temporary)") }
@@ -57,6 +58,18 @@ public struct SnapshotPublisher: Sendable {
             close(directoryDescriptor)
         }
         return generation
+    }
+
+    /// Temporary files of publishers that died mid-write (SIGKILL, power loss) would otherwise
+    /// stay in the directory forever: remove those whose process no longer exists.
+    func removeStaleTemporaries(in directory: String) {
+        let prefix = ".\((path as NSString).lastPathComponent)."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let fields = name.dropFirst(prefix.count).split(separator: ".")
+            guard let pid = fields.first.flatMap({ pid_t($0) }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink("\(directory)/\(name)") }
+        }
     }
 
     private func failure(_ action: String) -> SnapshotError {

@@ -82,6 +82,19 @@ struct SnapshotContentTests {
         #expect(snapshot.template(id: "nope") == nil)
     }
 
+    @Test func staleTemporariesOfDeadPublishersAreRemoved() async throws {
+        let fixture = try await PublishedFixture.make("snapshot-stale", faq: Fixtures.sampleFAQ)
+        defer { fixture.directory.remove() }
+        // A publisher killed mid-write leaves its temporary behind; a live one's is left alone.
+        let dead = fixture.directory.path(".faqsync.snapshot.999999.1.tmp")
+        let alive = fixture.directory.path(".faqsync.snapshot.\(getppid()).2.tmp")
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: dead))
+        try Data("in progress".utf8).write(to: URL(fileURLWithPath: alive))
+        _ = try await SnapshotPublication(store: fixture.store, path: fixture.snapshotPath).publishCurrentVersion()
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: alive))
+    }
+
     @Test func theSnapshotFileIsGroupReadableAndGenerationsOnlyGrow() async throws {
         let fixture = try await PublishedFixture.make("snapshot-mode", faq: Fixtures.sampleFAQ)
         defer { fixture.directory.remove() }

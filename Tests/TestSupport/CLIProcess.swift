@@ -44,7 +44,9 @@ public struct CLIProcess {
         process.executableURL = binary
         process.arguments = arguments
         process.environment = Self.environment(environment)
-        if let directory { process.currentDirectoryURL = directory }
+        // Relative defaults (data/faqsync.db, data/faqsync.snapshot) must land in scratch space,
+        // never in the project the tests run from.
+        process.currentDirectoryURL = directory ?? scratchDirectory
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -52,6 +54,13 @@ public struct CLIProcess {
         try process.run()
         return (process, out, err)
     }
+
+    /// The working directory of child processes that are not given one.
+    public static let scratchDirectory: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("faqsync-cli-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
 
     /// Runs another program (python3, a shell tool) the same way.
     public static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
