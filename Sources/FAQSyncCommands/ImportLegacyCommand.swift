@@ -27,8 +27,8 @@ extension FAQSyncCommand {
                 // per text: the first record's, by template id, so the result does not depend on order.
                 var seen = Set<String>()
                 let entries = legacy.records.compactMap { record -> (inputHash: String, vector: [Float])? in
-                    let hash = ContentHash.sha256Hex(ModelInput.questionAndAnswer.text(question: record.question.trimmed,
-                                                                                      answer: record.answer.trimmed))
+                    let hash = ContentHash.sha256Hex(ModelInput.questionAndAnswer.text(question: TextNormalization.trim(record.question),
+                                                                                      answer: TextNormalization.trim(record.answer)))
                     return seen.insert(hash).inserted ? (hash, record.vector) : nil
                 }
                 let store = configuration.makeStore()
@@ -67,8 +67,4 @@ struct ImportOutput: Encodable {
         case model, dimension, records, cachedTexts = "cached_texts", spreadsheet, spreadsheetTemplates = "spreadsheet_templates"
         case matchedTemplates = "matched_templates"
     }
-}
-
-extension String {
-    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }

@@ -11,6 +11,10 @@ public enum TextNormalization {
         }
     }
 
+    /// Without leading and trailing whitespace, exactly as the readers trim cells; for callers
+    /// that must match texts read from a spreadsheet (the legacy import).
+    public static func trim(_ text: String) -> String { text.trimmed }
+
     /// Lowercased, trimmed, inner whitespace runs folded to one space: `"  Какая  Доходность? "`
     /// and `"какая доходность?"` give the same key.
     public static func foldedKey(_ text: String) -> String {
