@@ -164,15 +164,17 @@ enum Summary {
         table.add("deleted", "\(report.deleted)")
         table.add("unchanged", "\(report.unchanged)")
         if dryRun {
-            table.add("to embed", "\(prepared.textsToEmbed.count) texts in \(prepared.batchCount) requests (\(report.cacheHits) from cache)")
+            table.add("to embed", "\(prepared.textsToEmbed.count) texts in \(Self.count(prepared.batchCount, "request")) (\(report.cacheHits) from cache)")
         } else {
-            table.add("embedded", "\(report.embeddedTexts) texts in \(report.embeddingRequests) requests (\(report.cacheHits) from cache)")
+            table.add("embedded", "\(report.embeddedTexts) texts in \(Self.count(report.embeddingRequests, "request")) (\(report.cacheHits) from cache)")
             table.add("version", report.versionID.map { "\($0)" } ?? "-")
         }
         table.add("templates", "\(report.templates)")
         table.add("duration", String(format: "%.3f s", report.durationS))
         return (dryRun ? "Dry run, nothing written:\n" : "Sync complete:\n") + table.render()
     }
+
+    static func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
 
     static func render(_ integrity: IntegrityReport) -> String {
         if integrity.passed { return "Integrity check passed (\(integrity.checkedTemplates) templates)." }
