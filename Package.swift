@@ -44,14 +44,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Durable storage: the store protocol and its SQLite implementation (GRDB).
+        // Durable storage: the store protocol, its SQLite (GRDB) and PostgreSQL implementations.
         .target(
             name: "TemplateStore",
             dependencies: [
-                "Reconciliation", "Embedding",
+                "Reconciliation", "Embedding", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A small libpq client: connections on queues of their own, a pool, binary results and COPY, LISTEN.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // libpq, from libpq-dev.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
         .target(name: "SnapshotFormat"),
         // Atomic publication of snapshot files (temp file, fsync, rename, fsync directory).
@@ -119,7 +124,7 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders", "WatchDaemon",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders", "WatchDaemon", "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -6,6 +6,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The FAQ spreadsheet, .xlsx or .csv (env FAQ_PATH).", valueName: "path"))
     public var faq: String?
 
+    @Option(help: ArgumentHelp("The store backend, sqlite or postgres (env STORAGE_BACKEND; default sqlite).", valueName: "backend"))
+    public var store: String?
+
     @Option(help: ArgumentHelp("The SQLite store (env SQLITE_DB_PATH; default data/faqsync.db, or $STATE_DIRECTORY/faqsync.db under systemd).", valueName: "path"))
     public var db: String?
 

@@ -2,6 +2,7 @@ import Embedding
 import EmbeddingProviders
 import Foundation
 import Logging
+import PostgresClient
 import Reconciliation
 import SpreadsheetReading
 import SyncEngine
@@ -16,6 +17,10 @@ public struct FAQSyncConfiguration: Sendable {
     public var faqPath: String
     public var backend: Backend
     public var sqlitePath: String
+    /// Set when the backend is postgres.
+    public var postgres: PostgresSettings?
+    /// `POSTGRES_HNSW=1`: keep an HNSW index on the current version for SQL searches.
+    public var postgresHNSW = false
     public var snapshotPath: String
     public var sheetName: String?
     public var aliases: ColumnAliases
@@ -51,15 +56,16 @@ public struct FAQSyncConfiguration: Sendable {
         }
 
         faqPath = options.faq ?? value("FAQ_PATH") ?? Self.defaultFAQPath
-        let backendName = (value("STORAGE_BACKEND") ?? "sqlite").lowercased()
+        let backendName = (options.store ?? value("STORAGE_BACKEND") ?? "sqlite").lowercased()
         guard let backend = Backend(rawValue: backendName) else {
-            throw ConfigurationError(key: "STORAGE_BACKEND", message: "must be 'sqlite' or 'postgres', not '\(backendName)'")
-        }
-        guard backend == .sqlite else {
-            throw ConfigurationError(key: "STORAGE_BACKEND",
-                                     message: "'postgres' is not available in this build yet; use 'sqlite' (the default)")
+            throw ConfigurationError(key: options.store == nil ? "STORAGE_BACKEND" : "--store",
+                                     message: "must be 'sqlite' or 'postgres', not '\(backendName)'")
         }
         self.backend = backend
+        if backend == .postgres {
+            postgres = try Self.postgresSettings(value: value, integer: integer)
+            postgresHNSW = ["1", "true", "yes", "on"].contains(value("POSTGRES_HNSW")?.lowercased() ?? "")
+        }
         // Under systemd, StateDirectory= gives the store its home; elsewhere it lives beside the sample data.
         let defaultDatabase = value("STATE_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/\(Self.defaultDatabaseName)" }
             ?? "data/\(Self.defaultDatabaseName)"
@@ -129,10 +135,45 @@ public struct FAQSyncConfiguration: Sendable {
         return Secret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// `DATABASE_URL`, else the `POSTGRES_*` settings; `POSTGRES_PASSWORD_FILE` (or the systemd
+    /// credential `postgres-password`) keeps the password out of the environment.
+    static func postgresSettings(value: (String) -> String?, integer: (String) throws -> Int?) throws -> PostgresSettings {
+        let poolSize = try integer("POSTGRES_POOL_SIZE") ?? PostgresSettings.defaultPoolSize
+        var settings: PostgresSettings
+        if let url = value("DATABASE_URL") {
+            do { settings = try PostgresSettings(url: url, poolSize: poolSize) } catch let error as PostgresSettingsError {
+                throw ConfigurationError(key: "DATABASE_URL", message: error.message)
+            }
+        } else {
+            settings = PostgresSettings(host: value("POSTGRES_HOST") ?? "127.0.0.1", port: try integer("POSTGRES_PORT") ?? 5432,
+                                        database: value("POSTGRES_DATABASE") ?? "faqsync", user: value("POSTGRES_USER") ?? "postgres",
+                                        sslMode: value("POSTGRES_SSLMODE"), poolSize: poolSize)
+        }
+        if let sslMode = value("POSTGRES_SSLMODE") { settings.sslMode = sslMode }
+        if let password = value("POSTGRES_PASSWORD") {
+            settings.password = PostgresPassword(password)
+        } else {
+            var file = value("POSTGRES_PASSWORD_FILE")
+            if file == nil, let credentials = value("CREDENTIALS_DIRECTORY"),
+               FileManager.default.fileExists(atPath: "\(credentials)/postgres-password") {
+                file = "\(credentials)/postgres-password"
+            }
+            if let file {
+                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw ConfigurationError(key: "POSTGRES_PASSWORD_FILE", message: "names \(file), which cannot be read")
+                }
+                settings.password = PostgresPassword(contents.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
+        if let timeout = try integer("POSTGRES_CONNECT_TIMEOUT_S") { settings.connectTimeoutSeconds = timeout }
+        return settings
+    }
+
     public var faqURL: URL { URL(fileURLWithPath: faqPath) }
 
     public func makeStore() -> any TemplateStore {
-        SQLiteTemplateStore(path: sqlitePath)
+        if let postgres { return PostgresTemplateStore(settings: postgres, buildsHNSWIndex: postgresHNSW) }
+        return SQLiteTemplateStore(path: sqlitePath)
     }
 
     public func makePublication(store: any TemplateStore) -> SnapshotPublication {

@@ -38,15 +38,25 @@ extension FAQSyncCommand {
             let store = configuration.makeStore()
             let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store))
             let engine = SyncEngine(store: store, embedder: embedder, logger: Logger(label: "faqsync.sync"))
-            let prepared = try await engine.prepare(configuration.source,
-                                                    options: SyncOptions(force: force, batchSize: configuration.embedding.batchSize,
-                                                                         maxConcurrency: configuration.embedding.maxConcurrency))
+            let options = SyncOptions(force: force, batchSize: configuration.embedding.batchSize,
+                                      maxConcurrency: configuration.embedding.maxConcurrency)
             if dryRun {
+                let prepared = try await engine.prepare(configuration.source, options: options)
                 let report = engine.dryRunReport(prepared)
                 if common.json { try JSONOutput.print(DryRunOutput(report: report, textsToEmbed: prepared.textsToEmbed.count)) }
                 else { print(Summary.render(report, prepared: prepared, store: store.location, dryRun: true)) }
                 return
             }
+            // Planned, embedded, applied and published as the store's only writer: a second
+            // `faqsync sync` (or a daemon on another host) waits, then plans from this one's result.
+            try await store.exclusively {
+                try await syncExclusively(configuration: configuration, store: store, engine: engine, options: options)
+            }
+        }
+
+        private func syncExclusively(configuration: FAQSyncConfiguration, store: any TemplateStore, engine: SyncEngine,
+                                     options: SyncOptions) async throws {
+            let prepared = try await engine.prepare(configuration.source, options: options)
             if prepared.changesModel, !yes, Terminal.stdinIsTerminal {
                 let from = prepared.currentVersion.map { "\($0.model)" } ?? "none"
                 Terminal.writeError("""

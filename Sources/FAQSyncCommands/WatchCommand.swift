@@ -28,7 +28,9 @@ extension FAQSyncCommand {
                 let environment = ProcessInfo.processInfo.environment
                 let logger = Logger(label: "faqsync.watch")
                 let store = configuration.makeStore()
-                let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store), logger: logger)
+                var knownDimension: Int?
+                do { knownDimension = try await configuration.knownDimension(in: store) } catch let error as StoreError where error.code == .connectionFailed {}
+                let embedder = try await configuration.makeEmbedder(knownDimension: knownDimension, logger: logger)
                 let engine = SyncEngine(store: store, embedder: embedder, logger: logger)
                 let publication = configuration.makePublication(store: store)
                 let metrics = environment["METRICS_ADDRESS"].map { _ in DaemonMetrics() }
@@ -37,28 +39,37 @@ extension FAQSyncCommand {
                 if let milliseconds = debounceMs ?? environment["WATCH_DEBOUNCE_MS"].flatMap(Int.init) {
                     watch.debounce = .milliseconds(max(0, milliseconds))
                 }
-                let lastSynced = store.exists()
-                    ? try await store.recentRuns(limit: 100).first { $0.outcome == .succeeded && $0.sourcePath == configuration.faqURL.path }?.sourceSHA256
-                    : nil
+                // An unreachable database at start-up is reported and retried by the sync loop, not fatal:
+                // the snapshot on disk keeps serving meanwhile.
+                var lastSynced: String?
+                do {
+                    lastSynced = store.exists()
+                        ? try await store.recentRuns(limit: 100).first { $0.outcome == .succeeded && $0.sourcePath == configuration.faqURL.path }?.sourceSHA256
+                        : nil
+                } catch let error as StoreError where error.code == .connectionFailed {
+                    logger.error("the store is unreachable; syncing will retry with backoff", metadata: ["error": "\(error)"])
+                }
                 let source = configuration.source
                 let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency)
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
                                            classify: Self.classify) {
-                    let prepared = try await engine.prepare(source, options: options)
-                    if prepared.changesModel {
-                        logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
-                                      metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",
-                                                 "texts": "\(prepared.textsToEmbed.count)"])
+                    try await store.exclusively {
+                        let prepared = try await engine.prepare(source, options: options)
+                        if prepared.changesModel {
+                            logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
+                                          metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",
+                                                     "texts": "\(prepared.textsToEmbed.count)"])
+                        }
+                        let report = try await engine.execute(prepared)
+                        metrics?.recordCosts(embedded: report.embeddedTexts, cacheHits: report.cacheHits)
+                        let changed = report.new + report.modified + report.metadataOnly + report.deleted > 0 || report.previousModel != nil
+                        let published = try await publication.publishIfStale(storeChanged: changed)
+                        let generation: UInt64? = if let published { published.generation } else { try await store.lastSnapshotPublication()?.generation }
+                        return WatchSyncSummary(
+                            templates: report.templates, model: "\(report.model)",
+                            changes: "\(report.new) new, \(report.modified) modified, \(report.metadataOnly) metadata-only, \(report.deleted) deleted; \(report.embeddedTexts) embedded, \(report.cacheHits) from cache\(report.quarantined.isEmpty ? "" : ", \(report.quarantined.count) quarantined")",
+                            generation: generation)
                     }
-                    let report = try await engine.execute(prepared)
-                    metrics?.recordCosts(embedded: report.embeddedTexts, cacheHits: report.cacheHits)
-                    let changed = report.new + report.modified + report.metadataOnly + report.deleted > 0 || report.previousModel != nil
-                    let published = try await publication.publishIfStale(storeChanged: changed)
-                    let generation: UInt64? = if let published { published.generation } else { try await store.lastSnapshotPublication()?.generation }
-                    return WatchSyncSummary(
-                        templates: report.templates, model: "\(report.model)",
-                        changes: "\(report.new) new, \(report.modified) modified, \(report.metadataOnly) metadata-only, \(report.deleted) deleted; \(report.embeddedTexts) embedded, \(report.cacheHits) from cache\(report.quarantined.isEmpty ? "" : ", \(report.quarantined.count) quarantined")",
-                        generation: generation)
                 }
                 var services: [any Service] = [service]
                 if let metrics, let address = environment["METRICS_ADDRESS"] {

@@ -2,7 +2,7 @@ import Embedding
 import Reconciliation
 
 /// Durable storage of model versions, their templates and vectors, the embedding cache and the
-/// sync audit log. Implementations: `SQLiteTemplateStore`; PostgreSQL follows the same contract.
+/// sync audit log. Implementations: `SQLiteTemplateStore` and `PostgresTemplateStore`.
 ///
 /// Contract: `apply` is atomic (all of a sync or nothing, readers see the old current version
 /// until it commits); cache writes are independent of `apply`, because a vector once paid for is
@@ -34,6 +34,10 @@ public protocol TemplateStore: Sendable {
 
     func lastSnapshotPublication() async throws -> SnapshotPublicationRecord?
     func record(snapshotPublication: SnapshotPublicationRecord) async throws
+
+    /// Runs `body` (a whole sync: plan, embed, apply, publish) as the store's only writer;
+    /// another process's sync waits until this one is done, so two never plan from the same state.
+    func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T
 }
 
 extension TemplateStore {
@@ -56,6 +60,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case invalidVector = "invalid-vector"
         case writeFailed = "write-failed"
         case readFailed = "read-failed"
+        case connectionFailed = "connection-failed"
     }
 
     public let code: Code

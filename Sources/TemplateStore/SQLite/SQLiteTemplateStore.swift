@@ -23,6 +23,31 @@ public final class SQLiteTemplateStore: TemplateStore {
         FileManager.default.fileExists(atPath: path)
     }
 
+    /// An flock on `<store>.sync-lock` beside the database (SQLite's own locks are fcntl locks
+    /// on the database file, held only per transaction). Polled with LOCK_NB so that waiting
+    /// never blocks a thread and a shutdown can cancel it; the kernel releases it when the
+    /// holder dies.
+    public func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let lockPath = path + ".sync-lock"
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let descriptor = Glibc.open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(code: .openFailed, location: path, message: "the sync lock \(lockPath) could not be opened",
+                             cause: String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                throw StoreError(code: .openFailed, location: path, message: "the sync lock \(lockPath) could not be taken",
+                                 cause: String(cString: strerror(errno)))
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try await body()
+    }
+
     // MARK: Opening
 
     /// The pool, opening the file and migrating the schema on first use.

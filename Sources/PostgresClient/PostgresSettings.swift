@@ -1,0 +1,104 @@
+import Foundation
+
+/// Where and how to connect: from `DATABASE_URL` or the `POSTGRES_*` settings.
+///
+/// The password is kept out of every description; `redactedURL` is what logs, errors and
+/// `faqsync status` show.
+public struct PostgresSettings: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var user: String
+    public var password: PostgresPassword?
+    /// libpq's sslmode: disable, allow, prefer (libpq's default), require, verify-ca, verify-full.
+    public var sslMode: String?
+    public var poolSize: Int
+    /// How long to wait for a connection before calling the server unreachable.
+    public var connectTimeoutSeconds: Int
+
+    public static let defaultPoolSize = 5
+
+    public init(host: String = "127.0.0.1", port: Int = 5432, database: String = "faqsync", user: String = "postgres",
+                password: PostgresPassword? = nil, sslMode: String? = nil, poolSize: Int = defaultPoolSize,
+                connectTimeoutSeconds: Int = 5) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.user = user
+        self.password = password
+        self.sslMode = sslMode
+        self.poolSize = poolSize
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+    }
+
+    /// Parses `postgres://user:password@host:port/database?sslmode=require`.
+    public init(url text: String, poolSize: Int = defaultPoolSize) throws {
+        guard let components = URLComponents(string: text),
+              components.scheme == "postgres" || components.scheme == "postgresql" else {
+            throw PostgresSettingsError(message: "DATABASE_URL must look like postgres://user:password@host:5432/database, not '\(Self.redact(text))'")
+        }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        self.init(host: components.host?.isEmpty == false ? components.host! : "127.0.0.1",
+                  port: components.port ?? 5432,
+                  database: database.isEmpty ? "faqsync" : database.removingPercentEncoding ?? database,
+                  user: components.user?.removingPercentEncoding ?? "postgres",
+                  password: components.password.map { PostgresPassword($0.removingPercentEncoding ?? $0) },
+                  sslMode: components.queryItems?.first(where: { $0.name == "sslmode" })?.value,
+                  poolSize: poolSize)
+        if let timeout = components.queryItems?.first(where: { $0.name == "connect_timeout" })?.value.flatMap(Int.init) {
+            connectTimeoutSeconds = timeout
+        }
+    }
+
+    /// The same server and credentials, another database (tests create their own).
+    public func database(_ name: String) -> PostgresSettings {
+        var copy = self
+        copy.database = name
+        return copy
+    }
+
+    /// host:port, for messages about reaching the server.
+    public var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The DSN as a URL with the password masked.
+    public var redactedURL: String {
+        let credentials = password == nil ? user : "\(user):***"
+        return "postgres://\(credentials)@\(endpoint)/\(database)" + (sslMode.map { "?sslmode=\($0)" } ?? "")
+    }
+
+    /// libpq's keyword/value connection string. Values are single-quoted with `\` and `'`
+    /// escaped, so no setting can inject another keyword.
+    func connectionString(applicationName: String) -> String {
+        var pairs: [(String, String)] = [("host", host), ("port", String(port)), ("dbname", database), ("user", user),
+                                         ("connect_timeout", String(connectTimeoutSeconds)),
+                                         ("application_name", applicationName),
+                                         // Dead peers (a host that vanished) are noticed in ~40 s rather than hours.
+                                         ("keepalives_idle", "20"), ("keepalives_interval", "5"), ("keepalives_count", "4")]
+        if let password { pairs.append(("password", password.reveal())) }
+        if let sslMode { pairs.append(("sslmode", sslMode)) }
+        return pairs.map { key, value in
+            "\(key)='\(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'"))'"
+        }.joined(separator: " ")
+    }
+
+    /// A URL with any password replaced, for error messages about a malformed one.
+    static func redact(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? "(unprintable)"
+    }
+}
+
+/// A database password: never printed.
+public struct PostgresPassword: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+    private let value: String
+    public init(_ value: String) { self.value = value }
+    func reveal() -> String { value }
+    public var description: String { "***" }
+    public var debugDescription: String { "***" }
+}
+
+public struct PostgresSettingsError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
