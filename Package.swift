@@ -143,7 +143,7 @@ let package = Package(
         // Shared by the test targets: fixture paths, temporary directories, sheet generators.
         .target(
             name: "TestSupport",
-            dependencies: ["SpreadsheetReading", "Embedding", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            dependencies: ["SpreadsheetReading", "Embedding", "PostgresClient", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")],

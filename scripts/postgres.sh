@@ -4,6 +4,7 @@
 #   bash scripts/postgres.sh install   # PostgreSQL 15 from bookworm; pgvector built from trixie's source package
 #   bash scripts/postgres.sh start     # initdb (first time) and pg_ctl start on 127.0.0.1:$PGPORT (default 55432)
 #   bash scripts/postgres.sh stop
+#   bash scripts/postgres.sh status    # exit 0 when it runs
 #
 # Why a build: Debian bookworm packages pgvector only for trixie's PostgreSQL 17; trixie's source
 # package builds cleanly against PostgreSQL 15 (about 20 s).
@@ -38,6 +39,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" | $sudo_cmd tee /etc/
 }
 
 start() {
+    if status; then echo "PostgreSQL already runs on 127.0.0.1:$PGPORT (data in $PGDATA)"; return; fi
     mkdir -p "$PGDATA"; chown postgres "$PGDATA" 2>/dev/null || true
     if [ ! -f "$PGDATA/PG_VERSION" ]; then
         as_postgres $BIN/initdb -D "$PGDATA" -A trust -U postgres >/dev/null
@@ -45,6 +47,8 @@ start() {
     as_postgres $BIN/pg_ctl -D "$PGDATA" -o "-p $PGPORT -k $PGDATA -c listen_addresses=127.0.0.1" -l "$PGDATA/server.log" -w start >/dev/null
     echo "PostgreSQL on 127.0.0.1:$PGPORT (data in $PGDATA)"
 }
+
+status() { [ -f "$PGDATA/PG_VERSION" ] && as_postgres $BIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; }
 
 stop() { as_postgres $BIN/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null || true; }
 

@@ -11,6 +11,17 @@ if [ ! -f ../shared/fixtures/vtb-belarus-faq.xlsx ] && [ -z "${FAQSYNC_FIXTURES:
     exit 1
 fi
 
+# A real PostgreSQL with pgvector on a loopback port for the PostgreSQL store's tests; tests
+# create and drop databases of their own. Stopped at the end if this script started it.
+bash scripts/postgres.sh install
+export PGPORT="${PGPORT:-55432}"
+export FAQSYNC_TEST_PGDATA="${PGDATA:-${TMPDIR:-/tmp}/faqsync-postgres}"
+if ! bash scripts/postgres.sh status; then
+    bash scripts/postgres.sh start
+    trap 'bash scripts/postgres.sh stop' EXIT
+fi
+export FAQSYNC_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+
 swift build --build-tests
 # Serially: many tests run real processes (the CLI, daemons, servers) and measure how they react
 # in time; on a 2-core machine, running them all at once makes them measure each other.

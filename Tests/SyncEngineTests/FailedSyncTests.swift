@@ -38,9 +38,9 @@ struct FailedSyncTests {
         }
     }
 
-    @Test(arguments: BadFile.allCases)
-    func aBadSpreadsheetLeavesTheStoreAsItWas(kind: BadFile) async throws {
-        let harness = try SyncHarness("bad-\(kind.rawValue)")
+    @Test(arguments: BadFile.allCases, StoreBackend.allCases)
+    func aBadSpreadsheetLeavesTheStoreAsItWas(kind: BadFile, backend: StoreBackend) async throws {
+        let harness = try SyncHarness("bad-\(kind.rawValue)", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
         let embedder = localEmbedder()
@@ -80,8 +80,9 @@ struct FailedSyncTests {
         #expect(!FileManager.default.fileExists(atPath: harness.databasePath))
     }
 
-    @Test func anEmbeddingFailureKeepsTheStoreAndTheNextSyncSendsOnlyWhatIsMissing() async throws {
-        let harness = try SyncHarness("embed-fail")
+    @Test(arguments: StoreBackend.allCases)
+    func anEmbeddingFailureKeepsTheStoreAndTheNextSyncSendsOnlyWhatIsMissing(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("embed-fail", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
         // 200 texts in batches of 32 = 7 requests; the 4th fails.
@@ -109,11 +110,28 @@ struct FailedSyncTests {
         let before = try Data(contentsOf: URL(fileURLWithPath: harness.databasePath))
 
         await #expect {
-            try await harness.sync(localEmbedder())
+            try await harness.sync(localEmbedder(), store: harness.reopenedStore())
         } throws: { error in
             (error as? StoreError)?.code == .newerSchema && "\(error)".contains("v9-from-the-future")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: harness.databasePath)) == before)
+    }
+
+    @Test func aPostgresDatabaseFromANewerSchemaIsRefusedAndLeftAsItWas() async throws {
+        let harness = try SyncHarness("newer-schema-pg", backend: .postgres)
+        defer { harness.directory.remove() }
+        try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
+        try await harness.sync(localEmbedder())
+        let database = try #require(harness.database)
+        try database.connect().execute("INSERT INTO faqsync_migrations (id) VALUES ('v9-from-the-future')")
+        let before = try database.dataRows(tables: ["embedding_versions", "templates", "embedding_cache", "sync_runs", "faqsync_migrations"])
+
+        await #expect {
+            try await harness.sync(localEmbedder(), store: harness.reopenedStore())
+        } throws: { error in
+            (error as? StoreError)?.code == .newerSchema && "\(error)".contains("v9-from-the-future")
+        }
+        #expect(try database.dataRows(tables: ["embedding_versions", "templates", "embedding_cache", "sync_runs", "faqsync_migrations"]) == before)
     }
 
     @Test func aFileThatIsNotADatabaseIsRefused() async throws {

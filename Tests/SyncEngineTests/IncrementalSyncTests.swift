@@ -6,10 +6,11 @@ import TemplateStore
 import Testing
 import TestSupport
 
-@Suite("incremental sync on SQLite")
+@Suite("incremental sync (SQLite and PostgreSQL)")
 struct IncrementalSyncTests {
-    @Test func firstSyncEmbedsEveryTextAndASecondSyncNothing() async throws {
-        let harness = try SyncHarness("first-sync")
+    @Test(arguments: StoreBackend.allCases)
+    func firstSyncEmbedsEveryTextAndASecondSyncNothing(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("first-sync", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
         let embedder = localEmbedder()
@@ -33,8 +34,9 @@ struct IncrementalSyncTests {
         #expect(try await harness.runs().count == 2)
     }
 
-    @Test func addingEditingAndDeletingCostsOnlyTheDelta() async throws {
-        let harness = try SyncHarness("delta")
+    @Test(arguments: StoreBackend.allCases)
+    func addingEditingAndDeletingCostsOnlyTheDelta(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("delta", backend: backend)
         defer { harness.directory.remove() }
         var rows = try SyncHarness.fixtureRows()
         try harness.write(rows)
@@ -63,8 +65,9 @@ struct IncrementalSyncTests {
         #expect((embedder.texts, report.deleted, report.templates) == (0, 1, 205))
     }
 
-    @Test func insertingAtTheTopOrReorderingKeepsEveryOtherIdentity() async throws {
-        let harness = try SyncHarness("identity")
+    @Test(arguments: StoreBackend.allCases)
+    func insertingAtTheTopOrReorderingKeepsEveryOtherIdentity(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("identity", backend: backend)
         defer { harness.directory.remove() }
         var rows = try SyncHarness.fixtureRows()
         try harness.write(rows)
@@ -85,8 +88,9 @@ struct IncrementalSyncTests {
         #expect(report.unchanged == 202)
     }
 
-    @Test func metadataOnlyChangesUpdateTheRowWithoutEmbedding() async throws {
-        let harness = try SyncHarness("metadata")
+    @Test(arguments: StoreBackend.allCases)
+    func metadataOnlyChangesUpdateTheRowWithoutEmbedding(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("metadata", backend: backend)
         defer { harness.directory.remove() }
         var rows = try SyncHarness.fixtureRows()
         try harness.write(rows)
@@ -103,8 +107,9 @@ struct IncrementalSyncTests {
         #expect(stored.contains { $0.question == rows[3][2] && $0.metadata.contains(.init(name: "Приоритет", value: rows[3][3])) })
     }
 
-    @Test func questionOnlyInputIgnoresAnswerEditsForEmbedding() async throws {
-        var harness = try SyncHarness("question-only")
+    @Test(arguments: StoreBackend.allCases)
+    func questionOnlyInputIgnoresAnswerEditsForEmbedding(backend: StoreBackend) async throws {
+        var harness = try SyncHarness("question-only", backend: backend)
         defer { harness.directory.remove() }
         harness.modelInput = .question
         var rows = try SyncHarness.fixtureRows()
@@ -124,8 +129,9 @@ struct IncrementalSyncTests {
         #expect(stored.contains { $0.question == rows[7][2] && $0.answer == "Совсем другой ответ." })
     }
 
-    @Test func anEditRevertedOrARowDeletedAndReaddedCostsNothing() async throws {
-        let harness = try SyncHarness("revert")
+    @Test(arguments: StoreBackend.allCases)
+    func anEditRevertedOrARowDeletedAndReaddedCostsNothing(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("revert", backend: backend)
         defer { harness.directory.remove() }
         var rows = try SyncHarness.fixtureRows()
         let original = rows
@@ -150,8 +156,9 @@ struct IncrementalSyncTests {
         _ = removed
     }
 
-    @Test func forceReembedsEverythingBypassingTheCache() async throws {
-        let harness = try SyncHarness("force")
+    @Test(arguments: StoreBackend.allCases)
+    func forceReembedsEverythingBypassingTheCache(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("force", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
         let embedder = localEmbedder()

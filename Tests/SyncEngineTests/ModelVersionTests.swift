@@ -7,8 +7,9 @@ import TestSupport
 
 @Suite("model versions")
 struct ModelVersionTests {
-    @Test func aNewModelVersionIsFilledCompletelyAndTheOldOneKept() async throws {
-        let harness = try SyncHarness("versions")
+    @Test(arguments: StoreBackend.allCases)
+    func aNewModelVersionIsFilledCompletelyAndTheOldOneKept(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("versions", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
         let v1 = localEmbedder()
@@ -40,8 +41,9 @@ struct ModelVersionTests {
         #expect(try await harness.store.versions().map(\.id) == [firstVersion])
     }
 
-    @Test func aDimensionChangeStoresVectorsOfTheNewSize() async throws {
-        let harness = try SyncHarness("dimension")
+    @Test(arguments: StoreBackend.allCases)
+    func aDimensionChangeStoresVectorsOfTheNewSize(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("dimension", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.faq, to: harness.faqURL)
         try await harness.sync(localEmbedder(dimension: 256))
@@ -57,8 +59,9 @@ struct ModelVersionTests {
         #expect(try await harness.store.checkIntegrity().passed)
     }
 
-    @Test func storedVectorsAreExactlyWhatTheEmbedderReturned() async throws {
-        let harness = try SyncHarness("bit-exact")
+    @Test(arguments: StoreBackend.allCases)
+    func storedVectorsAreExactlyWhatTheEmbedderReturned(backend: StoreBackend) async throws {
+        let harness = try SyncHarness("bit-exact", backend: backend)
         defer { harness.directory.remove() }
         try FileManager.default.copyItem(at: Fixtures.sampleFAQ, to: harness.faqURL)
         let embedder = LocalHashingEmbedder(dimension: 384)

@@ -13,18 +13,31 @@ import TestSupport
 struct SyncHarness {
     let directory: TemporaryDirectory
     let faqURL: URL
+    /// The SQLite file (unused on PostgreSQL).
     let databasePath: String
+    let backend: StoreBackend
+    /// The test's own PostgreSQL database, dropped with the harness.
+    let database: TestDatabase?
+    let store: any TemplateStore
     var modelInput: ModelInput = .questionAndAnswer
 
     static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Целевая аудитория", "Шаблонный ответ"]
 
-    init(_ label: String) throws {
+    init(_ label: String, backend: StoreBackend = .sqlite) throws {
         directory = try TemporaryDirectory(label)
         faqURL = directory.file("faq.xlsx")
         databasePath = directory.path("store.db")
+        self.backend = backend
+        switch backend {
+        case .sqlite:
+            database = nil
+            store = SQLiteTemplateStore(path: databasePath)
+        case .postgres:
+            let database = try TestDatabase(label)
+            self.database = database
+            store = PostgresTemplateStore(settings: database.settings)
+        }
     }
-
-    var store: SQLiteTemplateStore { SQLiteTemplateStore(path: databasePath) }
 
     /// The fixture's rows as plain string rows, to edit and write back.
     static func fixtureRows() throws -> [[String]] {
@@ -39,13 +52,14 @@ struct SyncHarness {
     }
 
     @discardableResult
-    func sync(_ embedder: any Embedder, force: Bool = false) async throws -> SyncReport {
-        let engine = SyncEngine(store: store, embedder: embedder, logger: Logger(label: "test"))
+    func sync(_ embedder: any Embedder, force: Bool = false, store override: (any TemplateStore)? = nil) async throws -> SyncReport {
+        let engine = SyncEngine(store: override ?? store, embedder: embedder, logger: Logger(label: "test"))
         return try await engine.sync(SyncSource(faqURL: faqURL, modelInput: modelInput), options: SyncOptions(force: force))
     }
 
     /// Every row of the data tables (not the audit log), to prove a failed sync changed nothing.
     func dataRows() throws -> [String] {
+        if let database { return try database.dataRows() }
         guard FileManager.default.fileExists(atPath: databasePath) else { return [] }
         let queue = try DatabaseQueue(path: databasePath)
         return try queue.read { db in
@@ -55,6 +69,12 @@ struct SyncHarness {
             }
             return rows
         }
+    }
+
+    /// A new store object on the same data, as a process started afresh would open it.
+    func reopenedStore() -> any TemplateStore {
+        if let database { return PostgresTemplateStore(settings: database.settings) }
+        return SQLiteTemplateStore(path: databasePath)
     }
 
     func runs() async throws -> [SyncRunRecord] { try await store.recentRuns(limit: 100) }
