@@ -109,6 +109,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Keeps a local snapshot built from a PostgreSQL store (LISTEN, fetch only what changed, publish).
+        .target(
+            name: "SnapshotFollowing",
+            dependencies: [
+                "TemplateStore", "PostgresClient", "SnapshotFormat", "SnapshotPublishing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // One sync run: read, plan, embed the delta through the cache, apply in one transaction.
         .target(
             name: "SyncEngine",
@@ -124,7 +133,7 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders", "WatchDaemon", "PostgresClient",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders", "WatchDaemon", "PostgresClient", "SnapshotFollowing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -10,7 +10,7 @@ extension FAQSyncCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the HTTP retrieval API from the snapshot, switching to new snapshots live.",
-            discussion: "Under systemd socket activation (faqsync-serve.socket) it serves the socket it is given; otherwise --host and --port.")
+            discussion: "Under systemd socket activation (faqsync-serve.socket) it serves the socket it is given; otherwise --host and --port. With --store postgres (or STORAGE_BACKEND=postgres) it also keeps the snapshot up to date from the database, as `faqsync snapshot follow` does.")
 
         @OptionGroup var common: CommonOptions
         @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -40,7 +40,12 @@ extension FAQSyncCommand {
                         announce("http://\(host):\(boundPort)")
                     }
                 }
-                let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
+                var services: [any Service] = [server]
+                // With the PostgreSQL store, this host keeps its own snapshot from the database.
+                if configuration.backend == .postgres {
+                    services.append(try Snapshot.Follow.follower(configuration, logger: logger, json: nil))
+                }
+                let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                               logger: logger))
                 try await group.run()
             }

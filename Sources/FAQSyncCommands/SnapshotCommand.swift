@@ -3,12 +3,16 @@ import Foundation
 import SnapshotFormat
 import SnapshotReader
 import SyncEngine
+import SnapshotFollowing
+import Logging
+import ServiceLifecycle
+import TemplateStore
 
 extension FAQSyncCommand {
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish or inspect the memory-mapped snapshot retrieval processes read.",
-            subcommands: [Publish.self, Show.self], defaultSubcommand: Show.self)
+            subcommands: [Publish.self, Show.self, Follow.self], defaultSubcommand: Show.self)
 
         struct Publish: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Publish the current version as a new snapshot generation.")
@@ -24,6 +28,44 @@ extension FAQSyncCommand {
                     }
                     if common.json { try JSONOutput.print(SnapshotOutput(path: record.path, published: record)) }
                     else { print("Snapshot generation \(record.generation) (\(record.templateCount) templates) published to \(record.path).") }
+                }
+            }
+        }
+
+        struct Follow: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Keep a local snapshot built from the PostgreSQL store, updated on every committed change.",
+                discussion: """
+                    For retrieval hosts other than the writer's: LISTENs for faqsync_changed and rebuilds the snapshot \
+                    at --snapshot from only the rows changed since its last generation. Prints one line per rebuild \
+                    (one JSON object with --json). Needs STORAGE_BACKEND=postgres or --store postgres.
+                    """)
+            @OptionGroup var common: CommonOptions
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let configuration = try common.configuration()
+                    let logger = Logger(label: "faqsync.follow")
+                    let follower = try Self.follower(configuration, logger: logger, json: common.json)
+                    let group = ServiceGroup(configuration: .init(services: [follower], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                                  logger: logger))
+                    try await group.run()
+                }
+            }
+
+            static func follower(_ configuration: FAQSyncConfiguration, logger: Logger, json: Bool?) throws -> SnapshotFollower {
+                guard let store = configuration.makeStore() as? PostgresTemplateStore else {
+                    throw ConfigurationError(key: "STORAGE_BACKEND", message: "must be 'postgres' to follow a store from another host (the SQLite store's writer publishes the snapshot itself)")
+                }
+                return SnapshotFollower(store: store, snapshotPath: configuration.snapshotPath, logger: logger) { rebuild in
+                    guard let json else { return }
+                    if json {
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys]
+                        if let line = try? encoder.encode(rebuild) { Terminal.writeLine(String(decoding: line, as: UTF8.self)) }
+                    } else {
+                        Terminal.writeLine("snapshot generation \(rebuild.snapshotGeneration) from store generation \(rebuild.storeGeneration) (version \(rebuild.versionID)): \(rebuild.templates) templates, \(rebuild.changedRows) rows changed, \(rebuild.deletedRows) deleted, \(rebuild.complete ? "complete load" : "incremental") in \(String(format: "%.3f", rebuild.seconds)) s")
+                    }
                 }
             }
         }

@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import PostgresClient
+import ServiceLifecycle
+import SnapshotFormat
+import SnapshotPublishing
+import TemplateStore
+
+/// Keeps a local snapshot file built from a PostgreSQL store, for retrieval on hosts other than
+/// the writer's: LISTENs for `faqsync_changed`, fetches only the rows changed since its
+/// generation, patches its in-memory copy and publishes a new snapshot generation.
+///
+/// The first load (and a change of current version) fetches the whole version. A lost
+/// connection is retried with backoff; after reconnecting it catches up on whatever it missed.
+public final class SnapshotFollower: Service, Sendable {
+    public let store: PostgresTemplateStore
+    public let publisher: SnapshotPublisher
+    private let logger: Logger
+    private let onRebuild: @Sendable (Rebuild) -> Void
+    private let backoff: (initial: Duration, maximum: Duration)
+    private let publishing = DispatchQueue(label: "faqsync.follower.publish")
+
+    /// One publication by the follower, with what it cost.
+    public struct Rebuild: Sendable, Codable {
+        public let storeGeneration: Int64
+        public let snapshotGeneration: UInt64
+        public let versionID: Int64
+        public let templates: Int
+        /// Rows fetched and written into the copy (all of them when `complete`).
+        public let changedRows: Int
+        public let deletedRows: Int
+        public let complete: Bool
+        public let seconds: Double
+    }
+
+    public init(store: PostgresTemplateStore, snapshotPath: String, logger: Logger,
+                backoff: (initial: Duration, maximum: Duration) = (.milliseconds(500), .seconds(30)),
+                onRebuild: @escaping @Sendable (Rebuild) -> Void = { _ in }) {
+        self.store = store
+        publisher = SnapshotPublisher(path: snapshotPath)
+        self.logger = logger
+        self.backoff = backoff
+        self.onRebuild = onRebuild
+    }
+
+    public func run() async throws {
+        let listener = store.makeChangeListener()
+        var copy = FollowedCopy()
+        var delay = backoff.initial
+        logger.info("following the store", metadata: ["store": "\(store.location)", "snapshot": "\(publisher.path)"])
+        // Ends on graceful shutdown (SIGTERM) or cancellation.
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                switch try await listener.next() {
+                case .connected, .notified:
+                    try await refresh(&copy)
+                case .idle:
+                    break
+                }
+                delay = backoff.initial
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.error("cannot follow the store; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, backoff.maximum)
+            }
+        }
+        await listener.close()
+        await store.close()
+    }
+
+    private func refresh(_ copy: inout FollowedCopy) async throws {
+        let started = ContinuousClock.now
+        let changes = try await store.changes(since: copy.generation, versionID: copy.versionID)
+        guard let version = changes.version else {
+            copy.generation = changes.generation
+            return
+        }
+        guard changes.generation != copy.generation || changes.isComplete else { return }
+        copy.apply(changes)
+        let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension)
+        let templates = copy.sortedTemplates()
+        let publisher = self.publisher
+        // Encoding and fsync block: on a thread of the publisher's own, not the cooperative pool.
+        let generation = try await withCheckedThrowingContinuation { continuation in
+            publishing.async {
+                continuation.resume(with: Result {
+                    try publisher.publish(model: model, templates: templates, minimumGeneration: UInt64(max(1, changes.generation)))
+                })
+            }
+        }
+        let rebuild = Rebuild(storeGeneration: changes.generation, snapshotGeneration: generation, versionID: version.id,
+                              templates: templates.count, changedRows: changes.changed.count, deletedRows: changes.deleted.count,
+                              complete: changes.isComplete, seconds: (ContinuousClock.now - started).seconds)
+        logger.info("snapshot rebuilt from the store", metadata: [
+            "store_generation": "\(rebuild.storeGeneration)", "snapshot_generation": "\(generation)", "version": "\(version.id)",
+            "templates": "\(rebuild.templates)", "changed": "\(rebuild.changedRows)", "deleted": "\(rebuild.deletedRows)",
+            "complete": "\(rebuild.complete)", "seconds": "\(String(format: "%.3f", rebuild.seconds))",
+        ])
+        onRebuild(rebuild)
+    }
+}
+
+/// The follower's in-memory copy of the current version.
+struct FollowedCopy {
+    var generation: Int64?
+    var versionID: Int64?
+    var templates: [String: SnapshotTemplate] = [:]
+
+    mutating func apply(_ changes: TemplateChangeSet) {
+        if changes.isComplete { templates.removeAll(keepingCapacity: true) }
+        for id in changes.deleted { templates[id] = nil }
+        for stored in changes.changed {
+            templates[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                                    question: stored.question, answer: stored.answer,
+                                                    metadataJSON: MetadataCoding.encode(stored.metadata), vector: stored.vector)
+        }
+        generation = changes.generation
+        versionID = changes.version?.id
+    }
+
+    /// In the writer's order (by template id), so a follower's file matches the writer's.
+    func sortedTemplates() -> [SnapshotTemplate] {
+        templates.values.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,59 @@
+import Embedding
+import Foundation
+import PostgresClient
+
+/// What a follower needs to bring its copy of the current version up to date.
+public struct TemplateChangeSet: Sendable {
+    /// The store generation these changes bring the follower to.
+    public let generation: Int64
+    /// The current version; nil when the store has none yet.
+    public let version: StoredVersion?
+    /// True when `changed` is the whole version (first load, or the current version changed):
+    /// the follower replaces its copy instead of patching it.
+    public let isComplete: Bool
+    public let changed: [StoredTemplate]
+    public let deleted: [String]
+}
+
+extension PostgresTemplateStore {
+    /// The current version's rows changed after `generation` (all of them when `generation` is
+    /// nil or `versionID` is no longer current), read in one repeatable-read snapshot so the
+    /// returned generation matches the rows exactly.
+    public func changes(since generation: Int64?, versionID: Int64?) async throws -> TemplateChangeSet {
+        let location = self.location
+        return try await run { connection in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            defer { if connection.isAlive { _ = try? connection.execute("COMMIT") } }
+            let now = try connection.execute("SELECT generation FROM store_state").integer(0, 0)
+            let current = try connection.execute("""
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                       (SELECT count(*) FROM templates t WHERE t.version_id = v.id)
+                FROM embedding_versions v WHERE v.is_current
+                """)
+            guard current.rowCount == 1 else {
+                return TemplateChangeSet(generation: now, version: nil, isComplete: true, changed: [], deleted: [])
+            }
+            let version = StoredVersion(id: current.integer(0, 0),
+                                        model: ModelIdentity(name: current.string(0, 1), version: current.string(0, 2), dimension: current.int(0, 3)),
+                                        isCurrent: true, createdAt: current.date(0, 5), templateCount: current.int(0, 6))
+            let columns = "template_id, category, subcategory, question, answer, metadata::text, input_hash, content_hash, embedding"
+            guard let generation, versionID == version.id else {
+                let all = try connection.execute("SELECT \(columns) FROM templates WHERE version_id = $1", [.integer(version.id)])
+                return TemplateChangeSet(generation: now, version: version, isComplete: true,
+                                         changed: try Self.storedTemplates(all, location: location), deleted: [])
+            }
+            let changed = try connection.execute("SELECT \(columns) FROM templates WHERE version_id = $1 AND changed_generation > $2",
+                                                 [.integer(version.id), .integer(generation)])
+            let deleted = try connection.execute("SELECT template_id FROM template_deletions WHERE version_id = $1 AND generation > $2",
+                                                 [.integer(version.id), .integer(generation)])
+            return TemplateChangeSet(generation: now, version: version, isComplete: false,
+                                     changed: try Self.storedTemplates(changed, location: location),
+                                     deleted: (0..<deleted.rowCount).map { deleted.string($0, 0) })
+        }
+    }
+
+    /// A listener for this store's change notifications, on a connection of its own.
+    public func makeChangeListener() -> PostgresNotificationListener {
+        PostgresNotificationListener(settings: settings, channel: Self.notificationChannel)
+    }
+}
