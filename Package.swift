@@ -197,6 +197,12 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: ["TemplateStore", "PostgresClient", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
+                           "SpreadsheetReading", "TestSupport", "faqsync",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "FAQSyncCommandsTests",
             // Depends on the executable so `swift test` builds the binary the process tests run.
             dependencies: ["FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding",

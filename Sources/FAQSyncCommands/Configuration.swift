@@ -169,6 +169,21 @@ public struct FAQSyncConfiguration: Sendable {
         return settings
     }
 
+    /// The PostgreSQL settings of the environment, whatever STORAGE_BACKEND says (`store copy`).
+    public static func postgresSettingsFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresSettings {
+        func value(_ key: String) -> String? {
+            guard let raw = environment[key]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        return try postgresSettings(value: value, integer: { key in
+            guard let raw = value(key) else { return nil }
+            guard let number = Int(raw), number > 0 else {
+                throw ConfigurationError(key: key, message: "must be a positive whole number, not '\(raw)'")
+            }
+            return number
+        })
+    }
+
     public var faqURL: URL { URL(fileURLWithPath: faqPath) }
 
     public func makeStore() -> any TemplateStore {

@@ -35,6 +35,23 @@ public struct Template: Sendable, Hashable {
         self.contentHash = ContentHash.fields([id, category, subcategory, question, answer, input]
                                               + metadata.flatMap { [$0.name, $0.value] })
     }
+
+    /// A template as a store holds it, for copying between stores. The hashes are kept as
+    /// stored: the model input they were computed from is not stored, and recomputing them
+    /// could assume the wrong `ModelInput`.
+    public init(restoringID id: String, category: String, subcategory: String, question: String, answer: String,
+                metadata: [MetadataEntry], inputHash: String, contentHash: String) {
+        self.id = id
+        self.rowNumber = 0
+        self.category = category
+        self.subcategory = subcategory
+        self.question = question
+        self.answer = answer
+        self.metadata = metadata
+        self.modelInput = ""
+        self.inputHash = inputHash
+        self.contentHash = contentHash
+    }
 }
 
 /// Which fields make up the text the model embeds.

@@ -33,7 +33,7 @@ public struct CLIProcess {
     public static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("FAQ_") || key.hasPrefix("EMBEDDING_") || key.hasPrefix("SQLITE_") || key == "STORAGE_BACKEND"
-              || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET")
+              || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET" || key.hasPrefix("POSTGRES_") || key == "DATABASE_URL")
         }
         environment.merge(extra) { _, new in new }
         return environment

@@ -1,0 +1,61 @@
+import Embedding
+import Foundation
+import Reconciliation
+
+/// Copies every version, its templates, vectors and quarantine from one store into an empty
+/// one (SQLite → PostgreSQL when a team outgrows one machine), without a single embedding call.
+public enum StoreCopy {
+    public struct CopiedVersion: Sendable, Codable {
+        public let sourceID: Int64
+        public let targetID: Int64
+        public let model: String
+        public let templates: Int
+        public let isCurrent: Bool
+    }
+
+    public struct Report: Sendable, Codable {
+        public let versions: [CopiedVersion]
+        public var templates: Int { versions.reduce(0) { $0 + $1.templates } }
+    }
+
+    public static func copy(from source: any TemplateStore, to target: any TemplateStore) async throws -> Report {
+        guard source.exists() else {
+            throw StoreError(code: .openFailed, location: source.location, message: "there is no store here to copy from")
+        }
+        return try await target.exclusively {
+            let existing = try await target.versions()
+            guard existing.isEmpty else {
+                throw StoreError(code: .writeFailed, location: target.location,
+                                 message: "the target already holds \(existing.count) version(s); copy into an empty store",
+                                 cause: "use a new database, or remove the target's data first")
+            }
+            // The current version last, so the target has a complete current version at every step.
+            let versions = try await source.versions().sorted { !$0.isCurrent && $1.isCurrent }
+            var copied: [CopiedVersion] = []
+            for version in versions {
+                let started = Date()
+                let stored = try await source.templates(versionID: version.id)
+                var unique: [String: [Float]] = [:]
+                for template in stored { unique[template.inputHash] = template.vector }
+                try await target.cache(model: version.model, vectors: unique.map { (inputHash: $0.key, vector: $0.value) })
+                var run = SyncRunRecord(startedAt: started, finishedAt: Date(), sourcePath: "copy of \(source.location), version \(version.id)",
+                                        sourceSHA256: nil, outcome: .succeeded)
+                run.new = stored.count
+                var changes = StoreChanges(model: version.model, run: run)
+                changes.inserts = stored.map { template in
+                    EmbeddedTemplate(template: Template(restoringID: template.id, category: template.category,
+                                                        subcategory: template.subcategory, question: template.question,
+                                                        answer: template.answer, metadata: template.metadata,
+                                                        inputHash: template.inputHash, contentHash: template.contentHash),
+                                     vector: template.vector)
+                }
+                changes.quarantine = try await source.quarantine(model: version.model)
+                changes.makeCurrent = version.isCurrent
+                let applied = try await target.apply(changes)
+                copied.append(CopiedVersion(sourceID: version.id, targetID: applied.versionID, model: "\(version.model)",
+                                            templates: applied.templateCount, isCurrent: version.isCurrent))
+            }
+            return Report(versions: copied)
+        }
+    }
+}
