@@ -107,6 +107,7 @@ public struct WatchService: Service {
                         logger.info("SIGHUP: syncing again")
                         await runSync(reason: "SIGHUP", state: state, triggerSink: triggerSink, force: true)
                     case .retry:
+                        state.retryFired()
                         await runSync(reason: "retry", state: state, triggerSink: triggerSink, force: true)
                     }
                 }
@@ -168,6 +169,10 @@ public struct WatchService: Service {
             logger.debug("the same bad content as before; waiting for the next save")
             return
         }
+        if !force, state.retryPending(for: sha256) {
+            logger.debug("a retry of this content is already scheduled")
+            return
+        }
         notifier.reloading(status: "Syncing \(path) (\(reason))")
         let started = ContinuousClock.now
         let task = Task { [sync, classify, logger, metrics, notifier, configuration] in
@@ -195,9 +200,13 @@ public struct WatchService: Service {
                 case .transient:
                     let attempt = state.failed(problem: "\(error)", badSHA256: nil)
                     let delay = min(Duration.seconds(1) * (1 << min(attempt - 1, 6)), configuration.maxRetryDelay)
-                    logger.error("sync failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)",
-                                                                      "retry_in_s": "\(delay.components.seconds)"])
-                    Self.schedule(.retry, after: delay, into: triggerSink)
+                    if state.scheduleRetry(sha256: sha256) {
+                        logger.error("sync failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)",
+                                                                          "retry_in_s": "\(delay.components.seconds)"])
+                        Self.schedule(.retry, after: delay, into: triggerSink)
+                    } else {
+                        logger.error("sync failed; a retry is already scheduled", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    }
                 }
             }
             notifier.ready(status: state.statusLine(faq: configuration.faqPath))
@@ -243,6 +252,10 @@ final class WatchState: Sendable {
         var problem: String?
         var consecutiveFailures = 0
         var lastEvent: ContinuousClock.Instant?
+        /// A retry is scheduled (for this content): more events for the same content wait for
+        /// it rather than each running a sync and scheduling a retry of its own.
+        var retryScheduled = false
+        var retrySHA256: String?
     }
 
     private let values: Mutex<Values>
@@ -269,6 +282,7 @@ final class WatchState: Sendable {
             $0.lastBadSHA256 = nil
             $0.problem = nil
             $0.consecutiveFailures = 0
+            $0.retrySHA256 = nil
         }
     }
 
@@ -280,6 +294,23 @@ final class WatchState: Sendable {
             $0.consecutiveFailures += 1
             return $0.consecutiveFailures
         }
+    }
+
+    /// True when the caller should schedule the retry (none is pending yet).
+    func scheduleRetry(sha256: String?) -> Bool {
+        values.withLock {
+            $0.retrySHA256 = sha256
+            if $0.retryScheduled { return false }
+            $0.retryScheduled = true
+            return true
+        }
+    }
+
+    func retryFired() { values.withLock { $0.retryScheduled = false } }
+
+    /// A retry of exactly this content is already scheduled.
+    func retryPending(for sha256: String?) -> Bool {
+        values.withLock { $0.retryScheduled && sha256 != nil && $0.retrySHA256 == sha256 }
     }
 
     func setProblem(_ problem: String) { values.withLock { $0.problem = problem } }

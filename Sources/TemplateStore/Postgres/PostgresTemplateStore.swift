@@ -253,6 +253,9 @@ public final class PostgresTemplateStore: TemplateStore {
             for entry in changes.vectorUpdates { try writer.row(fields("vector", entry.template, entry.vector)) }
             for template in changes.fieldUpdates { try writer.row(fields("fields", template, nil)) }
         }
+        // Without statistics the planner guesses a few rows for the staging table and joins it
+        // by nested loop: minutes at 100k. ANALYZE makes the joins hash joins.
+        try connection.executeScript("ANALYZE staged_templates")
         let parameters: [PostgresValue?] = [.integer(versionID), .int(changes.model.dimension), .integer(generation)]
         try connection.execute("""
             INSERT INTO templates (version_id, dimension, template_id, category, subcategory, question, answer, metadata,
