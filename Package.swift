@@ -198,7 +198,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["TemplateStore", "PostgresClient", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
+            dependencies: ["TemplateStore", "PostgresClient", "CLibPQ", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "Logging", package: "swift-log")]
         ),

@@ -66,6 +66,36 @@ struct MultiHostTests {
         #expect(try connection.execute("SELECT count(*) FROM sync_runs WHERE outcome = 'succeeded'").int(0, 0) == 2)
     }
 
+    @Test func aWaitingWriterTakesOverWhenTheLockHolderDies() async throws {
+        let harness = try PostgresProcessHarness("takeover")
+        defer { harness.directory.remove() }
+        try GeneratedFAQ(count: 6000).writeXLSX(to: harness.faqURL)
+        let connection = try harness.database.connect()
+        func advisoryLocksHeld() throws -> Int {
+            try connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").int(0, 0)
+        }
+
+        let (holder, _, _) = try CLIProcess.start(["sync"], environment: harness.environment, directory: harness.directory.url)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try advisoryLocksHeld() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try advisoryLocksHeld() == 1, "the first sync holds the lock")
+
+        var environment = harness.environment
+        environment["LOG_LEVEL"] = "notice"
+        let (waiter, out, err) = try CLIProcess.start(["sync", "--json"], environment: environment, directory: harness.directory.url)
+        let waiterLog = OutputCollector(err)
+        let waiterOutput = OutputCollector(out)
+        #expect(try await waiterLog.waitForLine { $0.contains("another faqsync holds the sync lock") } != nil, "\(waiterLog.all)")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+
+        while waiter.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(waiter.terminationStatus == 0, "\(waiterLog.all)")
+        let report = try jsonObject(waiterOutput.all)
+        #expect(report["new"] as? Int == 6000, "the killed sync committed nothing; the waiter did it all")
+        #expect(try connection.execute("SELECT count(*) FROM templates").int(0, 0) == 6000)
+    }
+
     @Test func aFollowerRebuildsOnlyTheChangedRowsAndPublishesTheNewGeneration() async throws {
         let harness = try PostgresProcessHarness("follower")
         defer { harness.directory.remove() }

@@ -125,6 +125,48 @@ struct ServeProcessTests {
         #expect(ContinuousClock.now - stopped < .seconds(5))
         #expect(process.terminationStatus == 0)
     }
+
+    /// A retrieval host of its own: `serve --store postgres` builds its snapshot from the database
+    /// and follows every committed change, with no snapshot file copied from the writer.
+    @Test func servingFromPostgresFollowsTheWritersCommits() async throws {
+        let directory = try TemporaryDirectory("serve-postgres")
+        defer { directory.remove() }
+        let database = try TestDatabase("serve")
+        var faq = GeneratedFAQ(count: 120)
+        let faqPath = directory.path("faq.xlsx")
+        try faq.writeXLSX(to: URL(fileURLWithPath: faqPath))
+        let writer = ["STORAGE_BACKEND": "postgres", "DATABASE_URL": database.url, "FAQ_PATH": faqPath,
+                      "SNAPSHOT_PATH": directory.path("writer.snapshot"), "EMBEDDING_DIMENSIONS": "64"]
+        #expect(try CLIProcess.run(["sync"], environment: writer, directory: directory.url).status == 0)
+
+        let (process, stdout, _) = try CLIProcess.start(
+            ["serve", "--store", "postgres", "--port", "0", "--snapshot", directory.path("reader.snapshot")],
+            environment: ["DATABASE_URL": database.url, "EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"], directory: directory.url)
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let port = try Self.waitForPort(stdout)
+
+        func health(templates: Int) async throws -> [String: Any]? {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if let json = try? await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz").json(), json["templates"] as? Int == templates {
+                    return json
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return nil
+        }
+        let first = try #require(try await health(templates: 120), "the reader loaded the database's current version")
+        faq.entries.removeLast(20)
+        try faq.writeXLSX(to: URL(fileURLWithPath: faqPath))
+        #expect(try CLIProcess.run(["sync"], environment: writer, directory: directory.url).status == 0)
+        let second = try #require(try await health(templates: 100), "the reader followed the commit")
+        #expect((second["generation"] as? Int ?? 0) > (first["generation"] as? Int ?? .max))
+        let search = try await HTTP.request(.POST, "http://127.0.0.1:\(port)/v1/search", body: #"{"query":"вклад","k":3}"#)
+        #expect(search.status == 200)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
 }
 
 /// Shared between the reader tasks and the test: a stop flag, problems seen, answers counted.
