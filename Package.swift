@@ -145,6 +145,7 @@ let package = Package(
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
+                "PostgresClient", "SnapshotFollowing",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

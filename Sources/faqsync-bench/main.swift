@@ -9,6 +9,7 @@ import TestSupport
 // faqsync-bench: timings at 201 / 10k / 100k templates, each figure with its N.
 //
 //   swift run -c release faqsync-bench [sync] [--quick]   # parsing and sync (about two minutes)
+//   swift run -c release faqsync-bench stores [--quick]   # SQLite vs PostgreSQL: initial, 1% delta, follower (needs scripts/postgres.sh start)
 //   swift run -c release faqsync-bench snapshot [--quick] # snapshot open, search, switch, memory, start-up
 //   swift run -c release faqsync-bench providers [--quick] # HTTP embedding throughput at concurrency 1, 4, 16
 //   swift build -c release && .build/release/faqsync-bench daemon  # save-to-searchable through `faqsync watch`
@@ -57,6 +58,8 @@ case "daemon":
     try await DaemonBenchmarks.run(directory: benchDirectory, quick: quick)
 case "providers":
     try await ProviderBenchmarks.run(directory: benchDirectory, quick: quick)
+case "stores":
+    try await StoreBenchmarks.run(directory: benchDirectory, quick: quick)
 case "snapshot":
     try await SnapshotBenchmarks.run(directory: benchDirectory, quick: quick)
 default:

@@ -1,0 +1,131 @@
+import Embedding
+import Foundation
+import Logging
+import PostgresClient
+import SnapshotFollowing
+import SyncEngine
+import Synchronization
+import TemplateStore
+import TestSupport
+
+/// Both backends side by side: initial sync and a 1% delta at 10k and 100k templates with the
+/// local embedder (1024 dimensions), and a PostgreSQL follower's rebuild after the 1% change.
+///
+/// Needs the PostgreSQL of `scripts/postgres.sh start` (or FAQSYNC_TEST_POSTGRES_URL); each
+/// case gets a database of its own, dropped afterwards.
+enum StoreBenchmarks {
+    static func run(directory benchDirectory: URL, quick: Bool) async throws {
+        let counts = quick ? [10_000] : [10_000, 100_000]
+        print("faqsync-bench stores on \(ProcessInfo.processInfo.activeProcessorCount) cores, \(quick ? "quick" : "full") run")
+        print("Local embedder, 1024 dimensions. Initial = empty store; 1% delta = 1% of answers edited (each run new text, so")
+        print("it is embedded). Follower = `snapshot follow`'s SnapshotFollower, from NOTIFY to the new snapshot file.\n")
+        print("backend    | templates | initial s (N) | 1% delta s (median, N) | delta rows")
+        var followerLines: [String] = []
+        for count in counts {
+            let runs = count >= 100_000 ? 1 : 3
+            let deltaRuns = 3
+            let work = try TemporaryDirectory("bench-stores")
+            defer { work.remove() }
+            var faq = GeneratedFAQ(count: count)
+            let base = work.file("base.xlsx")
+            try faq.writeXLSX(to: base)
+            // The delta sheets, written before any timing.
+            var deltas: [URL] = []
+            let step = 100
+            for run in 0..<deltaRuns {
+                for index in stride(from: run, to: count, by: step) { faq.entries[index].answer += " Правка \(run)." }
+                let url = work.file("delta-\(run).xlsx")
+                try faq.writeXLSX(to: url)
+                deltas.append(url)
+            }
+            for backend in StoreBackend.allCases {
+                var initial: [Double] = []
+                var delta: [Double] = []
+                var deltaRows = 0
+                for run in 0..<runs {
+                    let (store, database) = try makeStore(backend, in: work, label: "\(count)-\(run)")
+                    let engine = SyncEngine(store: store, embedder: LocalHashingEmbedder(), logger: Logger(label: "bench"))
+                    let clock = ContinuousClock()
+                    initial.append(seconds(try await clock.measure { _ = try await engine.sync(SyncSource(faqURL: base)) }))
+                    if run == 0 {
+                        var follower: FollowerProbe?
+                        if let postgres = store as? PostgresTemplateStore, let database {
+                            follower = try await FollowerProbe.start(settings: database.settings, snapshot: work.path("follower-\(count).snapshot"))
+                            _ = postgres
+                        }
+                        var visible: [Double] = []
+                        for (index, url) in deltas.enumerated() {
+                            var report: SyncReport?
+                            delta.append(seconds(try await clock.measure { report = try await engine.sync(SyncSource(faqURL: url)) }))
+                            deltaRows = report?.modified ?? 0
+                            // Commit to the follower's new snapshot file: NOTIFY, fetch, patch, publish.
+                            if let follower { visible.append(try await follower.waitForRebuild(count: 2 + index)) }
+                        }
+                        if let follower {
+                            let rebuilds = try await follower.finish()
+                            let load = rebuilds.first!
+                            let incremental = Array(rebuilds.dropFirst())
+                            followerLines.append(String(format: "%9d | %12.3f | %21.3f | %19.3f | %d | %@", count, load.seconds,
+                                                        median(incremental.map(\.seconds)), median(visible), incremental.count,
+                                                        "\(incremental.map(\.changedRows))"))
+                        }
+                    }
+                    if let postgres = store as? PostgresTemplateStore { await postgres.close() }
+                    withExtendedLifetime(database) {}
+                }
+                print(backend.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + String(format: " | %9d | %9.3f (%d) | %15.3f (%d)     | %d", count, median(initial), initial.count,
+                               median(delta), delta.count, deltaRows))
+            }
+        }
+        print("\nPostgreSQL follower: complete load, then rebuilds after each 1% delta (median of N)")
+        print("templates | first load s | incremental rebuild s | commit to new file s | N | rows fetched per rebuild")
+        for line in followerLines { print(line) }
+    }
+
+    static func makeStore(_ backend: StoreBackend, in directory: TemporaryDirectory, label: String) throws -> (any TemplateStore, TestDatabase?) {
+        switch backend {
+        case .sqlite:
+            let path = directory.path("bench-\(label).db")
+            try? FileManager.default.removeItem(atPath: path)
+            return (SQLiteTemplateStore(path: path), nil)
+        case .postgres:
+            let database = try TestDatabase("bench-\(label)")
+            return (PostgresTemplateStore(settings: database.settings), database)
+        }
+    }
+}
+
+/// Runs a SnapshotFollower in-process and collects its rebuilds.
+final class FollowerProbe: Sendable {
+    let rebuilds = Mutex<[SnapshotFollower.Rebuild]>([])
+    let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
+
+    static func start(settings: PostgresSettings, snapshot: String) async throws -> FollowerProbe {
+        let probe = FollowerProbe()
+        var quiet = Logger(label: "bench.follower")
+        quiet.logLevel = .warning
+        let follower = SnapshotFollower(store: PostgresTemplateStore(settings: settings), snapshotPath: snapshot, logger: quiet) { rebuild in
+            probe.rebuilds.withLock { $0.append(rebuild) }
+        }
+        probe.task.withLock { $0 = Task { try await follower.run() } }
+        // Wait for the complete load, so the deltas are measured as incremental rebuilds.
+        while probe.rebuilds.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(20)) }
+        return probe
+    }
+
+    /// Seconds until the follower has published `count` rebuilds.
+    func waitForRebuild(count: Int) async throws -> Double {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let deadline = started + .seconds(120)
+        while rebuilds.withLock({ $0.count }) < count, clock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        return seconds(clock.now - started)
+    }
+
+    func finish() async throws -> [SnapshotFollower.Rebuild] {
+        task.withLock { $0 }?.cancel()
+        _ = try? await task.withLock { $0 }?.value
+        return rebuilds.withLock { $0 }
+    }
+}
