@@ -37,9 +37,12 @@ extension FAQSyncCommand {
                     guard store.exists() else {
                         throw StoreError(code: .versionNotFound, location: store.location, message: "there is no store yet")
                     }
-                    let version = try await store.setCurrentVersion(id)
-                    // Readers switch with the next snapshot; publish it now rather than at the next sync.
-                    let publication = try await configuration.makePublication(store: store).publishCurrentVersion()
+                    // As the only writer: a sync in flight finishes (or this waits) before the switch.
+                    let (version, publication) = try await store.exclusively {
+                        let version = try await store.setCurrentVersion(id)
+                        // Readers switch with the next snapshot; publish it now rather than at the next sync.
+                        return (version, try await configuration.makePublication(store: store).publishCurrentVersion())
+                    }
                     if common.json { try JSONOutput.print(VersionOutput(version)) }
                     else {
                         print("Version \(version.id) (\(version.model)) is now current.")
@@ -58,7 +61,8 @@ extension FAQSyncCommand {
                 try await withFailureHandling(json: common.json) {
                     let store = try common.configuration().makeStore()
                     guard store.exists() else { print("No store yet: nothing to clean."); return }
-                    let report = try await store.removeNonCurrentVersions()
+                    // Never while a sync fills a new (not yet current) version: that version would go.
+                    let report = try await store.exclusively { try await store.removeNonCurrentVersions() }
                     if common.json {
                         try JSONOutput.print(CleanOutput(removedVersions: report.removedVersions.map(VersionOutput.init),
                                                          removedTemplates: report.removedTemplates,

@@ -30,6 +30,8 @@ public final class SnapshotFollower: Service, Sendable {
         public let changedRows: Int
         public let deletedRows: Int
         public let complete: Bool
+        /// Fetching the changes and patching the copy; the rest of `seconds` is writing the file.
+        public let fetchSeconds: Double
         public let seconds: Double
     }
 
@@ -79,6 +81,7 @@ public final class SnapshotFollower: Service, Sendable {
         }
         guard changes.generation != copy.generation || changes.isComplete else { return }
         copy.apply(changes)
+        let fetched = ContinuousClock.now
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension)
         let templates = copy.sortedTemplates()
         let publisher = self.publisher
@@ -92,11 +95,12 @@ public final class SnapshotFollower: Service, Sendable {
         }
         let rebuild = Rebuild(storeGeneration: changes.generation, snapshotGeneration: generation, versionID: version.id,
                               templates: templates.count, changedRows: changes.changed.count, deletedRows: changes.deleted.count,
-                              complete: changes.isComplete, seconds: (ContinuousClock.now - started).seconds)
+                              complete: changes.isComplete, fetchSeconds: (fetched - started).seconds,
+                              seconds: (ContinuousClock.now - started).seconds)
         logger.info("snapshot rebuilt from the store", metadata: [
             "store_generation": "\(rebuild.storeGeneration)", "snapshot_generation": "\(generation)", "version": "\(version.id)",
             "templates": "\(rebuild.templates)", "changed": "\(rebuild.changedRows)", "deleted": "\(rebuild.deletedRows)",
-            "complete": "\(rebuild.complete)", "seconds": "\(String(format: "%.3f", rebuild.seconds))",
+            "complete": "\(rebuild.complete)", "fetch_seconds": "\(String(format: "%.3f", rebuild.fetchSeconds))", "seconds": "\(String(format: "%.3f", rebuild.seconds))",
         ])
         onRebuild(rebuild)
     }

@@ -44,7 +44,9 @@ enum StoreBenchmarks {
                 var deltaRows = 0
                 for run in 0..<runs {
                     let (store, database) = try makeStore(backend, in: work, label: "\(count)-\(run)")
-                    let engine = SyncEngine(store: store, embedder: LocalHashingEmbedder(), logger: Logger(label: "bench"))
+                    var quiet = Logger(label: "bench")
+                    quiet.logLevel = .warning
+                    let engine = SyncEngine(store: store, embedder: LocalHashingEmbedder(), logger: quiet)
                     let clock = ContinuousClock()
                     initial.append(seconds(try await clock.measure { _ = try await engine.sync(SyncSource(faqURL: base)) }))
                     if run == 0 {
@@ -65,8 +67,9 @@ enum StoreBenchmarks {
                             let rebuilds = try await follower.finish()
                             let load = rebuilds.first!
                             let incremental = Array(rebuilds.dropFirst())
-                            followerLines.append(String(format: "%9d | %12.3f | %21.3f | %19.3f | %d | %@", count, load.seconds,
-                                                        median(incremental.map(\.seconds)), median(visible), incremental.count,
+                            followerLines.append(String(format: "%9d | %12.3f | %21.3f | %15.3f | %20.3f | %d | %@", count, load.seconds,
+                                                        median(incremental.map(\.seconds)), median(incremental.map(\.fetchSeconds)),
+                                                        median(visible), incremental.count,
                                                         "\(incremental.map(\.changedRows))"))
                         }
                     }
@@ -79,7 +82,7 @@ enum StoreBenchmarks {
             }
         }
         print("\nPostgreSQL follower: complete load, then rebuilds after each 1% delta (median of N)")
-        print("templates | first load s | incremental rebuild s | commit to new file s | N | rows fetched per rebuild")
+        print("templates | first load s | incremental rebuild s | of which fetch s | commit to new file s | N | rows fetched per rebuild")
         for line in followerLines { print(line) }
     }
 
