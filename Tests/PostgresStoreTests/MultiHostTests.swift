@@ -175,6 +175,28 @@ struct MultiHostTests {
         #expect(!FileManager.default.fileExists(atPath: directory.path("s.snapshot")))
     }
 
+    /// Under `watch`, an unreachable database at start-up is an error in the log, not an exit:
+    /// the daemon keeps retrying with backoff.
+    @Test func theDaemonStartsAndRetriesWhenTheServerIsUnreachable() async throws {
+        let directory = try TemporaryDirectory("watch-unreachable")
+        defer { directory.remove() }
+        try FileManager.default.copyItem(at: Fixtures.sampleFAQ, to: directory.file("faq.xlsx"))
+        let environment = ["STORAGE_BACKEND": "postgres", "DATABASE_URL": "postgres://faq:hunter2secret@127.0.0.1:1/faqsync",
+                           "FAQ_PATH": directory.path("faq.xlsx"), "SNAPSHOT_PATH": directory.path("s.snapshot"), "LOG_LEVEL": "info"]
+        let (process, out, err) = try CLIProcess.start(["watch"], environment: environment, directory: directory.url)
+        _ = OutputCollector(out)
+        let log = OutputCollector(err)
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let first = try await log.waitForLine { $0.contains("sync failed; retrying") }
+        #expect(first?.contains("cannot reach PostgreSQL at 127.0.0.1:1") == true, "\(log.all)")
+        #expect(try await log.waitForLine { $0.contains("attempt=2") } != nil, "a second attempt after the backoff: \(log.all)")
+        #expect(process.isRunning, "still running: \(log.all)")
+        #expect(!log.all.contains("hunter2secret"))
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test func storeCopyMovesEveryVersionAndVectorWithoutAnEmbeddingCall() async throws {
         let directory = try TemporaryDirectory("copy")
         defer { directory.remove() }
