@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependencies point one way:
 // SpreadsheetReading → Reconciliation → TemplateStore → SyncEngine → FAQSyncCommands → faqsync
+// CLibPQ → PostgresClient → TemplateStore (its PostgreSQL store) → SnapshotFollowing → FAQSyncCommands
 // Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors).
 let package = Package(
     name: "faqsync",

@@ -1,4 +1,3 @@
-import Embedding
 import Foundation
 import PostgresClient
 
@@ -25,17 +24,11 @@ extension PostgresTemplateStore {
             try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             defer { if connection.isAlive { _ = try? connection.execute("COMMIT") } }
             let now = try connection.execute("SELECT generation FROM store_state").integer(0, 0)
-            let current = try connection.execute("""
-                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
-                       (SELECT count(*) FROM templates t WHERE t.version_id = v.id)
-                FROM embedding_versions v WHERE v.is_current
-                """)
+            let current = try connection.execute("SELECT \(Self.versionColumns) FROM embedding_versions v WHERE v.is_current")
             guard current.rowCount == 1 else {
                 return TemplateChangeSet(generation: now, version: nil, isComplete: true, changed: [], deleted: [])
             }
-            let version = StoredVersion(id: current.integer(0, 0),
-                                        model: ModelIdentity(name: current.string(0, 1), version: current.string(0, 2), dimension: current.int(0, 3)),
-                                        isCurrent: true, createdAt: current.date(0, 5), templateCount: current.int(0, 6))
+            let version = Self.version(current, 0)
             let columns = "template_id, category, subcategory, question, answer, metadata::text, input_hash, content_hash, embedding"
             guard let generation, versionID == version.id else {
                 let all = try connection.execute("SELECT \(columns) FROM templates WHERE version_id = $1", [.integer(version.id)])

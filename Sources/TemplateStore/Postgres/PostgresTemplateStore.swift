@@ -91,12 +91,12 @@ public final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Reading
 
-    private static let versionColumns = """
+    static let versionColumns = """
         v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
         (SELECT count(*) FROM templates t WHERE t.version_id = v.id)
         """
 
-    private static func version(_ result: PostgresResult, _ row: Int) -> StoredVersion {
+    static func version(_ result: PostgresResult, _ row: Int) -> StoredVersion {
         StoredVersion(id: result.integer(row, 0),
                       model: ModelIdentity(name: result.string(row, 1), version: result.string(row, 2), dimension: result.int(row, 3)),
                       isCurrent: result.bool(row, 4), createdAt: result.date(row, 5), templateCount: result.int(row, 6))
