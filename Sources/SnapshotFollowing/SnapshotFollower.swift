@@ -18,6 +18,7 @@ public final class SnapshotFollower: Service, Sendable {
     private let logger: Logger
     private let onRebuild: @Sendable (Rebuild) -> Void
     private let backoff: (initial: Duration, maximum: Duration)
+    private let pollInterval: Duration
     private let publishing = DispatchQueue(label: "faqsync.follower.publish")
 
     /// One publication by the follower, with what it cost.
@@ -37,11 +38,13 @@ public final class SnapshotFollower: Service, Sendable {
 
     public init(store: PostgresTemplateStore, snapshotPath: String, logger: Logger,
                 backoff: (initial: Duration, maximum: Duration) = (.milliseconds(500), .seconds(30)),
+                pollInterval: Duration = .seconds(30),
                 onRebuild: @escaping @Sendable (Rebuild) -> Void = { _ in }) {
         self.store = store
         publisher = SnapshotPublisher(path: snapshotPath)
         self.logger = logger
         self.backoff = backoff
+        self.pollInterval = pollInterval
         self.onRebuild = onRebuild
     }
 
@@ -49,15 +52,26 @@ public final class SnapshotFollower: Service, Sendable {
         let listener = store.makeChangeListener()
         var copy = FollowedCopy()
         var delay = backoff.initial
+        // Set by a notification or a (re)connection, cleared only by a refresh that succeeded: a
+        // refresh that fails is retried even if no further notification comes.
+        var pending = false
+        var lastRefresh = ContinuousClock.now
         logger.info("following the store", metadata: ["store": "\(store.location)", "snapshot": "\(publisher.path)"])
         // Ends on graceful shutdown (SIGTERM) or cancellation.
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 switch try await listener.next() {
                 case .connected, .notified:
-                    try await refresh(&copy)
+                    pending = true
                 case .idle:
-                    break
+                    // A safety net where notifications cannot arrive (a pooler in transaction
+                    // mode drops LISTEN): an unchanged store costs one indexed query.
+                    if ContinuousClock.now - lastRefresh >= pollInterval { pending = true }
+                }
+                if pending {
+                    try await refresh(&copy)
+                    pending = false
+                    lastRefresh = .now
                 }
                 delay = backoff.initial
             } catch is CancellationError {
