@@ -207,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "FAQSyncCommandsTests",
             // Depends on the executable so `swift test` builds the binary the process tests run.
-            dependencies: ["FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding",
+            dependencies: ["FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding", "PostgresClient",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PostgresClient
 import Reconciliation
 import SpreadsheetReading
 import Testing
@@ -28,10 +29,25 @@ struct CrashSafetyTests {
         }
     }
 
-    @Test func killedAt30RandomMomentsTheStoreIsAlwaysOldOrNew() throws {
+    /// The current version's triples on PostgreSQL.
+    static func storedState(_ database: TestDatabase) throws -> State? {
+        let connection = try database.connect()
+        guard try connection.execute("SELECT to_regclass('embedding_versions') IS NOT NULL").bool(0, 0) else { return nil }
+        let current = try connection.execute("SELECT id FROM embedding_versions WHERE is_current")
+        guard current.rowCount == 1 else { return nil }
+        let rows = try connection.execute("SELECT template_id || '|' || input_hash || '|' || content_hash FROM templates WHERE version_id = $1",
+                                          [.integer(current.integer(0, 0))])
+        return Set((0..<rows.rowCount).map { rows.string($0, 0) })
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func killedAt30RandomMomentsTheStoreIsAlwaysOldOrNew(backend: StoreBackend) throws {
         let directory = try TemporaryDirectory("crash")
         defer { directory.remove() }
         let db = directory.path("store.db")
+        // On PostgreSQL the killed client's session ends: its transaction rolls back and its sync lock goes.
+        let database = backend == .postgres ? try TestDatabase("crash") : nil
+        let storedState: () throws -> State? = { try database.map(Self.storedState) ?? Self.storedState(db) }
         // Two large sheets that differ in a tenth of their answers, a twentieth removed and added.
         let base = GeneratedFAQ(count: 4000)
         var edited = base
@@ -42,7 +58,11 @@ struct CrashSafetyTests {
         try base.writeXLSX(to: sheets[0])
         try edited.writeXLSX(to: sheets[1])
         let expected = try sheets.map(Self.expectedState)
-        let environment = ["EMBEDDING_DIMENSIONS": "256"]
+        var environment = ["EMBEDDING_DIMENSIONS": "256"]
+        if let database {
+            environment["STORAGE_BACKEND"] = "postgres"
+            environment["DATABASE_URL"] = database.url
+        }
 
         // How long one full forced sync takes here, to spread the kills over it.
         let clock = ContinuousClock()
@@ -64,9 +84,9 @@ struct CrashSafetyTests {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
-            let status = try CLIProcess.run(["status", "--db", db])
+            let status = try CLIProcess.run(["status", "--db", db], environment: environment)
             #expect(status.status == 0, "round \(round): status after SIGKILL at \(delay)s: \(status.stdout)\(status.stderr)")
-            let stored = try Self.storedState(db)
+            let stored = try storedState()
             #expect(stored == lastComplete || stored == expected[target],
                     "round \(round): the store holds a mix of two states (\(stored?.count ?? 0) templates)")
             if stored == expected[target] { lastComplete = expected[target] }
@@ -75,7 +95,7 @@ struct CrashSafetyTests {
 
         let final = try CLIProcess.run(["sync", "--faq", sheets[1].path, "--db", db, "--json"], environment: environment)
         #expect(final.status == 0, "\(final.stderr)")
-        #expect(try Self.storedState(db) == expected[1])
-        #expect(try CLIProcess.run(["status", "--db", db]).status == 0)
+        #expect(try storedState() == expected[1])
+        #expect(try CLIProcess.run(["status", "--db", db], environment: environment).status == 0)
     }
 }
