@@ -263,6 +263,12 @@ public final class PostgresTemplateStore: TemplateStore {
             SELECT $1, $2, template_id, category, subcategory, question, answer, metadata::jsonb, input_hash, content_hash, embedding, $3
             FROM staged_templates WHERE kind = 'insert'
             """, parameters)
+        if changes.inserts.count >= 1000 {
+            // A bulk load leaves the table's statistics saying "a few rows" until autovacuum
+            // catches up, and the next sync's join then scans the whole version per staged row
+            // (0.3 s for a 1% delta at 10k). The key columns only: the vectors need no statistics.
+            try connection.executeScript("ANALYZE templates (version_id, template_id, changed_generation, dimension)")
+        }
         try connection.execute("""
             DELETE FROM template_deletions d USING staged_templates s
             WHERE d.version_id = $1 AND s.kind = 'insert' AND d.template_id = s.template_id
