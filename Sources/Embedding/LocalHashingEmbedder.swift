@@ -16,6 +16,7 @@ public struct LocalHashingEmbedder: Embedder {
     public let preferredBatchSize: Int
 
     public init(dimension: Int = LocalHashingEmbedder.defaultDimension, batchSize: Int = 64) {
+        // Configuration validates EMBEDDING_DIMENSIONS (1...16000) before anything is built.
         precondition(dimension > 0, "dimension must be positive")
         model = ModelIdentity(name: Self.modelName, version: Self.modelVersion, dimension: dimension)
         preferredBatchSize = batchSize

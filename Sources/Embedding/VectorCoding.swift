@@ -28,6 +28,8 @@ public enum VectorCoding {
     }
 
     public static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        // Callers compare vectors of one model (both validated to its dimension): a mismatch
+        // is a programming error, not input.
         precondition(a.count == b.count)
         var sum: Float = 0
         for index in a.indices { sum += a[index] * b[index] }

@@ -82,7 +82,12 @@ public final class HTTPEmbedder: BatchEmbedder {
             throw EmbeddingProviderError(code: .rejected, endpoint: endpoint, status: 400, providerMessage: reason,
                                          hint: "The provider rejected input \(index).")
         }
-        return result.vectors.map { $0! }
+        let vectors = result.vectors.compactMap { $0 }
+        guard vectors.count == texts.count else {
+            throw EmbeddingProviderError(code: .rejected, endpoint: endpoint, status: 400, providerMessage: "no vector for some inputs",
+                                         hint: "The provider answered without a vector for every input.")
+        }
+        return vectors
     }
 
     public func embedBatch(_ texts: [String]) async throws -> EmbeddingBatchResult {

@@ -62,7 +62,10 @@ public struct OpenAIWireFormat: EmbeddingWireFormat {
             guard vectors[item.index] == nil else { throw ResponseShapeError("it returned index \(item.index) twice") }
             vectors[item.index] = item.embedding.map(Float.init)
         }
-        return (vectors.map { $0! }, response.usage?.total_tokens ?? response.usage?.prompt_tokens)
+        // As many items as inputs, each index once and in range: every slot is filled.
+        let filled = vectors.compactMap { $0 }
+        guard filled.count == inputCount else { throw ResponseShapeError("it left inputs without a vector") }
+        return (filled, response.usage?.total_tokens ?? response.usage?.prompt_tokens)
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgresClient
 import Reconciliation
+import SnapshotFormat
 import SpreadsheetReading
 import SyncEngine
 import TemplateStore
@@ -11,8 +12,13 @@ import TemplateStore
 /// Settings resolved from flags, then the environment, then defaults. The environment names are
 /// the original system's (`FAQ_PATH`, `STORAGE_BACKEND`, `SQLITE_DB_PATH`, `EMBEDDING_*`), so an
 /// existing env file carries over. Every setting is listed with its default in `etc/faqsync.env`.
+///
+/// Every setting is checked here, when the configuration is built and before any command reads
+/// or writes anything: numbers against their ranges, choices against their values, addresses
+/// and URLs for their shape, and the model's name and version against what a snapshot header
+/// holds. An empty value is unset.
 public struct FAQSyncConfiguration: Sendable {
-    public enum Backend: String, Sendable { case sqlite, postgres }
+    public enum Backend: String, Sendable, CaseIterable { case sqlite, postgres }
 
     public var faqPath: String
     public var backend: Backend
@@ -26,6 +32,7 @@ public struct FAQSyncConfiguration: Sendable {
     public var aliases: ColumnAliases
     public var modelInput: ModelInput
     public var embedding: EmbeddingSettings
+    public var daemon: DaemonSettings
 
     public struct EmbeddingSettings: Sendable {
         public var provider: Provider
@@ -37,94 +44,102 @@ public struct FAQSyncConfiguration: Sendable {
         public var http: HTTPEmbedderSettings?
     }
 
+    /// What `watch` (and the logging every command sets up) reads.
+    public struct DaemonSettings: Sendable {
+        /// `WATCH_DEBOUNCE_MS`.
+        public var debounce: Duration?
+        /// `METRICS_ADDRESS`: the daemon's Prometheus endpoint, none when unset.
+        public var metricsAddress: ListenAddress?
+    }
+
     public enum Provider: String, Sendable, CaseIterable { case local, openai, ollama }
+    enum LogLevel: String, CaseIterable { case trace, debug, info, notice, warning, error, critical }
+    enum LogFormat: String, CaseIterable { case text, json }
 
     public static let defaultFAQPath = "data/faq-sample.xlsx"
     public static let defaultDatabaseName = "faqsync.db"
+    public static let defaultOpenAIURL = "https://api.openai.com/v1"
+    /// Bounds that keep a typo from becoming an outage (a 10^9-dimension vector, a zero timeout).
+    static let batchSizeRange = 1...2_048
+    static let concurrencyRange = 1...64
 
     public init(options: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        func value(_ key: String) -> String? {
-            guard let raw = environment[key]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
-            return raw
-        }
-        func integer(_ key: String) throws -> Int? {
-            guard let raw = value(key) else { return nil }
-            guard let number = Int(raw), number > 0 else {
-                throw ConfigurationError(key: key, message: "must be a positive whole number, not '\(raw)'")
-            }
-            return number
-        }
+        let settings = SettingsReader(environment: environment)
 
-        faqPath = options.faq ?? value("FAQ_PATH") ?? Self.defaultFAQPath
-        let backendName = (options.store ?? value("STORAGE_BACKEND") ?? "sqlite").lowercased()
-        guard let backend = Backend(rawValue: backendName) else {
-            throw ConfigurationError(key: options.store == nil ? "STORAGE_BACKEND" : "--store",
-                                     message: "must be 'sqlite' or 'postgres', not '\(backendName)'")
+        faqPath = options.faq ?? settings.string("FAQ_PATH") ?? Self.defaultFAQPath
+        if let store = options.store {
+            backend = try SettingsReader.choice(store, key: "--store", Backend.self)
+        } else {
+            backend = try settings.choice("STORAGE_BACKEND", Backend.self) ?? .sqlite
         }
-        self.backend = backend
         if backend == .postgres {
-            postgres = try Self.postgresSettings(value: value, integer: integer)
-            postgresHNSW = ["1", "true", "yes", "on"].contains(value("POSTGRES_HNSW")?.lowercased() ?? "")
+            postgres = try Self.postgresSettings(settings)
+            postgresHNSW = try settings.boolean("POSTGRES_HNSW") ?? false
         }
         // Under systemd, StateDirectory= gives the store its home; elsewhere it lives beside the sample data.
-        let defaultDatabase = value("STATE_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/\(Self.defaultDatabaseName)" }
+        let defaultDatabase = settings.string("STATE_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/\(Self.defaultDatabaseName)" }
             ?? "data/\(Self.defaultDatabaseName)"
-        sqlitePath = options.db ?? value("SQLITE_DB_PATH") ?? defaultDatabase
+        sqlitePath = options.db ?? settings.string("SQLITE_DB_PATH") ?? defaultDatabase
         // Under systemd, RuntimeDirectory= (kept with RuntimeDirectoryPreserve=yes) holds the snapshot.
-        let defaultSnapshot = value("RUNTIME_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/faqsync.snapshot" }
+        let defaultSnapshot = settings.string("RUNTIME_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/faqsync.snapshot" }
             ?? "data/faqsync.snapshot"
-        snapshotPath = options.snapshot ?? value("SNAPSHOT_PATH") ?? defaultSnapshot
-        sheetName = value("FAQ_SHEET")
+        snapshotPath = options.snapshot ?? settings.string("SNAPSHOT_PATH") ?? defaultSnapshot
+        sheetName = settings.string("FAQ_SHEET")
 
         var aliases = ColumnAliases.standard
         for field in FAQField.allCases {
-            if let header = value("FAQ_COLUMN_\(field.rawValue.uppercased())") { aliases.add(header, for: field) }
+            if let header = settings.string("FAQ_COLUMN_\(field.rawValue.uppercased())") { aliases.add(header, for: field) }
         }
         self.aliases = aliases
+        modelInput = try settings.choice("EMBEDDING_INPUT", ModelInput.self) ?? .questionAndAnswer
+        embedding = try Self.embeddingSettings(settings, environment: environment)
+        daemon = DaemonSettings(
+            debounce: try settings.integer("WATCH_DEBOUNCE_MS", in: 0...600_000, unit: " milliseconds").map { .milliseconds($0) },
+            metricsAddress: try settings.address("METRICS_ADDRESS"))
+        // Logging was set up before the command line was parsed (it falls back to its defaults);
+        // a bad value is still a configuration error, not silently ignored.
+        _ = try settings.choice("LOG_LEVEL", LogLevel.self)
+        _ = try settings.choice("LOG_FORMAT", LogFormat.self)
+    }
 
-        let inputName = value("EMBEDDING_INPUT") ?? ModelInput.questionAndAnswer.rawValue
-        guard let modelInput = ModelInput(rawValue: inputName) else {
-            throw ConfigurationError(key: "EMBEDDING_INPUT",
-                                     message: "must be one of \(ModelInput.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")), not '\(inputName)'")
-        }
-        self.modelInput = modelInput
-
-        let providerName = (value("EMBEDDING_PROVIDER") ?? "local").lowercased()
-        guard let provider = Provider(rawValue: providerName) else {
-            throw ConfigurationError(key: "EMBEDDING_PROVIDER",
-                                     message: "must be one of \(Provider.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")), not '\(providerName)'")
-        }
-        let dimension = try integer("EMBEDDING_DIMENSIONS")
-        let batchSize = try integer("EMBEDDING_BATCH_SIZE")
+    static func embeddingSettings(_ settings: SettingsReader, environment: [String: String]) throws -> EmbeddingSettings {
+        let provider = try settings.choice("EMBEDDING_PROVIDER", Provider.self) ?? .local
+        let dimension = try settings.integer("EMBEDDING_DIMENSIONS", in: 1...SnapshotLayout.maxDimension)
+        let batchSize = try settings.integer("EMBEDDING_BATCH_SIZE", in: batchSizeRange)
+        let modelVersion = try settings.text("EMBEDDING_MODEL_VERSION", maxBytes: SnapshotLayout.modelVersionCapacity - 1,
+                                             why: "the snapshot header holds no more; a git SHA: use its first 12 characters")
+        let maxConcurrency = try settings.integer("EMBEDDING_MAX_CONCURRENCY", in: concurrencyRange) ?? (provider == .local ? 1 : 4)
         var http: HTTPEmbedderSettings?
         if provider != .local {
-            guard let model = value("EMBEDDING_MODEL") else {
-                throw ConfigurationError(key: "EMBEDDING_MODEL", message: "must name the model when EMBEDDING_PROVIDER is '\(providerName)' (for example bge-m3)")
+            guard let model = try settings.text("EMBEDDING_MODEL", maxBytes: SnapshotLayout.modelNameCapacity - 1,
+                                                why: "the snapshot header holds no more") else {
+                throw ConfigurationError(key: "EMBEDDING_MODEL", message: "must name the model when EMBEDDING_PROVIDER is '\(provider.rawValue)' (for example bge-m3)")
             }
-            let baseURL = value("EMBEDDING_BASE_URL") ?? (provider == .ollama ? "http://127.0.0.1:11434" : "https://api.openai.com/v1")
-            guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-                throw ConfigurationError(key: "EMBEDDING_BASE_URL", message: "must be an http(s) URL such as http://127.0.0.1:8080/v1, not '\(baseURL)'")
+            let baseURL = try settings.httpURL("EMBEDDING_BASE_URL") ?? (provider == .ollama ? "http://127.0.0.1:11434" : defaultOpenAIURL)
+            let retry = RetryPolicy(maxAttempts: try settings.integer("EMBEDDING_MAX_ATTEMPTS", in: 1...100) ?? 6,
+                                    maxTotal: .seconds(try settings.integer("EMBEDDING_RETRY_MAX_S", in: 1...86_400, unit: " seconds") ?? 60))
+            let apiKey = try apiKey(settings)
+            // OpenAI itself always wants a key; a self-hosted OpenAI-compatible server (vLLM, TEI)
+            // or Ollama often has none, and answers 401 with a clear error if it does.
+            if apiKey == nil, provider == .openai, baseURL.hasPrefix(defaultOpenAIURL) {
+                throw ConfigurationError(key: "EMBEDDING_API_KEY", message: "is needed for \(defaultOpenAIURL): set EMBEDDING_API_KEY or EMBEDDING_API_KEY_FILE, or under systemd put the key in /etc/faqsync/embedding-api-key (LoadCredential=)")
             }
-            let retry = RetryPolicy(maxAttempts: try integer("EMBEDDING_MAX_ATTEMPTS") ?? 6,
-                                    maxTotal: .seconds(try integer("EMBEDDING_RETRY_MAX_S") ?? 60))
-            http = HTTPEmbedderSettings(baseURL: baseURL, model: model, modelVersion: value("EMBEDDING_MODEL_VERSION") ?? "1",
+            http = HTTPEmbedderSettings(baseURL: baseURL, model: model, modelVersion: modelVersion ?? "1",
                                         dimensions: dimension, batchSize: batchSize ?? 32,
-                                        timeout: .seconds(try integer("EMBEDDING_TIMEOUT_S") ?? 30),
-                                        apiKey: try Self.apiKey(environment: environment), retry: retry)
+                                        timeout: .seconds(try settings.integer("EMBEDDING_TIMEOUT_S", in: 1...3_600, unit: " seconds") ?? 30),
+                                        apiKey: apiKey, retry: retry)
         }
-        embedding = EmbeddingSettings(provider: provider,
-                                      dimension: provider == .local ? (dimension ?? LocalHashingEmbedder.defaultDimension) : dimension,
-                                      modelVersion: value("EMBEDDING_MODEL_VERSION"), batchSize: batchSize,
-                                      maxConcurrency: try integer("EMBEDDING_MAX_CONCURRENCY") ?? (provider == .local ? 1 : 4),
-                                      http: http)
+        return EmbeddingSettings(provider: provider,
+                                 dimension: provider == .local ? (dimension ?? LocalHashingEmbedder.defaultDimension) : dimension,
+                                 modelVersion: modelVersion, batchSize: batchSize, maxConcurrency: maxConcurrency, http: http)
     }
 
     /// `EMBEDDING_API_KEY`, else the file `EMBEDDING_API_KEY_FILE` names, else the systemd
     /// credential `$CREDENTIALS_DIRECTORY/embedding-api-key` (LoadCredential=).
-    static func apiKey(environment: [String: String]) throws -> Secret? {
-        if let key = environment["EMBEDDING_API_KEY"], !key.isEmpty { return Secret(key) }
-        var file = environment["EMBEDDING_API_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        if file == nil, let credentials = environment["CREDENTIALS_DIRECTORY"] {
+    static func apiKey(_ settings: SettingsReader) throws -> Secret? {
+        if let key = settings.environment["EMBEDDING_API_KEY"], !key.isEmpty { return Secret(key) }
+        var file = settings.string("EMBEDDING_API_KEY_FILE")
+        if file == nil, let credentials = settings.string("CREDENTIALS_DIRECTORY") {
             let candidate = "\(credentials)/embedding-api-key"
             if FileManager.default.fileExists(atPath: candidate) { file = candidate }
         }
@@ -132,29 +147,33 @@ public struct FAQSyncConfiguration: Sendable {
         guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw ConfigurationError(key: "EMBEDDING_API_KEY_FILE", message: "names \(file), which cannot be read")
         }
-        return Secret(contents.trimmingCharacters(in: .whitespacesAndNewlines))
+        let key = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+        return key.isEmpty ? nil : Secret(key)
     }
 
     /// `DATABASE_URL`, else the `POSTGRES_*` settings; `POSTGRES_PASSWORD_FILE` (or the systemd
     /// credential `postgres-password`) keeps the password out of the environment.
-    static func postgresSettings(value: (String) -> String?, integer: (String) throws -> Int?) throws -> PostgresSettings {
-        let poolSize = try integer("POSTGRES_POOL_SIZE") ?? PostgresSettings.defaultPoolSize
-        var settings: PostgresSettings
-        if let url = value("DATABASE_URL") {
-            do { settings = try PostgresSettings(url: url, poolSize: poolSize) } catch let error as PostgresSettingsError {
+    static func postgresSettings(_ settings: SettingsReader) throws -> PostgresSettings {
+        let poolSize = try settings.integer("POSTGRES_POOL_SIZE", in: 1...100) ?? PostgresSettings.defaultPoolSize
+        let sslMode = try settings.choice("POSTGRES_SSLMODE", PostgresSSLMode.self)?.rawValue
+        var result: PostgresSettings
+        if let url = settings.string("DATABASE_URL") {
+            do { result = try PostgresSettings(url: url, poolSize: poolSize) } catch let error as PostgresSettingsError {
                 throw ConfigurationError(key: "DATABASE_URL", message: error.message)
             }
         } else {
-            settings = PostgresSettings(host: value("POSTGRES_HOST") ?? "127.0.0.1", port: try integer("POSTGRES_PORT") ?? 5432,
-                                        database: value("POSTGRES_DATABASE") ?? "faqsync", user: value("POSTGRES_USER") ?? "postgres",
-                                        sslMode: value("POSTGRES_SSLMODE"), poolSize: poolSize)
+            result = PostgresSettings(host: settings.string("POSTGRES_HOST") ?? "127.0.0.1",
+                                      port: try settings.integer("POSTGRES_PORT", in: 1...65_535) ?? 5432,
+                                      database: settings.string("POSTGRES_DATABASE") ?? "faqsync",
+                                      user: settings.string("POSTGRES_USER") ?? "postgres",
+                                      sslMode: sslMode, poolSize: poolSize)
         }
-        if let sslMode = value("POSTGRES_SSLMODE") { settings.sslMode = sslMode }
-        if let password = value("POSTGRES_PASSWORD") {
-            settings.password = PostgresPassword(password)
+        if let sslMode { result.sslMode = sslMode }
+        if let password = settings.string("POSTGRES_PASSWORD") {
+            result.password = PostgresPassword(password)
         } else {
-            var file = value("POSTGRES_PASSWORD_FILE")
-            if file == nil, let credentials = value("CREDENTIALS_DIRECTORY"),
+            var file = settings.string("POSTGRES_PASSWORD_FILE")
+            if file == nil, let credentials = settings.string("CREDENTIALS_DIRECTORY"),
                FileManager.default.fileExists(atPath: "\(credentials)/postgres-password") {
                 file = "\(credentials)/postgres-password"
             }
@@ -162,26 +181,18 @@ public struct FAQSyncConfiguration: Sendable {
                 guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
                     throw ConfigurationError(key: "POSTGRES_PASSWORD_FILE", message: "names \(file), which cannot be read")
                 }
-                settings.password = PostgresPassword(contents.trimmingCharacters(in: .whitespacesAndNewlines))
+                result.password = PostgresPassword(contents.trimmingCharacters(in: .whitespacesAndNewlines))
             }
         }
-        if let timeout = try integer("POSTGRES_CONNECT_TIMEOUT_S") { settings.connectTimeoutSeconds = timeout }
-        return settings
+        if let timeout = try settings.integer("POSTGRES_CONNECT_TIMEOUT_S", in: 1...3_600, unit: " seconds") {
+            result.connectTimeoutSeconds = timeout
+        }
+        return result
     }
 
     /// The PostgreSQL settings of the environment, whatever STORAGE_BACKEND says (`store copy`).
     public static func postgresSettingsFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresSettings {
-        func value(_ key: String) -> String? {
-            guard let raw = environment[key]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
-            return raw
-        }
-        return try postgresSettings(value: value, integer: { key in
-            guard let raw = value(key) else { return nil }
-            guard let number = Int(raw), number > 0 else {
-                throw ConfigurationError(key: key, message: "must be a positive whole number, not '\(raw)'")
-            }
-            return number
-        })
+        try postgresSettings(SettingsReader(environment: environment))
     }
 
     public var faqURL: URL { URL(fileURLWithPath: faqPath) }
@@ -199,15 +210,15 @@ public struct FAQSyncConfiguration: Sendable {
     /// dimension from `knownDimension` (a store version or snapshot of the same model), or else
     /// from one probe request.
     public func makeEmbedder(knownDimension: Int? = nil, logger: Logger = Logger(label: "faqsync.embedding")) async throws -> any Embedder {
-        switch embedding.provider {
-        case .local:
+        switch (embedding.provider, embedding.http) {
+        case (.local, _), (_, nil):
             let local = LocalHashingEmbedder(dimension: embedding.dimension ?? LocalHashingEmbedder.defaultDimension,
                                              batchSize: embedding.batchSize ?? 64)
             guard let version = embedding.modelVersion else { return local }
             return RelabeledEmbedder(base: local, version: version)
-        case .openai, .ollama:
+        case (.openai, let http?), (.ollama, let http?):
             let format: any EmbeddingWireFormat = embedding.provider == .openai ? OpenAIWireFormat() : OllamaWireFormat()
-            return try await HTTPEmbedder.make(settings: embedding.http!, format: format, knownDimension: knownDimension, logger: logger)
+            return try await HTTPEmbedder.make(settings: http, format: format, knownDimension: knownDimension, logger: logger)
         }
     }
 
@@ -220,6 +231,11 @@ public struct FAQSyncConfiguration: Sendable {
     public var source: SyncSource {
         SyncSource(faqURL: faqURL, reader: SpreadsheetReader(aliases: aliases, sheetName: sheetName), modelInput: modelInput)
     }
+}
+
+/// libpq's sslmode values.
+enum PostgresSSLMode: String, CaseIterable {
+    case disable, allow, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full"
 }
 
 /// The local embedder under another recorded version (`EMBEDDING_MODEL_VERSION`), so a team can
@@ -237,8 +253,3 @@ struct RelabeledEmbedder: Embedder {
     func embed(_ texts: [String]) async throws -> [[Float]] { try await base.embed(texts) }
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let key: String
-    public let message: String
-    public var description: String { "configuration \(key) \(message)" }
-}

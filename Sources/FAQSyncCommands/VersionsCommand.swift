@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SnapshotFormat
 import SyncEngine
 import TemplateStore
 
@@ -39,6 +40,12 @@ extension FAQSyncCommand {
                     }
                     // As the only writer: a sync in flight finishes (or this waits) before the switch.
                     let (version, publication) = try await store.exclusively {
+                        // A version whose model the snapshot cannot name (copied from elsewhere) is
+                        // refused before the switch, so readers never lose their snapshot.
+                        if let target = try await store.versions().first(where: { $0.id == id }) {
+                            try SnapshotEncoder.validate(model: .init(name: target.model.name, version: target.model.version,
+                                                                      dimension: target.model.dimension))
+                        }
                         let version = try await store.setCurrentVersion(id)
                         // Readers switch with the next snapshot; publish it now rather than at the next sync.
                         return (version, try await configuration.makePublication(store: store).publishCurrentVersion())

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Reconciliation
 import ServiceLifecycle
+import SnapshotFormat
 import SpreadsheetReading
 import SyncEngine
 import TemplateStore
@@ -22,10 +23,15 @@ extension FAQSyncCommand {
         @Option(help: "Quiet time after the last file event before syncing (env WATCH_DEBOUNCE_MS; default 500).")
         var debounceMs: Int?
 
+        func validate() throws {
+            if let debounceMs, !(0...600_000).contains(debounceMs) {
+                throw ValidationError("--debounce-ms must be from 0 to 600000 milliseconds, not \(debounceMs)")
+            }
+        }
+
         func run() async throws {
             try await withFailureHandling(json: false) {
                 let configuration = try common.configuration()
-                let environment = ProcessInfo.processInfo.environment
                 let logger = Logger(label: "faqsync.watch")
                 let store = configuration.makeStore()
                 var knownDimension: Int?
@@ -33,11 +39,11 @@ extension FAQSyncCommand {
                 let embedder = try await configuration.makeEmbedder(knownDimension: knownDimension, logger: logger)
                 let engine = SyncEngine(store: store, embedder: embedder, logger: logger)
                 let publication = configuration.makePublication(store: store)
-                let metrics = environment["METRICS_ADDRESS"].map { _ in DaemonMetrics() }
+                let metrics = configuration.daemon.metricsAddress.map { _ in DaemonMetrics() }
 
                 var watch = WatchConfiguration(faqPath: configuration.faqPath)
-                if let milliseconds = debounceMs ?? environment["WATCH_DEBOUNCE_MS"].flatMap(Int.init) {
-                    watch.debounce = .milliseconds(max(0, milliseconds))
+                if let debounce = debounceMs.map({ Duration.milliseconds($0) }) ?? configuration.daemon.debounce {
+                    watch.debounce = debounce
                 }
                 // An unreachable database at start-up is reported and retried by the sync loop, not fatal:
                 // the snapshot on disk keeps serving meanwhile.
@@ -72,35 +78,34 @@ extension FAQSyncCommand {
                     }
                 }
                 var services: [any Service] = [service]
-                if let metrics, let address = environment["METRICS_ADDRESS"] {
-                    services.append(try Self.metricsServer(address: address, metrics: metrics, logger: logger))
+                if let metrics, let address = configuration.daemon.metricsAddress {
+                    services.append(Self.metricsServer(address: address, metrics: metrics, logger: logger))
                 }
                 let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()
             }
         }
 
-        /// Bad files wait for the next save; half-saved ones are looked at again; the rest is retried.
+        /// Bad files wait for the next save; half-saved ones are looked at again; a store that
+        /// refuses the change waits too (retrying it unchanged cannot help); the rest is retried.
         static func classify(_ error: any Error) -> WatchFailureKind {
             switch error {
             case let error as SpreadsheetError: error.mayBeIncompleteSave ? .incompleteFile : .badFile
             case is DuplicateTemplateError: .badFile
+            case let error as StoreError where !error.isTransient: .permanent
+            case let error as SnapshotError where error.code == .tooLarge: .permanent
             default: .transient
             }
         }
 
-        static func metricsServer(address: String, metrics: DaemonMetrics, logger: Logger) throws -> some Service {
-            let parts = address.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else {
-                throw ConfigurationError(key: "METRICS_ADDRESS", message: "must be host:port such as 127.0.0.1:9464, not '\(address)'")
-            }
+        static func metricsServer(address: ListenAddress, metrics: DaemonMetrics, logger: Logger) -> some Service {
             let router = Router()
             router.get("/metrics") { _, _ in
                 var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
                 response.headers[.contentType] = "text/plain; version=0.0.4"
                 return response
             }
-            return Application(router: router, configuration: .init(address: .hostname(String(parts[0]), port: port)), logger: logger)
+            return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
         }
     }
 }

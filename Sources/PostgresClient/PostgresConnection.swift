@@ -66,8 +66,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         PQclear(start)
         var writer = PostgresCopyWriter { chunk in
-            let sent = chunk.withUnsafeBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+            let sent = chunk.withUnsafeBufferPointer { buffer -> Int32 in
+                guard let base = buffer.baseAddress else { return 1 }     // nothing to send
+                return base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                     PQputCopyData(self.handle, $0, Int32(buffer.count))
                 }
             }
@@ -225,6 +226,18 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         code == .connectionFailed || code == .connectionLost
             // admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)
             || ["57P01", "57P02", "57P03"].contains(sqlState ?? "")
+    }
+
+    /// Might succeed if tried again unchanged: the connection, resources or a concurrent
+    /// transaction failed, not the statement or its data. SQLSTATE classes 08 (connection), 40
+    /// (serialization failure, deadlock), 53 (disk full, out of memory, too many connections),
+    /// 57 (operator intervention), 58 (system I/O), XX (internal) and 55P03 (lock not
+    /// available). Everything else (22 data exception, 23 constraint, 42 syntax or privilege, …)
+    /// fails the same way every time, and retrying it only hides it.
+    public var isTransient: Bool {
+        if isConnectionProblem { return true }
+        guard let sqlState else { return code != .unexpectedResult }
+        return ["08", "40", "53", "57", "58", "XX"].contains(String(sqlState.prefix(2))) || sqlState == "55P03"
     }
 
     public var description: String {

@@ -38,7 +38,7 @@ public struct PostgresSettings: Sendable, Hashable {
             throw PostgresSettingsError(message: "DATABASE_URL must look like postgres://user:password@host:5432/database, not '\(Self.redact(text))'")
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
-        self.init(host: components.host?.isEmpty == false ? components.host! : "127.0.0.1",
+        self.init(host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
                   port: components.port ?? 5432,
                   database: database.isEmpty ? "faqsync" : database.removingPercentEncoding ?? database,
                   user: components.user?.removingPercentEncoding ?? "postgres",

@@ -154,6 +154,7 @@ extension Metrics.Timer {
 import Metrics
 
 enum JSON {
+    // A constant, valid header name: the unwrap cannot fail.
     static let generationHeader = HTTPField.Name("X-Snapshot-Generation")!
 
     static func response<T: Encodable>(_ status: HTTPResponse.Status, _ value: T, generation: UInt64?) -> Response {

@@ -44,25 +44,44 @@ public enum SnapshotEncoder {
         }
     }
 
-    /// - Throws: `SnapshotError` with code `.io` when a write fails.
+    /// Why a model or a set of templates cannot go into a snapshot, checked before anything is
+    /// written (and by configuration, before a sync starts).
+    public static func validate(model: Model) throws {
+        if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
+            throw SnapshotError(code: .tooLarge, path: "-", message: problem)
+        }
+    }
+
+    /// - Throws: `SnapshotError` with code `.io` when a write fails, `.tooLarge` when the model
+    ///   or the templates do not fit the format (checked before anything is written).
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
                              model: Model, templates: [SnapshotTemplate]) throws {
-        precondition(model.name.utf8.count < SnapshotLayout.modelNameCapacity, "model name too long for the header")
-        precondition(model.version.utf8.count < SnapshotLayout.modelVersionCapacity, "model version too long for the header")
-        let count = templates.count
+        if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
+            throw SnapshotError(code: .tooLarge, path: path, message: problem)
+        }
+        guard let count = UInt32(exactly: templates.count) else {
+            throw SnapshotError(code: .tooLarge, path: path, message: "\(templates.count) templates are more than a snapshot holds")
+        }
         let vectorsOffset = SnapshotLayout.aligned(SnapshotLayout.headerSize)
-        let vectorsLength = count * model.dimension * 4
+        let vectorsLength = templates.count * model.dimension * 4     // both bounded above: no overflow
         let indexOffset = vectorsOffset + vectorsLength
-        let indexLength = count * SnapshotLayout.fieldsPerTemplate * 8
+        let indexLength = templates.count * SnapshotLayout.fieldsPerTemplate * 8
 
         var index = [UInt8]()
         index.reserveCapacity(indexLength)
         var strings = [UInt8]()
         for template in templates {
-            precondition(template.vector.count == model.dimension, "vector of \(template.vector.count) values for dimension \(model.dimension)")
+            guard template.vector.count == model.dimension else {
+                throw SnapshotError(code: .inconsistent, path: path,
+                                    message: "template \(template.id) has a vector of \(template.vector.count) values, the model has \(model.dimension)")
+            }
             for field in template.fields {
-                appendLE(UInt32(strings.count), to: &index)
-                appendLE(UInt32(field.utf8.count), to: &index)
+                guard let offset = UInt32(exactly: strings.count), let length = UInt32(exactly: field.utf8.count),
+                      UInt32.max - offset >= length else {
+                    throw SnapshotError(code: .tooLarge, path: path, message: "the templates' texts exceed the 4 GiB a snapshot holds")
+                }
+                appendLE(offset, to: &index)
+                appendLE(length, to: &index)
                 strings.append(contentsOf: field.utf8)
             }
         }
@@ -74,8 +93,8 @@ public enum SnapshotEncoder {
         put(UInt32(SnapshotLayout.headerSize), at: SnapshotLayout.Offset.headerSize, in: &header)
         put(generation, at: SnapshotLayout.Offset.generation, in: &header)
         put(UInt64(bitPattern: createdMillis), at: SnapshotLayout.Offset.createdMillis, in: &header)
-        put(UInt32(model.dimension), at: SnapshotLayout.Offset.dimension, in: &header)
-        put(UInt32(count), at: SnapshotLayout.Offset.count, in: &header)
+        put(UInt32(model.dimension), at: SnapshotLayout.Offset.dimension, in: &header)   // validated above
+        put(count, at: SnapshotLayout.Offset.count, in: &header)
         put(UInt64(vectorsOffset), at: SnapshotLayout.Offset.vectorsOffset, in: &header)
         put(UInt64(vectorsLength), at: SnapshotLayout.Offset.vectorsLength, in: &header)
         put(UInt64(indexOffset), at: SnapshotLayout.Offset.indexOffset, in: &header)
@@ -151,7 +170,10 @@ private struct ChunkWriter {
     mutating func flush() throws {
         var offset = 0
         while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = buffer.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return write(descriptor, base + offset, raw.count - offset)
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw SnapshotEncoder.ioError(path, "writing")

@@ -14,6 +14,7 @@ public struct SnapshotHeader: Sendable, Hashable {
     public let stringsLength: Int
     public let checksum: UInt64
 
+    /// Validated when the header was read: the sum fits the file.
     public var fileSize: Int { stringsOffset + stringsLength }
 }
 

@@ -56,5 +56,31 @@ public enum SnapshotLayout {
         case id = 0, category, subcategory, question, answer, metadata
     }
 
+    /// Generations stay at or below this, so that a store can keep them as signed 64-bit
+    /// integers and adding one never overflows; a file claiming more is not faqsync's.
+    public static let maxGeneration = UInt64(Int64.max) - 1
+
+    /// Largest vector the format accepts: pgvector's own limit for the `vector` type, far above
+    /// any embedding model's (bge-m3: 1024), and small enough that sizes never overflow.
+    public static let maxDimension = 16_000
+
     static func aligned(_ value: Int) -> Int { (value + alignment - 1) / alignment * alignment }
+
+    /// Why a model's identity does not fit the header, nil when it does. The single place these
+    /// limits are decided: configuration, the encoder and `versions set` all ask here.
+    public static func problem(modelName: String, modelVersion: String, dimension: Int) -> String? {
+        if modelName.utf8.count >= modelNameCapacity {
+            return "the model name '\(modelName.prefix(80))' is \(modelName.utf8.count) bytes; a snapshot holds at most \(modelNameCapacity - 1)"
+        }
+        if modelVersion.utf8.count >= modelVersionCapacity {
+            return "the model version '\(modelVersion.prefix(80))' is \(modelVersion.utf8.count) bytes; a snapshot holds at most \(modelVersionCapacity - 1)"
+        }
+        if modelName.utf8.contains(0) || modelVersion.utf8.contains(0) {
+            return "the model name and version must not contain NUL characters"
+        }
+        if !(1...maxDimension).contains(dimension) {
+            return "the dimension \(dimension) is outside 1...\(maxDimension)"
+        }
+        return nil
+    }
 }

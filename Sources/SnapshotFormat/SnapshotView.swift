@@ -8,6 +8,7 @@ public struct SnapshotView: @unchecked Sendable {
     public let header: SnapshotHeader
 
     /// Checks magic, version, section bounds and alignment; with `verifyChecksum`, the payload hash.
+    /// The buffer's start must be 64-byte aligned (a mapping is page-aligned) for the vectors.
     public init(buffer: UnsafeRawBufferPointer, path: String, verifyChecksum: Bool = true) throws {
         self.header = try Self.header(of: buffer, path: path)
         self.buffer = buffer
@@ -26,6 +27,7 @@ public struct SnapshotView: @unchecked Sendable {
 
     /// The row-major float32 matrix of all vectors.
     public var matrix: UnsafeBufferPointer<Float> {
+        // The buffer holds at least the header, so it has a base address.
         let start = buffer.baseAddress! + header.vectorsOffset
         return UnsafeBufferPointer(start: start.assumingMemoryBound(to: Float.self), count: header.count * header.dimension)
     }
@@ -44,14 +46,20 @@ public struct SnapshotView: @unchecked Sendable {
     public func field(_ index: Int, _ field: SnapshotLayout.Field, equals utf8: [UInt8]) -> Bool {
         let (offset, length) = stringLocation(index, field)
         guard length == utf8.count else { return false }
+        guard length > 0 else { return true }
         let start = header.stringsOffset + offset
-        return utf8.withUnsafeBytes { memcmp(buffer.baseAddress! + start, $0.baseAddress!, length) == 0 }
+        return utf8.withUnsafeBytes { wanted in
+            guard let wantedBase = wanted.baseAddress, let base = buffer.baseAddress else { return false }
+            return memcmp(base + start, wantedBase, length) == 0
+        }
     }
 
     /// Where a string lies in the string data. An entry pointing outside it (possible only in a
     /// file opened without checksum verification) reads as the empty string, never out of bounds.
     @inline(__always)
     private func stringLocation(_ index: Int, _ field: SnapshotLayout.Field) -> (Int, Int) {
+        // The index is the caller's (0..<count), never read from the file: a bad one is a
+        // programming error, like an array subscript out of range.
         precondition(index >= 0 && index < header.count, "template index \(index) out of range")
         let entry = header.indexOffset + (index * SnapshotLayout.fieldsPerTemplate + field.rawValue) * 8
         let offset = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: entry, as: UInt32.self)))
@@ -60,6 +68,9 @@ public struct SnapshotView: @unchecked Sendable {
         return (offset, length)
     }
 
+    /// Decodes and validates the header against the buffer. Every field is checked with checked
+    /// arithmetic before anything is computed from it: a header can claim any numbers, and a
+    /// reader that meets a bad file must refuse it, never trap.
     static func header(of buffer: UnsafeRawBufferPointer, path: String) throws -> SnapshotHeader {
         func fail(_ code: SnapshotError.Code, _ message: String) -> SnapshotError {
             SnapshotError(code: code, path: path, message: message)
@@ -67,45 +78,77 @@ public struct SnapshotView: @unchecked Sendable {
         guard buffer.count >= SnapshotLayout.headerSize else {
             throw fail(.truncated, "the file has \(buffer.count) bytes, less than the \(SnapshotLayout.headerSize)-byte header")
         }
-        guard Array(buffer[0..<8]) == SnapshotLayout.magic else {
+        guard buffer.prefix(8).elementsEqual(SnapshotLayout.magic) else {
             throw fail(.badMagic, "the file does not start with the snapshot magic FAQSNAP: it is not a faqsync snapshot")
         }
         func u32(_ offset: Int) -> UInt32 { UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
         func u64(_ offset: Int) -> UInt64 { UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
-        func int(_ offset: Int) -> Int { Int(truncatingIfNeeded: u64(offset)) }
         func text(_ offset: Int, _ capacity: Int) -> String {
-            let bytes = buffer[offset..<(offset + capacity)].prefix { $0 != 0 }
-            return String(decoding: bytes, as: UTF8.self)
+            String(decoding: buffer[offset..<(offset + capacity)].prefix { $0 != 0 }, as: UTF8.self)
         }
+        /// An offset or length: at most the file's size, or the header lies.
+        func position(_ offset: Int, _ name: String) throws -> Int {
+            let value = u64(offset)
+            guard value <= UInt64(buffer.count) else {
+                throw fail(.inconsistent, "the header's \(name) is \(value), beyond the file's \(buffer.count) bytes: the file is damaged or was not written by faqsync")
+            }
+            return Int(value)
+        }
+        func sum(_ a: Int, _ b: Int) -> Int? {
+            let (total, overflow) = a.addingReportingOverflow(b)
+            return overflow ? nil : total
+        }
+        func product(_ factors: Int...) -> Int? {
+            var total = 1
+            for factor in factors {
+                let (next, overflow) = total.multipliedReportingOverflow(by: factor)
+                if overflow { return nil }
+                total = next
+            }
+            return total
+        }
+
         let version = u32(SnapshotLayout.Offset.formatVersion)
         guard version == SnapshotLayout.formatVersion else {
             throw fail(.unsupportedVersion, "format version \(version) is not supported by this reader (it reads version \(SnapshotLayout.formatVersion)); upgrade the reader")
         }
-        let header = SnapshotHeader(
-            generation: u64(SnapshotLayout.Offset.generation),
+        guard Int(u32(SnapshotLayout.Offset.headerSize)) == SnapshotLayout.headerSize else {
+            throw fail(.inconsistent, "the header size field says \(u32(SnapshotLayout.Offset.headerSize)), not \(SnapshotLayout.headerSize)")
+        }
+        let dimension = Int(u32(SnapshotLayout.Offset.dimension))
+        let count = Int(u32(SnapshotLayout.Offset.count))
+        guard dimension > 0 else { throw fail(.inconsistent, "the header's dimension is 0") }
+        let vectorsOffset = try position(SnapshotLayout.Offset.vectorsOffset, "vectors offset")
+        let vectorsLength = try position(SnapshotLayout.Offset.vectorsLength, "vectors length")
+        let indexOffset = try position(SnapshotLayout.Offset.indexOffset, "string index offset")
+        let indexLength = try position(SnapshotLayout.Offset.indexLength, "string index length")
+        let stringsOffset = try position(SnapshotLayout.Offset.stringsOffset, "string data offset")
+        let stringsLength = try position(SnapshotLayout.Offset.stringsLength, "string data length")
+        guard vectorsOffset >= SnapshotLayout.headerSize, vectorsOffset % SnapshotLayout.alignment == 0,
+              vectorsLength == product(count, dimension, 4),
+              let vectorsEnd = sum(vectorsOffset, vectorsLength), indexOffset >= vectorsEnd,
+              indexLength == product(count, SnapshotLayout.fieldsPerTemplate, 8),
+              let indexEnd = sum(indexOffset, indexLength), stringsOffset >= indexEnd,
+              let fileSize = sum(stringsOffset, stringsLength) else {
+            throw fail(.inconsistent, "the header's section sizes do not fit together (count \(count), dimension \(dimension))")
+        }
+        let generation = u64(SnapshotLayout.Offset.generation)
+        guard generation <= SnapshotLayout.maxGeneration else {
+            throw fail(.inconsistent, "the generation \(generation) is beyond any a publisher writes (at most \(SnapshotLayout.maxGeneration)): the file was not written by faqsync")
+        }
+        guard fileSize == buffer.count else {
+            throw fail(fileSize > buffer.count ? .truncated : .inconsistent,
+                       "the header describes \(fileSize) bytes but the file has \(buffer.count): it is truncated or was not written by faqsync")
+        }
+        return SnapshotHeader(
+            generation: generation,
             createdMillis: Int64(bitPattern: u64(SnapshotLayout.Offset.createdMillis)),
             modelName: text(SnapshotLayout.Offset.modelName, SnapshotLayout.modelNameCapacity),
             modelVersion: text(SnapshotLayout.Offset.modelVersion, SnapshotLayout.modelVersionCapacity),
-            dimension: Int(u32(SnapshotLayout.Offset.dimension)), count: Int(u32(SnapshotLayout.Offset.count)),
-            vectorsOffset: int(SnapshotLayout.Offset.vectorsOffset), vectorsLength: int(SnapshotLayout.Offset.vectorsLength),
-            indexOffset: int(SnapshotLayout.Offset.indexOffset), indexLength: int(SnapshotLayout.Offset.indexLength),
-            stringsOffset: int(SnapshotLayout.Offset.stringsOffset), stringsLength: int(SnapshotLayout.Offset.stringsLength),
+            dimension: dimension, count: count,
+            vectorsOffset: vectorsOffset, vectorsLength: vectorsLength, indexOffset: indexOffset, indexLength: indexLength,
+            stringsOffset: stringsOffset, stringsLength: stringsLength,
             checksum: u64(SnapshotLayout.Offset.checksum))
-        guard Int(u32(SnapshotLayout.Offset.headerSize)) == SnapshotLayout.headerSize,
-              header.dimension > 0,
-              header.vectorsOffset >= SnapshotLayout.headerSize, header.vectorsOffset % SnapshotLayout.alignment == 0,
-              header.vectorsLength == header.count * header.dimension * 4,
-              header.indexOffset >= header.vectorsOffset + header.vectorsLength,
-              header.indexLength == header.count * SnapshotLayout.fieldsPerTemplate * 8,
-              header.stringsOffset >= header.indexOffset + header.indexLength,
-              header.stringsLength >= 0 else {
-            throw fail(.inconsistent, "the header's section sizes do not fit together (count \(header.count), dimension \(header.dimension))")
-        }
-        guard header.fileSize == buffer.count else {
-            throw fail(header.fileSize > buffer.count ? .truncated : .inconsistent,
-                       "the header describes \(header.fileSize) bytes but the file has \(buffer.count): it is truncated or was not written by faqsync")
-        }
-        return header
     }
 }
 

@@ -15,22 +15,21 @@ public struct SnapshotPublisher: Sendable {
         self.path = path
     }
 
-    /// The generation of the file at `path`, if it has a snapshot header (checksum not verified).
+    /// The generation of the file at `path` when it is a valid snapshot, checksum included. Nil
+    /// when there is none or it is unreadable or invalid (damaged, foreign, a generation no
+    /// publisher could have written): the store remembers the generation, so nothing is lost.
     public func existingGeneration() -> UInt64? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: SnapshotLayout.headerSize), data.count == SnapshotLayout.headerSize else { return nil }
-        return data.withUnsafeBytes { raw -> UInt64? in
-            guard Array(raw[0..<8]) == SnapshotLayout.magic else { return nil }
-            return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-        }
+        (try? SnapshotMapping(path: path))?.view.header.generation
     }
 
     /// Writes and publishes a snapshot whose generation is above both `minimumGeneration - 1` and
-    /// the generation of the file being replaced.
+    /// the generation of the (valid) file being replaced.
     public func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
                         now: Date = Date()) throws -> UInt64 {
         let generation = max(minimumGeneration, (existingGeneration() ?? 0) + 1)
+        guard generation <= SnapshotLayout.maxGeneration else {
+            throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
+        }
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"

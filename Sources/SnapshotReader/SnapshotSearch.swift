@@ -116,7 +116,9 @@ enum TopK {
 
     static func scan(view: SnapshotView, query: [Float], rows: Range<Int>, k: Int, filter: CompiledFilter) -> [Candidate] {
         query.withUnsafeBufferPointer { queryBuffer in
-            scan(view: view, query: queryBuffer.baseAddress!, rows: rows, k: k, filter: filter)
+            // `search` checked query.count == dimension, which the header validation keeps above 0.
+            guard let base = queryBuffer.baseAddress else { return [] }
+            return scan(view: view, query: base, rows: rows, k: k, filter: filter)
         }
     }
 
@@ -124,7 +126,7 @@ enum TopK {
         var best: [Candidate] = []
         best.reserveCapacity(k + 1)
         let dimension = view.dimension
-        let matrix = view.matrix.baseAddress!
+        guard let matrix = view.matrix.baseAddress else { return [] }
         for row in rows {
             let score = dot(matrix + row * dimension, queryBase, dimension)
             guard score >= filter.minimumScore, best.count < k || score > best[best.count - 1].score else { continue }

@@ -2,24 +2,17 @@ import Foundation
 
 extension String {
     /// `utf8.contains(13)`, through memchr: the generic version cost a tenth of parse time.
-    var containsCarriageReturn: Bool {
+    var containsCarriageReturn: Bool { containsByte(13) }
+
+    /// U+0000: text no store can hold (PostgreSQL refuses it in `text` and `jsonb`).
+    var containsNUL: Bool { containsByte(0) }
+
+    private func containsByte(_ byte: Int32) -> Bool {
         utf8.withContiguousStorageIfAvailable { buffer in
             guard let base = buffer.baseAddress else { return false }
-            return memchr(base, 13, buffer.count) != nil
-        } ?? utf8.contains(13)
+            return memchr(base, byte, buffer.count) != nil
+        } ?? utf8.contains(UInt8(byte))
     }
-}
-
-/// A row as a reader found it: cell texts by 0-based column, `nil` where the cell had no value.
-struct RawRow {
-    let number: Int
-    var cells: [String?]
-}
-
-/// A merged area of cells (xlsx only), 1-based rows and 0-based columns like `RawRow`.
-struct MergedRange {
-    let rows: ClosedRange<Int>
-    let columns: ClosedRange<Int>
 }
 
 /// The columns found in a header row.
@@ -28,6 +21,9 @@ struct HeaderMapping {
     let fieldColumns: [FAQField: Int]
     let metadataColumns: [(index: Int, name: String)]
     let headers: [FAQField: String]
+
+    /// Every column the table reads, ascending.
+    var readColumns: [Int] { Set(fieldColumns.values).union(metadataColumns.map(\.index)).sorted() }
 }
 
 /// Turns the raw rows of one sheet into FAQ rows: finds the header, applies merged cells,
@@ -45,19 +41,20 @@ struct FAQTableBuilder {
 
     func findHeader(in rows: [RawRow]) -> HeaderMapping? {
         var examined = 0
-        for (index, row) in rows.enumerated() where row.cells.contains(where: { !($0 ?? "").isBlank }) {
+        for (index, row) in rows.enumerated() where row.hasContent {
             examined += 1
             if examined > Self.headerSearchDepth { break }
             var fieldColumns: [FAQField: Int] = [:]
             var headers: [FAQField: String] = [:]
             var metadata: [(Int, String)] = []
-            for (column, cell) in row.cells.enumerated() {
-                guard let text = cell?.trimmed, !text.isEmpty else { continue }
+            for cell in row.cells {
+                let text = cell.text.trimmed
+                guard !text.isEmpty else { continue }
                 if let field = aliases.field(forHeader: text), fieldColumns[field] == nil {
-                    fieldColumns[field] = column
+                    fieldColumns[field] = cell.column
                     headers[field] = text
                 } else {
-                    metadata.append((column, text))
+                    metadata.append((cell.column, text))
                 }
             }
             if FAQField.required.allSatisfy({ fieldColumns[$0] != nil }) {
@@ -69,47 +66,49 @@ struct FAQTableBuilder {
 
     /// The first non-empty row, shown when no header matches so the editor sees what was found.
     func firstNonEmptyRow(in rows: [RawRow]) -> [String] {
-        guard let row = rows.first(where: { $0.cells.contains(where: { !($0 ?? "").isBlank }) }) else { return [] }
-        return row.cells.compactMap { $0?.trimmed }.filter { !$0.isEmpty }
+        guard let row = rows.first(where: \.hasContent) else { return [] }
+        return row.cells.map(\.text.trimmed).filter { !$0.isEmpty }
     }
 
     func build(rows: [RawRow], merges: [MergedRange], header: HeaderMapping, sheetName: String?,
                cellsScanned: Int) throws -> FAQTable {
         let interpreted = Set(header.fieldColumns.values)
-        let mergedValues = mergedFill(rows: rows, merges: merges)
+        try checkHeaderNames(header, row: rows[header.rowIndex].number)
+        var merged = MergedFill(rows: rows, merges: merges, columns: header.readColumns)
         var result: [FAQRow] = []
         result.reserveCapacity(rows.count - header.rowIndex)
 
-        for row in rows[(header.rowIndex + 1)...] {
-            let ownFieldContent = interpreted.contains { column in
-                column < row.cells.count && !(row.cells[column] ?? "").isBlank
-            }
+        for index in rows.indices where index > header.rowIndex {
+            let row = rows[index]
+            let ownFieldContent = interpreted.contains { column in !(row[column] ?? "").isBlank }
             guard ownFieldContent else { continue }
+            let fill = merged.values(forRowAt: index)
 
-            func value(_ column: Int) -> String {
-                let own = column < row.cells.count ? row.cells[column] : nil
-                return normalizeCell(own ?? mergedValues[row.number]?[column] ?? "")
+            func value(_ column: Int) throws -> String {
+                let text = normalizeCell(row[column] ?? fill[column] ?? "")
+                if text.containsNUL { throw controlCharacter(row: row.number, column: column, header: header) }
+                return text
             }
-            func fieldValue(_ field: FAQField) -> String {
-                header.fieldColumns[field].map(value) ?? ""
+            func fieldValue(_ field: FAQField) throws -> String {
+                try header.fieldColumns[field].map(value) ?? ""
             }
 
-            let question = fieldValue(.question)
-            let answer = fieldValue(.answer)
+            let question = try fieldValue(.question)
+            let answer = try fieldValue(.answer)
             if question.isEmpty {
                 throw emptyCell(.emptyQuestion, field: .question, row: row.number, header: header)
             }
             if answer.isEmpty {
                 throw emptyCell(.emptyAnswer, field: .answer, row: row.number, header: header)
             }
-            let id = fieldValue(.id)
-            let metadata = header.metadataColumns.compactMap { column -> MetadataEntry? in
-                let text = value(column.index)
+            let id = try fieldValue(.id)
+            let metadata = try header.metadataColumns.compactMap { column -> MetadataEntry? in
+                let text = try value(column.index)
                 return text.isEmpty ? nil : MetadataEntry(name: column.name, value: text)
             }
             result.append(FAQRow(
                 rowNumber: row.number, id: id.isEmpty ? nil : id,
-                category: fieldValue(.category), subcategory: fieldValue(.subcategory),
+                category: try fieldValue(.category), subcategory: try fieldValue(.subcategory),
                 question: question, answer: answer, metadata: metadata))
         }
         return FAQTable(file: file, format: format, sheetName: sheetName,
@@ -117,31 +116,33 @@ struct FAQTableBuilder {
                         rows: result, cellsScanned: cellsScanned)
     }
 
-    /// The value of each merge's top-left cell, spread over the other cells the merge covers.
-    private func mergedFill(rows: [RawRow], merges: [MergedRange]) -> [Int: [Int: String]] {
-        guard !merges.isEmpty else { return [:] }
-        var rowByNumber: [Int: Int] = [:]
-        for (index, row) in rows.enumerated() { rowByNumber[row.number] = index }
-        var fill: [Int: [Int: String]] = [:]
-        for merge in merges {
-            guard let anchorIndex = rowByNumber[merge.rows.lowerBound] else { continue }
-            let anchor = rows[anchorIndex]
-            let column = merge.columns.lowerBound
-            guard column < anchor.cells.count, let value = anchor.cells[column] else { continue }
-            for rowNumber in merge.rows {
-                for covered in merge.columns { fill[rowNumber, default: [:]][covered] = value }
-            }
+    /// Header names become metadata names in the store, so they obey the same rule as cells.
+    private func checkHeaderNames(_ header: HeaderMapping, row: Int) throws {
+        for (column, name) in header.metadataColumns where name.containsNUL {
+            throw controlCharacter(row: row, column: column, header: header)
         }
-        return fill
     }
 
     private func emptyCell(_ code: SpreadsheetError.Code, field: FAQField, row: Int, header: HeaderMapping) -> SpreadsheetError {
-        let column = header.fieldColumns[field]!
-        let name = header.headers[field] ?? field.rawValue
-        return SpreadsheetError(
-            code: code, file: file, row: row, column: "\(columnLabel(column)) (\(name))",
+        SpreadsheetError(
+            code: code, file: file, row: row, column: describeColumn(header.fieldColumns[field], header: header),
             message: "the \(field.rawValue) is empty but the row has other content",
             remedy: "Fill in the \(field.rawValue) or delete the row, then save again.")
+    }
+
+    private func controlCharacter(row: Int, column: Int, header: HeaderMapping) -> SpreadsheetError {
+        SpreadsheetError(
+            code: .controlCharacter, file: file, row: row, column: describeColumn(column, header: header),
+            message: "the cell contains a NUL character (U+0000), which the store cannot hold",
+            remedy: "Retype the cell (the character is invisible in most editors) and save again.")
+    }
+
+    /// `C (Пример вопроса)`: the label the editor sees and the column's header.
+    private func describeColumn(_ column: Int?, header: HeaderMapping) -> String? {
+        guard let column else { return nil }
+        let name = header.fieldColumns.first { $0.value == column }.flatMap { header.headers[$0.key] }
+            ?? header.metadataColumns.first { $0.index == column }?.name
+        return name.map { "\(columnLabel(column)) (\($0))" } ?? columnLabel(column)
     }
 
     /// Line endings unified to `\n`, then trimmed. Written against unicode scalars because
@@ -160,5 +161,66 @@ struct FAQTableBuilder {
             previousWasCR = false
         }
         return String(scalars).trimmed
+    }
+}
+
+/// The value of each merge's top-left cell, spread over the other cells the merge covers, for
+/// the rows that exist and the columns the table reads, one row at a time.
+///
+/// Work is bounded by the cells the merges cover (already counted against `ReadLimits.maxCells`),
+/// never by the rows and columns a range merely names: `A1:XFD1048576` over a ten-row sheet
+/// touches ten rows. Rows must come in ascending row number, as the readers produce them.
+struct MergedFill {
+    private typealias Anchored = (anchorIndex: Int, merge: MergedRange, value: String)
+    private let rows: [RawRow]
+    private let columns: [Int]
+    /// Merges whose anchor cell has a value, in the order of the row index they start at.
+    private let pending: [Anchored]
+    private var nextPending = 0
+    private var active: [Anchored] = []
+
+    /// - Parameter columns: the columns wanted, ascending.
+    init(rows: [RawRow], merges: [MergedRange], columns: [Int]) {
+        self.rows = rows
+        self.columns = columns
+        var indexByNumber: [Int: Int] = [:]
+        if !merges.isEmpty {
+            for (index, row) in rows.enumerated() where indexByNumber[row.number] == nil { indexByNumber[row.number] = index }
+        }
+        pending = merges.compactMap { merge -> Anchored? in
+            guard let anchorIndex = indexByNumber[merge.rows.lowerBound],
+                  let value = rows[anchorIndex][merge.columns.lowerBound] else { return nil }
+            return (anchorIndex, merge, value)
+        }.sorted { $0.anchorIndex < $1.anchorIndex }
+    }
+
+    /// Merged values for the row at `index` (visited in ascending order), by column.
+    mutating func values(forRowAt index: Int) -> [Int: String] {
+        // Merges anchored at rows before this one (the header, skipped rows) join first.
+        while nextPending < pending.count, pending[nextPending].anchorIndex <= index {
+            active.append(pending[nextPending])
+            nextPending += 1
+        }
+        guard !active.isEmpty else { return [:] }
+        let number = rows[index].number
+        active.removeAll { $0.merge.rows.upperBound < number }
+        var fill: [Int: String] = [:]
+        for entry in active where entry.merge.rows.contains(number) {
+            var position = lowerBound(entry.merge.columns.lowerBound)
+            while position < columns.count, columns[position] <= entry.merge.columns.upperBound {
+                if fill[columns[position]] == nil { fill[columns[position]] = entry.value }
+                position += 1
+            }
+        }
+        return fill
+    }
+
+    private func lowerBound(_ column: Int) -> Int {
+        var low = 0, high = columns.count
+        while low < high {
+            let middle = (low + high) / 2
+            if columns[middle] < column { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

@@ -1,5 +1,6 @@
 /// Why a spreadsheet could not be read, with enough context for an editor to fix it:
-/// the file, and where it applies the row and the column, plus what to do.
+/// the file, the part of the package (xlsx), and where it applies the row and the column, plus
+/// what to do.
 public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case fileNotFound = "file-not-found"
@@ -8,6 +9,9 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
         case truncated
         case notAWorkbook = "not-a-workbook"
         case limitExceeded = "limit-exceeded"
+        case zipBomb = "zip-bomb"
+        /// A cell reference, row number or index beyond the format's limits or not a number.
+        case outOfRange = "out-of-range"
         case forbiddenXML = "forbidden-xml"
         case malformedXML = "malformed-xml"
         case sheetNotFound = "sheet-not-found"
@@ -15,10 +19,14 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
         case emptyQuestion = "empty-question"
         case emptyAnswer = "empty-answer"
         case invalidEncoding = "invalid-encoding"
+        /// A character no store can hold (NUL).
+        case controlCharacter = "control-character"
     }
 
     public let code: Code
     public let file: String
+    /// The part of an xlsx package the problem is in (`xl/worksheets/sheet1.xml`), when it is in one.
+    public let part: String?
     public let row: Int?
     /// The column as the editor sees it: `C (Пример вопроса)` for xlsx, `3 (question)` for csv.
     public let column: String?
@@ -26,9 +34,11 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
     /// What the person reading the message should do about it.
     public let remedy: String
 
-    public init(code: Code, file: String, row: Int? = nil, column: String? = nil, message: String, remedy: String) {
+    public init(code: Code, file: String, part: String? = nil, row: Int? = nil, column: String? = nil,
+                message: String, remedy: String) {
         self.code = code
         self.file = file
+        self.part = part
         self.row = row
         self.column = column
         self.message = message
@@ -42,6 +52,7 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
 
     public var location: String {
         var parts = [file]
+        if let part { parts.append("part \(part)") }
         if let row { parts.append("row \(row)") }
         if let column { parts.append("column \(column)") }
         return parts.joined(separator: ", ")

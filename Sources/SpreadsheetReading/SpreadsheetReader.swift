@@ -29,13 +29,21 @@ public struct SpreadsheetReader: Sendable {
                                    remedy: "Point FAQ_PATH at the spreadsheet file and check its permissions.")
         }
         if url.pathExtension.lowercased() == "csv" {
-            let data: Data
-            do { data = try Data(contentsOf: url) } catch {
-                throw SpreadsheetError(code: .unreadable, file: file, message: "the file could not be read (\(error.localizedDescription))",
-                                       remedy: "Check the file's permissions.")
-            }
-            return try CSVReader(file: file, aliases: aliases, limits: limits).read([UInt8](data))
+            return try CSVReader(file: file, aliases: aliases, limits: limits).read(contentsOf: url)
         }
-        return try XLSXReader(url: url, file: file, aliases: aliases, sheetName: sheetName, limits: limits).read()
+        let package = try XLSXPackage(url: url, file: file, limits: limits)
+        return try XLSXReader(package: package, file: file, aliases: aliases, sheetName: sheetName, limits: limits).read()
+    }
+
+    /// Reads a spreadsheet held in memory; `name` stands for the file in messages. For callers
+    /// that have the bytes already (the fuzz targets); files go through `read(_:)`, which streams.
+    public func read(bytes: [UInt8], format: FAQTable.Format, name: String = "<memory>") throws -> FAQTable {
+        switch format {
+        case .csv:
+            return try CSVReader(file: name, aliases: aliases, limits: limits).read(bytes)
+        case .xlsx:
+            let package = try XLSXPackage(data: Data(bytes), file: name, limits: limits)
+            return try XLSXReader(package: package, file: name, aliases: aliases, sheetName: sheetName, limits: limits).read()
+        }
     }
 }

@@ -51,8 +51,8 @@ extension String {
         let scalars = unicodeScalars
         guard let head = scalars.first, let tail = scalars.last else { return self }
         if !TextNormalization.isWhitespace(head) && !TextNormalization.isWhitespace(tail) { return self }
-        guard let first = scalars.firstIndex(where: { !TextNormalization.isWhitespace($0) }) else { return "" }
-        let last = scalars.lastIndex(where: { !TextNormalization.isWhitespace($0) })!
+        guard let first = scalars.firstIndex(where: { !TextNormalization.isWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !TextNormalization.isWhitespace($0) }) else { return "" }
         return String(scalars[first...last])
     }
 

@@ -2,6 +2,7 @@ import Embedding
 import Foundation
 import Logging
 import Reconciliation
+import SnapshotFormat
 import SpreadsheetReading
 import TemplateStore
 
@@ -33,6 +34,10 @@ public struct SyncEngine: Sendable {
     }
 
     private func prepare(_ source: SyncSource, options: SyncOptions, startedAt: Date) async throws -> PreparedSync {
+        // A model the snapshot cannot name must be refused now, before the store commits a
+        // version that could never be published.
+        try SnapshotEncoder.validate(model: SnapshotEncoder.Model(name: embedder.model.name, version: embedder.model.version,
+                                                                 dimension: embedder.model.dimension))
         // Parsing and hashing (threads of their own) overlap with reading the store's state.
         async let parsed = BlockingWork.run {
             let table = try source.reader.read(source.faqURL)

@@ -99,6 +99,27 @@ public struct StoreChanges: Sendable {
     }
 }
 
+extension StoreChanges {
+    /// The checks every backend makes before it writes: each vector has the version's
+    /// dimension, and no text holds a character a database cannot store (the readers refuse
+    /// NUL already; this keeps the store's own contract whatever the caller).
+    public func validate(location: String) throws {
+        for embedded in inserts + vectorUpdates where embedded.vector.count != model.dimension {
+            throw StoreError(code: .invalidVector, location: location,
+                             message: "template \(embedded.template.id) has a vector of \(embedded.vector.count) values, the version needs \(model.dimension)")
+        }
+        for template in inserts.map(\.template) + vectorUpdates.map(\.template) + fieldUpdates {
+            let texts = [template.id, template.category, template.subcategory, template.question, template.answer]
+                + template.metadata.flatMap { [$0.name, $0.value] }
+            if texts.contains(where: { $0.utf8.contains(0) }) {
+                throw StoreError(code: .invalidText, location: location,
+                                 message: "template \(template.id.prefix(80)) (row \(template.rowNumber)) contains a NUL character, which the store cannot hold",
+                                 cause: "retype the cell in the spreadsheet and save again")
+            }
+        }
+    }
+}
+
 public struct AppliedChanges: Sendable {
     public let versionID: Int64
     public let templateCount: Int

@@ -61,6 +61,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case writeFailed = "write-failed"
         case readFailed = "read-failed"
         case connectionFailed = "connection-failed"
+        /// The database refused the change or the query for a reason that retrying the same
+        /// change cannot fix (a constraint, the data, a missing privilege).
+        case rejected
+        /// Text the store cannot hold (a NUL character).
+        case invalidText = "invalid-text"
     }
 
     public let code: Code
@@ -77,5 +82,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         "store \(location): \(message)" + (cause.map { " (\($0))" } ?? "")
+    }
+
+    /// Worth retrying unchanged (with backoff): the database was unreachable, busy, full or
+    /// failed on I/O. Every other code fails the same way again until something is changed.
+    public var isTransient: Bool {
+        [.connectionFailed, .writeFailed, .readFailed, .openFailed].contains(code)
     }
 }

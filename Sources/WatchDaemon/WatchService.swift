@@ -27,6 +27,9 @@ public enum WatchFailureKind: Sendable {
     case badFile
     /// The file may have been caught half-written: look again shortly.
     case incompleteFile
+    /// The store (or the snapshot format) refused the change: retrying the same content cannot
+    /// succeed, so wait for the next save or SIGHUP.
+    case permanent
     /// The model API or the store failed: retry with backoff.
     case transient
 }
@@ -191,6 +194,10 @@ public struct WatchService: Service {
                 case .badFile:
                     state.failed(problem: "\(error)", badSHA256: sha256)
                     logger.error("the spreadsheet was not synced; still serving the last good snapshot until the next save",
+                                 metadata: ["error": "\(error)"])
+                case .permanent:
+                    state.failed(problem: "\(error)", badSHA256: sha256)
+                    logger.error("the store refused the change; not retrying it unchanged, still serving the last good snapshot until the next save or SIGHUP",
                                  metadata: ["error": "\(error)"])
                 case .incompleteFile:
                     // settle() already waited for a complete zip; a file still cut off is reported once.

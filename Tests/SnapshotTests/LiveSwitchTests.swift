@@ -132,6 +132,34 @@ struct LiveSwitchTests {
         #expect(live.reloadIfChanged() == .switched(from: 5, to: 6))
     }
 
+    /// A header whose numbers lie (overflowing sizes, offsets beyond any file, a generation no
+    /// publisher writes) is refused with a reason: the reader keeps serving, never traps.
+    @Test(arguments: SnapshotHeaderDamage.allCases)
+    func aHeaderWhoseNumbersOverflowIsRejected(damage: SnapshotHeaderDamage) throws {
+        defer { directory.remove() }
+        try publish(5)
+        let live = try LiveSnapshot(path: path, logger: Self.quiet)
+        let bad = damage.apply(to: try Data(contentsOf: URL(fileURLWithPath: path)))
+        let replacement = directory.path("replacement")
+        try bad.write(to: URL(fileURLWithPath: replacement))
+        #expect(throws: SnapshotError.self) { try MappedSnapshot(path: replacement) }
+        #expect(throws: SnapshotError.self) { try MappedSnapshot(path: replacement, verifyChecksum: false) }
+        #expect(rename(replacement, path) == 0)
+        guard case .rejected(let code) = live.reloadIfChanged() else {
+            Issue.record("the damaged file was not rejected")
+            return
+        }
+        #expect(code == .inconsistent || code == .truncated)
+        #expect(live.current?.generation == 5)
+        #expect(try live.search((0..<GenerationSnapshots.dimension).map { Float($0) }, k: 3).generation == 5)
+        #expect(live.reloadIfChanged() == .unchanged, "reported once")
+
+        // The publisher treats the bad file as no previous generation and goes on from its minimum.
+        #expect(SnapshotPublisher(path: path).existingGeneration() == nil)
+        try publish(6)
+        #expect(live.reloadIfChanged() == .switched(from: 5, to: 6))
+    }
+
     @Test func aReaderStartedBeforeTheFirstSnapshotPicksItUp() async throws {
         defer { directory.remove() }
         let live = try LiveSnapshot(path: path, requireSnapshot: false, logger: Self.quiet)

@@ -69,7 +69,8 @@ struct BadSpreadsheetTests {
         let compressedSize = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
         #expect(compressedSize < (1 << 20))
         let error = try error(reading: url, limits: ReadLimits(maxPartBytes: 8 << 20))
-        #expect(error.code == .limitExceeded)
+        #expect(error.code == .zipBomb)
+        #expect(error.part == "xl/worksheets/sheet1.xml")
         #expect(error.message.contains("inflates to more than 8 MiB"))
     }
 
@@ -125,5 +126,96 @@ struct BadSpreadsheetTests {
         #expect(error.code == .invalidEncoding)
         #expect(error.row == 3)
         #expect(error.remedy.contains("UTF-8"))
+    }
+}
+
+/// The files of the hostile-input issue: each is refused with its own code, naming the file and
+/// the part, instead of trapping, hanging or allocating without bound.
+@Suite("hostile spreadsheets")
+struct HostileSpreadsheetTests {
+    let directory: TemporaryDirectory
+    init() throws { directory = try TemporaryDirectory("hostile") }
+
+    @Test(arguments: HostileSpreadsheet.all)
+    func isRefusedWithItsCode(_ hostile: HostileSpreadsheet) throws {
+        let url = try hostile.write(to: directory.file(hostile.fileName))
+        do {
+            let table = try SpreadsheetReader().read(url)
+            Issue.record("\(hostile.name) was read: \(table.rows.count) rows")
+        } catch let error as SpreadsheetError {
+            #expect(error.code.rawValue == hostile.expectedCode, "\(error)")
+            #expect(error.message.contains(hostile.expectedMessage), "\(error)")
+            #expect(error.description.hasPrefix(url.path))
+            if hostile.fileExtension == "xlsx", error.code != .controlCharacter {
+                #expect(error.part == "xl/worksheets/sheet1.xml", "\(error)")
+            }
+        }
+    }
+
+    @Test func aCellInColumnXFDIsReadNotRefused() throws {
+        let url = directory.file("xfd.xlsx")
+        try HostileSpreadsheet.cellInLastColumn().write(to: url)
+        let table = try SpreadsheetReader().read(url)
+        #expect(table.rows.map(\.question) == ["How to raise a limit?", "Second?"])
+    }
+
+    @Test func aNULNamesItsRowAndColumn() throws {
+        let hostile = try #require(HostileSpreadsheet.all.first { $0.name == "nul-in-cell" && $0.fileExtension == "xlsx" })
+        let url = try hostile.write(to: directory.file(hostile.fileName))
+        #expect(throws: SpreadsheetError.self) { try SpreadsheetReader().read(url) }
+        do { _ = try SpreadsheetReader().read(url) } catch let error as SpreadsheetError {
+            #expect(error.row == 3)
+            #expect(error.column == "C (question)")
+        }
+    }
+
+    /// Only the rows that exist get a merged value, however far the range reaches.
+    @Test func aMergeReachingFarBeyondTheRowsFillsOnlyTheRowsThatExist() throws {
+        let xml = HostileSpreadsheet.sheetWithMerge("A2:A500000")
+        let url = directory.file("long-merge.xlsx")
+        try HostileSpreadsheet.package(sheetXML: Data(xml.utf8)).write(to: url)
+        let table = try SpreadsheetReader().read(url)
+        #expect(table.rows.map(\.category) == ["Cards", "Cards"])
+        #expect(table.cellsScanned > 499_999)
+    }
+
+    @Test func nestingAtTheLimitIsRefusedBeforeItGrows() throws {
+        let url = directory.file("nested.xlsx")
+        try HostileSpreadsheet.deeplyNested(bytes: 1 << 20).write(to: url)
+        do { _ = try SpreadsheetReader(limits: ReadLimits(maxXMLDepth: 64)).read(url) } catch let error as SpreadsheetError {
+            #expect(error.code == .limitExceeded)
+            #expect(error.message.contains("more than 64 deep"))
+        }
+    }
+
+    @Test func aCSVLargerThanTheLimitIsRefusedWhileStreaming() throws {
+        let url = directory.file("big.csv")
+        var text = "category,subcategory,question,answer\n"
+        for index in 0..<20_000 { text += "c,s,question \(index),answer \(index)\n" }
+        try Data(text.utf8).write(to: url)
+        #expect(throws: SpreadsheetError.self) { try SpreadsheetReader(limits: ReadLimits(maxPartBytes: 64 << 10)).read(url) }
+        do { _ = try SpreadsheetReader(limits: ReadLimits(maxPartBytes: 64 << 10)).read(url) } catch let error as SpreadsheetError {
+            #expect(error.code == .limitExceeded)
+            #expect(error.message.contains("larger than"))
+        }
+        #expect(try SpreadsheetReader().read(url).rows.count == 20_000)
+    }
+
+    @Test func csvQuotesAndLineBreaksSurviveChunkBoundaries() throws {
+        // Fields that straddle the 1 MiB chunk boundary: a quoted field with "" and CRLF inside.
+        var text = "category;subcategory;question;answer\r\n"
+        let filler = String(repeating: "x", count: 1_000)
+        var index = 0
+        while text.utf8.count < CSVReader.chunkSize + 50_000 {
+            text += "c;s;\"q \(index) \"\"quoted\"\"\r\nline\";\(filler)\r\n"
+            index += 1
+        }
+        let url = directory.file("chunks.csv")
+        try Data(text.utf8).write(to: url)
+        let streamed = try SpreadsheetReader().read(url)
+        let whole = try CSVReader(file: url.path, aliases: .standard, limits: ReadLimits()).read(Array(text.utf8))
+        #expect(streamed.rows.count == index)
+        #expect(streamed.rows == whole.rows)
+        #expect(streamed.rows.allSatisfy { $0.question.hasSuffix("\"quoted\"\nline") })
     }
 }

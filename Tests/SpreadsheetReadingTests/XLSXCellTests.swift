@@ -100,7 +100,27 @@ struct XLSXCellTests {
         #expect(NumberFormatting.isDateFormat("dd/mm/yyyy"))
         #expect(!NumberFormatting.isDateFormat("#,##0.00"))
         #expect(!NumberFormatting.isDateFormat("\"days\" 0"))
-        #expect(CellReference.column(in: Array("AB12".utf8)) == 27)
+        #expect(NumberFormatting.dateText("1", uses1904Dates: true) == "1904-01-02")
+        #expect(NumberFormatting.dateText("2958465.99999", uses1904Dates: false) == "9999-12-31 23:59:59")
+        #expect(CellReference.parse(Array("AB12".utf8)) == .init(column: 27, row: 12))
+        #expect(CellReference.parse(Array("$XFD$1048576".utf8)) == .init(column: 16_383, row: 1_048_576))
         #expect(CellReference.letters(forColumn: 27) == "AB")
+        #expect(CellReference.letters(forColumn: 16_383) == "XFD")
+    }
+
+    /// References beyond the format's limits are refused as they are read: no arithmetic on
+    /// them can overflow and nothing is sized by them.
+    @Test(arguments: ["XFE1", "A1048577", "AAAAAAAAAAAAAAA1", "A99999999999999999999999", "A0", "1A", "", "$", "A-1"])
+    func cellReferencesOutsideTheSheetAreRefused(reference: String) {
+        #expect(CellReference.parse(Array(reference.utf8)) == nil)
+    }
+
+    @Test func mergedRangesAreParsedWithinLimits() {
+        #expect(CellReference.range(Array("B3:A1".utf8)) == MergedRange(rows: 1...3, columns: 0...1))
+        #expect(CellReference.range(Array("A1:XFD1048576".utf8))?.cellCount == 16_384 * 1_048_576)
+        #expect(CellReference.range(Array("A1:XFE1".utf8)) == nil)
+        #expect(CellReference.range(Array("A1".utf8)) == nil)
+        #expect(BoundedInteger.parse(Array("99999999999999999999999".utf8), maximum: .max) == nil)
+        #expect(BoundedInteger.parse(Array("65536".utf8), maximum: 65_536) == 65_536)
     }
 }

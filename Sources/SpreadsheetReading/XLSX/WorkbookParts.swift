@@ -18,8 +18,8 @@ enum WorkbookParts {
         let uses1904Dates: Bool
     }
 
-    static func workbook(_ bytes: [UInt8], part: String) throws -> Workbook {
-        var parser = XMLPullParser(bytes: bytes, partName: part)
+    static func workbook(_ bytes: [UInt8], part: String, maxDepth: Int) throws -> Workbook {
+        var parser = XMLPullParser(bytes: bytes, partName: part, maxDepth: maxDepth)
         var sheets: [Sheet] = []
         var uses1904 = false
         while let token = try parser.next() {
@@ -36,8 +36,8 @@ enum WorkbookParts {
         return Workbook(sheets: sheets, uses1904Dates: uses1904)
     }
 
-    static func relationships(_ bytes: [UInt8], part: String) throws -> [Relationship] {
-        var parser = XMLPullParser(bytes: bytes, partName: part)
+    static func relationships(_ bytes: [UInt8], part: String, maxDepth: Int) throws -> [Relationship] {
+        var parser = XMLPullParser(bytes: bytes, partName: part, maxDepth: maxDepth)
         var result: [Relationship] = []
         while let token = try parser.next() {
             guard case .start(let tag) = token, parser.equals(tag.localName, "Relationship"),
@@ -59,8 +59,8 @@ enum WorkbookParts {
     }
 
     /// Shared strings in order; rich-text runs concatenated, phonetic hints (`rPh`) left out.
-    static func sharedStrings(_ bytes: [UInt8], part: String) throws -> [String] {
-        var parser = XMLPullParser(bytes: bytes, partName: part)
+    static func sharedStrings(_ bytes: [UInt8], part: String, maxDepth: Int) throws -> [String] {
+        var parser = XMLPullParser(bytes: bytes, partName: part, maxDepth: maxDepth)
         var strings: [String] = []
         var current = ""
         var inText = false
@@ -80,7 +80,7 @@ enum WorkbookParts {
                 if parser.equals(name, "si") {
                     strings.append(current)
                 } else if parser.equals(name, "rPh") {
-                    phoneticDepth -= 1
+                    phoneticDepth = max(0, phoneticDepth - 1)
                 } else if parser.equals(name, "t") {
                     inText = false
                 }
@@ -94,8 +94,8 @@ enum WorkbookParts {
     }
 
     /// Which cell style indexes (`s="…"`) format numbers as dates or times.
-    static func dateStyles(_ bytes: [UInt8], part: String) throws -> Set<Int> {
-        var parser = XMLPullParser(bytes: bytes, partName: part)
+    static func dateStyles(_ bytes: [UInt8], part: String, maxDepth: Int) throws -> Set<Int> {
+        var parser = XMLPullParser(bytes: bytes, partName: part, maxDepth: maxDepth)
         var customFormats: [Int: String] = [:]
         var formatIDs: [Int] = []
         var inCellXfs = false

@@ -1,25 +1,30 @@
 /// Scans one worksheet part into raw rows, cell values resolved to the text the editor sees.
+///
+/// Every number the part declares (cell references, row numbers, style and shared-string
+/// indices, merged ranges) is checked against the format's limits as it is read; cells and the
+/// cells merged ranges cover count toward `ReadLimits.maxCells`. Only cells with a value are kept.
 struct WorksheetParser {
     let sharedStrings: [String]
     let dateStyles: Set<Int>
     let uses1904Dates: Bool
-    let maxCells: Int
+    let limits: ReadLimits
     let file: String
 
     struct Result {
         var rows: [RawRow] = []
         var merges: [MergedRange] = []
+        /// `<c>` elements plus the cells merged ranges cover.
         var cellCount = 0
     }
 
     private enum CellType { case number, sharedString, inlineString, formulaString, boolean, error, isoDate }
 
     func parse(_ bytes: [UInt8], part: String) throws -> Result {
-        var parser = XMLPullParser(bytes: bytes, partName: part)
+        var parser = XMLPullParser(bytes: bytes, partName: part, maxDepth: limits.maxXMLDepth)
         var result = Result()
 
         var rowNumber = 0
-        var cells: [String?] = []
+        var cells: [RawCell] = []
         var column = -1
         var cellType = CellType.number
         var cellStyle = 0
@@ -29,19 +34,46 @@ struct WorksheetParser {
         var phoneticDepth = 0
         var hasValue = false
 
+        func countCells(_ count: Int, what: String) throws {
+            result.cellCount += count
+            guard result.cellCount <= limits.maxCells else {
+                throw SpreadsheetError(
+                    code: .limitExceeded, file: file, part: part,
+                    message: "the sheet has more than \(limits.maxCells) cells\(what), beyond the reading limit",
+                    remedy: "Delete unused formatted rows and columns and unmerge large ranges (select them, Delete Rows/Columns), then save again.")
+            }
+        }
+
         do {
             while let token = try parser.next() {
                 switch token {
                 case .start(let tag):
                     if parser.equals(tag.localName, "c") {
-                        result.cellCount += 1
-                        if result.cellCount > maxCells { throw tooManyCells(part: part) }
-                        column = parser.attributeRange("r", of: tag).flatMap { CellReference.column(in: parser.bytes[$0]) } ?? (column + 1)
+                        try countCells(1, what: "")
+                        if let range = parser.attributeRange("r", of: tag) {
+                            guard let reference = CellReference.parse(parser.bytes[range]), let referenced = reference.column else {
+                                throw outOfRange(part: part, row: rowNumber,
+                                                 "the cell reference r=\"\(parser.string(range).prefix(40))\" is not a cell within Excel's limits (columns A to XFD, rows 1 to \(SheetDimensions.maxRows))")
+                            }
+                            column = referenced
+                        } else {
+                            column += 1
+                            guard column < SheetDimensions.maxColumns else {
+                                throw outOfRange(part: part, row: rowNumber, "row \(rowNumber) has more than \(SheetDimensions.maxColumns) cells, Excel's column limit")
+                            }
+                        }
                         cellType = Self.cellType(parser, tag)
-                        cellStyle = parser.attributeRange("s", of: tag).flatMap { Self.integer(parser.bytes[$0]) } ?? 0
+                        if let range = parser.attributeRange("s", of: tag) {
+                            guard let style = BoundedInteger.parse(parser.bytes[range], maximum: SheetDimensions.maxStyles) else {
+                                throw outOfRange(part: part, row: rowNumber,
+                                                 "the style index s=\"\(parser.string(range).prefix(40))\" of cell \(CellReference.letters(forColumn: column))\(rowNumber) is not a number up to \(SheetDimensions.maxStyles)")
+                            }
+                            cellStyle = style
+                        } else {
+                            cellStyle = 0
+                        }
                         value = ""
                         hasValue = false
-                        if tag.selfClosing { column = max(column, 0) }
                     } else if parser.equals(tag.localName, "v") {
                         collecting = !tag.selfClosing
                         hasValue = true
@@ -53,13 +85,26 @@ struct WorksheetParser {
                     } else if parser.equals(tag.localName, "t") {
                         collecting = inInlineString && phoneticDepth == 0 && !tag.selfClosing
                     } else if parser.equals(tag.localName, "row") {
-                        rowNumber = parser.attributeRange("r", of: tag).flatMap { Self.integer(parser.bytes[$0]) } ?? (rowNumber + 1)
+                        if let range = parser.attributeRange("r", of: tag) {
+                            guard let number = BoundedInteger.parse(parser.bytes[range], maximum: SheetDimensions.maxRows), number > 0 else {
+                                throw outOfRange(part: part, row: nil,
+                                                 "the row number r=\"\(parser.string(range).prefix(40))\" is not a row within Excel's limits (1 to \(SheetDimensions.maxRows))")
+                            }
+                            rowNumber = number
+                        } else {
+                            rowNumber += 1
+                            guard rowNumber <= SheetDimensions.maxRows else {
+                                throw outOfRange(part: part, row: nil, "the sheet has more than \(SheetDimensions.maxRows) rows, Excel's row limit")
+                            }
+                        }
                         cells.removeAll(keepingCapacity: true)
                         column = -1
-                        if tag.selfClosing { continue }
-                    } else if parser.equals(tag.localName, "mergeCell"),
-                              let reference = try parser.attribute("ref", of: tag),
-                              let merge = CellReference.range(reference) {
+                    } else if parser.equals(tag.localName, "mergeCell"), let range = parser.attributeRange("ref", of: tag) {
+                        guard let merge = CellReference.range(parser.bytes[range]) else {
+                            throw outOfRange(part: part, row: nil,
+                                             "the merged range ref=\"\(parser.string(range).prefix(40))\" is not a range within Excel's limits")
+                        }
+                        try countCells(merge.cellCount, what: " (merged ranges count every cell they cover)")
                         result.merges.append(merge)
                     }
                 case .end(let name):
@@ -68,15 +113,14 @@ struct WorksheetParser {
                     } else if parser.equals(name, "is") {
                         inInlineString = false
                     } else if parser.equals(name, "rPh") {
-                        phoneticDepth -= 1
+                        phoneticDepth = max(0, phoneticDepth - 1)
                     } else if parser.equals(name, "c") {
-                        guard hasValue, column >= 0 else { continue }
-                        let text = resolve(value, type: cellType, style: cellStyle)
-                        if column >= cells.count { cells.append(contentsOf: repeatElement(nil, count: column - cells.count + 1)) }
-                        cells[column] = text
+                        guard hasValue, column >= 0, let text = try resolve(value, type: cellType, style: cellStyle, part: part,
+                                                                             cell: (column, rowNumber)) else { continue }
+                        cells.append(RawCell(column: column, text: text))
                     } else if parser.equals(name, "row") {
-                        if cells.contains(where: { $0 != nil }) {
-                            result.rows.append(RawRow(number: rowNumber, cells: cells))
+                        if !cells.isEmpty {
+                            result.rows.append(RawRow(number: rowNumber, unorderedCells: cells))
                         }
                     }
                 case .text(let range, let hasReferences):
@@ -91,10 +135,14 @@ struct WorksheetParser {
         return result
     }
 
-    private func resolve(_ raw: String, type: CellType, style: Int) -> String? {
+    private func resolve(_ raw: String, type: CellType, style: Int, part: String, cell: (column: Int, row: Int)) throws -> String? {
         switch type {
         case .sharedString:
-            guard let index = Int(raw), index >= 0, index < sharedStrings.count else { return nil }
+            if raw.isEmpty { return nil }
+            guard let index = BoundedInteger.parse(raw.utf8, maximum: sharedStrings.count - 1) else {
+                throw outOfRange(part: part, row: cell.row,
+                                 "cell \(CellReference.letters(forColumn: cell.column))\(cell.row) refers to shared string \"\(raw.prefix(40))\", but the workbook has \(sharedStrings.count)")
+            }
             return sharedStrings[index]
         case .inlineString, .formulaString, .error, .isoDate:
             return raw
@@ -119,61 +167,8 @@ struct WorksheetParser {
         return .number
     }
 
-    static func integer(_ digits: ArraySlice<UInt8>) -> Int? {
-        guard !digits.isEmpty else { return nil }
-        var value = 0
-        for byte in digits {
-            guard byte >= 0x30, byte <= 0x39 else { return nil }
-            value = value * 10 + Int(byte - 0x30)
-        }
-        return value
-    }
-
-    private func tooManyCells(part: String) -> SpreadsheetError {
-        SpreadsheetError(
-            code: .limitExceeded, file: file,
-            message: "\(part) has more than \(maxCells) cells, beyond the reading limit",
-            remedy: "Delete unused formatted rows and columns (select them, Delete Rows/Columns) and save again.")
-    }
-}
-
-/// A1-style cell references.
-enum CellReference {
-    /// The 0-based column of a reference such as `AB12`.
-    static func column<Bytes: Collection>(in reference: Bytes) -> Int? where Bytes.Element == UInt8 {
-        var column = 0
-        var letters = 0
-        for byte in reference {
-            let upper = byte & 0xDF
-            guard upper >= 0x41, upper <= 0x5A else { break }
-            column = column * 26 + Int(upper - 0x40)
-            letters += 1
-        }
-        return letters == 0 ? nil : column - 1
-    }
-
-    static func row(in reference: String) -> Int? {
-        Int(String(reference.drop(while: { $0.isLetter || $0 == "$" }).filter { $0 != "$" }))
-    }
-
-    static func range(_ reference: String) -> MergedRange? {
-        let ends = reference.split(separator: ":").map { String($0).replacingOccurrences(of: "$", with: "") }
-        guard ends.count == 2,
-              let firstColumn = column(in: Array(ends[0].utf8)), let lastColumn = column(in: Array(ends[1].utf8)),
-              let firstRow = row(in: ends[0]), let lastRow = row(in: ends[1]),
-              firstRow <= lastRow, firstColumn <= lastColumn else { return nil }
-        return MergedRange(rows: firstRow...lastRow, columns: firstColumn...lastColumn)
-    }
-
-    /// `0` → `A`, `27` → `AB`.
-    static func letters(forColumn index: Int) -> String {
-        var result = ""
-        var remaining = index + 1
-        while remaining > 0 {
-            let digit = (remaining - 1) % 26
-            result = String(UnicodeScalar(UInt8(65 + digit))) + result
-            remaining = (remaining - 1) / 26
-        }
-        return result
+    private func outOfRange(part: String, row: Int?, _ message: String) -> SpreadsheetError {
+        SpreadsheetError(code: .outOfRange, file: file, part: part, row: row.flatMap { $0 > 0 ? $0 : nil }, message: message,
+                         remedy: "The file was not written by Excel or LibreOffice, or it is damaged: open it in Excel or LibreOffice and save it again.")
     }
 }

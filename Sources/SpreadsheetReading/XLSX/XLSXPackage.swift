@@ -17,7 +17,21 @@ final class XLSXPackage {
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {
-            throw Self.classifyOpenFailure(url: url, file: file)
+            let head = (try? FileHandle(forReadingFrom: url)).flatMap { handle -> Data? in
+                defer { try? handle.close() }
+                return try? handle.read(upToCount: 4)
+            } ?? Data()
+            throw Self.classifyOpenFailure(head: head, file: file)
+        }
+    }
+
+    init(data: Data, file: String, limits: ReadLimits) throws {
+        self.file = file
+        self.limits = limits
+        do {
+            archive = try Archive(data: data, accessMode: .read)
+        } catch {
+            throw Self.classifyOpenFailure(head: data.prefix(4), file: file)
         }
     }
 
@@ -29,18 +43,23 @@ final class XLSXPackage {
         let partLimit = limits.maxPartBytes
         let remaining = limits.maxTotalBytes - totalBytesRead
         let sink = PartBuffer(limit: min(partLimit, remaining))
-        sink.bytes.reserveCapacity(Int(min(Int64(sink.limit), max(0, Int64(entry.uncompressedSize)))))
+        // The declared size is a claim: reserve it only as far as the compressed data could
+        // really inflate (deflate tops out near 1:1032), and never beyond the limit.
+        let plausible = Int64(clamping: entry.compressedSize).multipliedReportingOverflow(by: 1_032)
+        let reservation = min(Int64(sink.limit), max(0, Int64(clamping: entry.uncompressedSize)),
+                              plausible.overflow ? Int64.max : plausible.partialValue)
+        sink.bytes.reserveCapacity(Int(reservation))
         do {
             _ = try archive.extract(entry, bufferSize: 1 << 16, skipCRC32: false, consumer: sink.append)
         } catch is LimitReached {
             throw SpreadsheetError(
-                code: .limitExceeded, file: file,
-                message: "the part \(path) inflates to more than \(min(partLimit, remaining) >> 20) MiB, beyond the reading limit (a zip bomb or a sheet far larger than any FAQ)",
+                code: .zipBomb, file: file, part: path,
+                message: "the part inflates to more than \(min(partLimit, remaining) >> 20) MiB, beyond the reading limit (a zip bomb or a sheet far larger than any FAQ)",
                 remedy: "Check that this is the FAQ spreadsheet; remove unused formatted rows and columns and save again.")
         } catch {
             throw SpreadsheetError(
-                code: .truncated, file: file,
-                message: "the part \(path) could not be inflated (\(error)); the file is damaged or was caught half-saved",
+                code: .truncated, file: file, part: path,
+                message: "the part could not be inflated (\(error)); the file is damaged or was caught half-saved",
                 remedy: "Save the spreadsheet again from Excel or LibreOffice.")
         }
         totalBytesRead += sink.bytes.count
@@ -61,11 +80,7 @@ final class XLSXPackage {
     }
 
     /// ZIPFoundation only says "unreadable"; the first bytes tell a non-zip from a cut-off zip.
-    private static func classifyOpenFailure(url: URL, file: String) -> SpreadsheetError {
-        let head = (try? FileHandle(forReadingFrom: url)).flatMap { handle -> Data? in
-            defer { try? handle.close() }
-            return try? handle.read(upToCount: 4)
-        } ?? Data()
+    private static func classifyOpenFailure(head: Data, file: String) -> SpreadsheetError {
         if head.isEmpty {
             return SpreadsheetError(code: .truncated, file: file, message: "the file is empty",
                                     remedy: "It may be in the middle of being saved; save it again if this persists.")

@@ -2,23 +2,22 @@ import Foundation
 
 /// Reads the FAQ sheet of an xlsx workbook.
 struct XLSXReader {
-    let url: URL
+    let package: XLSXPackage
     let file: String
     let aliases: ColumnAliases
     let sheetName: String?
     let limits: ReadLimits
 
     func read() throws -> FAQTable {
-        let package = try XLSXPackage(url: url, file: file, limits: limits)
         let workbookPath = try officeDocumentPath(package)
         let workbookDirectory = (workbookPath as NSString).deletingLastPathComponent
         guard let workbookBytes = try package.part(workbookPath) else {
             throw notAWorkbook("it has no \(workbookPath)")
         }
-        let workbook = try parse { try WorkbookParts.workbook(workbookBytes, part: workbookPath) }
+        let workbook = try parse { try WorkbookParts.workbook(workbookBytes, part: workbookPath, maxDepth: limits.maxXMLDepth) }
         let relationshipsPath = "\(workbookDirectory)/_rels/\((workbookPath as NSString).lastPathComponent).rels"
         let relationships = try package.part(relationshipsPath).map { bytes in
-            try parse { try WorkbookParts.relationships(bytes, part: relationshipsPath) }
+            try parse { try WorkbookParts.relationships(bytes, part: relationshipsPath, maxDepth: limits.maxXMLDepth) }
         } ?? []
         func target(ofType suffix: String) -> String? {
             relationships.first { $0.type.hasSuffix(suffix) }.map { WorkbookParts.resolve($0.target, relativeTo: workbookDirectory) }
@@ -26,11 +25,11 @@ struct XLSXReader {
 
         let sharedStringsPath = target(ofType: "/sharedStrings") ?? "\(workbookDirectory)/sharedStrings.xml"
         let sharedStrings = try package.part(sharedStringsPath).map { bytes in
-            try parse { try WorkbookParts.sharedStrings(bytes, part: sharedStringsPath) }
+            try parse { try WorkbookParts.sharedStrings(bytes, part: sharedStringsPath, maxDepth: limits.maxXMLDepth) }
         } ?? []
         let stylesPath = target(ofType: "/styles") ?? "\(workbookDirectory)/styles.xml"
         let dateStyles = try package.part(stylesPath).map { bytes in
-            try parse { try WorkbookParts.dateStyles(bytes, part: stylesPath) }
+            try parse { try WorkbookParts.dateStyles(bytes, part: stylesPath, maxDepth: limits.maxXMLDepth) }
         } ?? []
 
         let worksheets: [(name: String, path: String)] = workbook.sheets.compactMap { sheet in
@@ -55,7 +54,7 @@ struct XLSXReader {
         }
 
         let sheetParser = WorksheetParser(sharedStrings: sharedStrings, dateStyles: dateStyles,
-                                          uses1904Dates: workbook.uses1904Dates, maxCells: limits.maxCells, file: file)
+                                          uses1904Dates: workbook.uses1904Dates, limits: limits, file: file)
         let builder = FAQTableBuilder(file: file, format: .xlsx, aliases: aliases,
                                       columnLabel: CellReference.letters(forColumn:))
         var seen: [(sheet: String, firstRow: [String])] = []
@@ -64,18 +63,20 @@ struct XLSXReader {
                 throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
             }
             let scanned = try sheetParser.parse(bytes, part: sheet.path)
-            if let header = builder.findHeader(in: scanned.rows) {
-                return try builder.build(rows: scanned.rows, merges: scanned.merges, header: header,
+            // Excel writes rows in ascending order; a file that does not is read in that order.
+            let rows = scanned.rows.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }.map(\.element)
+            if let header = builder.findHeader(in: rows) {
+                return try builder.build(rows: rows, merges: scanned.merges, header: header,
                                          sheetName: sheet.name, cellsScanned: scanned.cellCount)
             }
-            seen.append((sheet.name, builder.firstNonEmptyRow(in: scanned.rows)))
+            seen.append((sheet.name, builder.firstNonEmptyRow(in: rows)))
         }
         throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen)
     }
 
     private func officeDocumentPath(_ package: XLSXPackage) throws -> String {
         if let bytes = try package.part("_rels/.rels") {
-            let relationships = try parse { try WorkbookParts.relationships(bytes, part: "_rels/.rels") }
+            let relationships = try parse { try WorkbookParts.relationships(bytes, part: "_rels/.rels", maxDepth: limits.maxXMLDepth) }
             if let main = relationships.first(where: { $0.type.hasSuffix("/officeDocument") }) {
                 return WorkbookParts.resolve(main.target, relativeTo: "")
             }
@@ -96,14 +97,17 @@ struct XLSXReader {
     static func spreadsheetError(_ error: XMLError, file: String) -> SpreadsheetError {
         switch error.reason {
         case .truncated:
-            SpreadsheetError(code: .truncated, file: file, message: error.explanation,
+            SpreadsheetError(code: .truncated, file: file, part: error.part, message: error.explanation,
                              remedy: "Save the spreadsheet again from Excel or LibreOffice.")
         case .doctypeForbidden, .entityForbidden:
-            SpreadsheetError(code: .forbiddenXML, file: file, message: error.explanation,
+            SpreadsheetError(code: .forbiddenXML, file: file, part: error.part, message: error.explanation,
                              remedy: "Re-save the workbook from Excel or LibreOffice; files they write never contain these.")
         case .malformed:
-            SpreadsheetError(code: .malformedXML, file: file, message: error.explanation,
+            SpreadsheetError(code: .malformedXML, file: file, part: error.part, message: error.explanation,
                              remedy: "Re-save the workbook from Excel or LibreOffice.")
+        case .tooDeep:
+            SpreadsheetError(code: .limitExceeded, file: file, part: error.part, message: error.explanation,
+                             remedy: "The file was not written by Excel or LibreOffice; re-save the workbook from one of them.")
         }
     }
 }

@@ -6,7 +6,8 @@
 /// that subset is both safer and an order of magnitude faster.
 ///
 /// What it refuses: a `<!DOCTYPE` (and with it every entity declaration and external entity), any
-/// named entity other than the five predefined ones, and a document that ends with open elements.
+/// named entity other than the five predefined ones, a document that ends with open elements, and
+/// nesting deeper than `maxDepth` (the stack of open elements is the only memory it grows).
 struct XMLPullParser {
     enum Token {
         /// A start tag. `selfClosing` tags produce no matching `.end`.
@@ -19,12 +20,16 @@ struct XMLPullParser {
 
     let bytes: [UInt8]
     let partName: String
+    let maxDepth: Int
     private(set) var position = 0
     private var openElements: [Range<Int>] = []
 
-    init(bytes: [UInt8], partName: String) {
+    static let defaultMaxDepth = 256
+
+    init(bytes: [UInt8], partName: String, maxDepth: Int = XMLPullParser.defaultMaxDepth) {
         self.bytes = bytes
         self.partName = partName
+        self.maxDepth = maxDepth
     }
 
     var depth: Int { openElements.count }
@@ -183,8 +188,13 @@ struct XMLPullParser {
         guard cursor < count else { throw truncated() }
         let selfClosing = cursor > attributesStart && bytes[cursor - 1] == UInt8(ascii: "/")
         let attributes = attributesStart..<(selfClosing ? cursor - 1 : cursor)
+        if !selfClosing {
+            guard openElements.count < maxDepth else {
+                throw XMLError(part: partName, offset: position, reason: .tooDeep(limit: maxDepth))
+            }
+            openElements.append(name)
+        }
         position = cursor + 1
-        if !selfClosing { openElements.append(name) }
         return XMLTag(localName: localName(of: name), attributes: attributes, selfClosing: selfClosing)
     }
 
@@ -267,6 +277,7 @@ struct XMLError: Error, Sendable {
         case doctypeForbidden
         case entityForbidden(String)
         case malformed(String)
+        case tooDeep(limit: Int)
     }
 
     let part: String
@@ -283,6 +294,8 @@ struct XMLError: Error, Sendable {
             "\(part) uses the undeclared entity '&\(name);' (byte \(offset)); only the five predefined XML entities are accepted"
         case .malformed(let detail):
             "\(part) is not well-formed XML at byte \(offset): \(detail)"
+        case .tooDeep(let limit):
+            "\(part) nests elements more than \(limit) deep (byte \(offset)); spreadsheet parts nest about ten deep"
         }
     }
 }

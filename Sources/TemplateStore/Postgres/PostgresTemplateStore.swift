@@ -82,6 +82,11 @@ public final class PostgresTemplateStore: TemplateStore {
                                      : "lost the connection to PostgreSQL at \(settings.endpoint)\(writing ? "; the transaction was rolled back" : "")",
                                  cause: error.cause.map { "\($0); check that the server runs and accepts connections, then retry" })
             }
+            guard error.isTransient else {
+                throw StoreError(code: .rejected, location: location,
+                                 message: writing ? "PostgreSQL refused the change; the transaction was rolled back" : "PostgreSQL refused a query",
+                                 cause: error.description)
+            }
             throw StoreError(code: writing ? .writeFailed : .readFailed, location: location,
                              message: writing ? "the transaction was rolled back" : "a read failed", cause: error.description)
         } catch is CancellationError {
@@ -187,12 +192,8 @@ public final class PostgresTemplateStore: TemplateStore {
     // MARK: Writing a sync
 
     public func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
-        let location = self.location
         let model = changes.model
-        if let wrong = (changes.inserts + changes.vectorUpdates).first(where: { $0.vector.count != model.dimension }) {
-            throw StoreError(code: .invalidVector, location: location,
-                             message: "template \(wrong.template.id) has a vector of \(wrong.vector.count) values; \(model) has \(model.dimension)")
-        }
+        try changes.validate(location: location)
         let host = ProcessInfo.processInfo.hostName
         let applied = try await run(writing: true) { connection in
             try connection.transaction { () throws -> (AppliedChanges, Bool) in
@@ -503,7 +504,7 @@ public final class PostgresTemplateStore: TemplateStore {
                 SELECT generation, version_id, template_count, path, published_at FROM snapshot_publications ORDER BY generation DESC LIMIT 1
                 """)
             guard result.rowCount == 1 else { return nil }
-            return SnapshotPublicationRecord(generation: UInt64(result.integer(0, 0)), versionID: result.integer(0, 1),
+            return SnapshotPublicationRecord(generation: UInt64(clamping: result.integer(0, 0)), versionID: result.integer(0, 1),
                                              templateCount: result.int(0, 2), path: result.string(0, 3), publishedAt: result.date(0, 4))
         }
     }

@@ -139,7 +139,7 @@ public final class SQLiteTemplateStore: TemplateStore {
         do { return try await database.read(body) } catch let error as StoreError { throw error } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw StoreError(code: .readFailed, location: path, message: "a read failed", cause: "\(error)")
+            throw storeError(error, code: .readFailed, message: "a read failed")
         }
     }
 
@@ -149,8 +149,19 @@ public final class SQLiteTemplateStore: TemplateStore {
             // Cancelled (shutdown): the transaction rolled back; say so as cancellation, not failure.
             throw CancellationError()
         } catch {
-            throw StoreError(code: .writeFailed, location: path, message: "the transaction was rolled back", cause: "\(error)")
+            throw storeError(error, code: .writeFailed, message: "the transaction was rolled back")
         }
+    }
+
+    /// SQLite's busy, locked, full-disk and I/O errors may pass; a constraint, a type mismatch,
+    /// a read-only or corrupt file will not, and are reported as `.rejected`.
+    private func storeError(_ error: any Error, code: StoreError.Code, message: String) -> StoreError {
+        let transient: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN,
+                                          .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT]
+        if let database = error as? DatabaseError, !transient.contains(database.resultCode.primaryResultCode) {
+            return StoreError(code: .rejected, location: path, message: "SQLite refused: \(message)", cause: "\(error)")
+        }
+        return StoreError(code: code, location: path, message: message, cause: "\(error)")
     }
 
     // MARK: Reading
@@ -246,11 +257,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     // MARK: Writing a sync
 
     public func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
-        let location = path
-        for embedded in changes.inserts + changes.vectorUpdates where embedded.vector.count != changes.model.dimension {
-            throw StoreError(code: .invalidVector, location: location,
-                             message: "template \(embedded.template.id) has a vector of \(embedded.vector.count) values, the version needs \(changes.model.dimension)")
-        }
+        try changes.validate(location: path)
         return try await write { db in
             let now = Timestamp.string(Date())
             let versionID = try Self.findOrCreateVersion(changes.model, in: db, now: now)
@@ -334,11 +341,13 @@ public final class SQLiteTemplateStore: TemplateStore {
             }
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [id])
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [id])
-            let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
                        (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
                 FROM embedding_versions v WHERE v.id = ?
-                """, arguments: [id])!
+                """, arguments: [id]) else {
+                throw StoreError(code: .versionNotFound, location: location, message: "there is no version \(id)")
+            }
             return Self.version(from: row)
         }
     }
@@ -427,7 +436,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     public func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM snapshot_publications ORDER BY generation DESC LIMIT 1").map { row in
-                SnapshotPublicationRecord(generation: UInt64(row["generation"] as Int64), versionID: row["version_id"],
+                SnapshotPublicationRecord(generation: UInt64(clamping: row["generation"] as Int64), versionID: row["version_id"],
                                           templateCount: row["template_count"], path: row["path"],
                                           publishedAt: Timestamp.date(row["published_at"]))
             }
