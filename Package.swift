@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "SpreadsheetReading", targets: ["SpreadsheetReading"]),
         // For retrieval processes: map the published snapshot, follow new ones, search it.
         .library(name: "SnapshotReader", targets: ["SnapshotReader"]),
+        // The fuzz targets' entry points, for the libFuzzer package in Tests/Fuzz.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -141,6 +143,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "faqsync", dependencies: ["FAQSyncCommands"]),
+        // What the fuzzers drive: one entry point per input format (xlsx, its XML parts, csv, snapshots).
+        .target(name: "FuzzTargets", dependencies: ["SpreadsheetReading", "SnapshotFormat", "SnapshotReader"]),
+        // Replays fuzz inputs through FuzzTargets without libFuzzer (the regression test), and writes the seed corpora.
+        .executableTarget(name: "faqsync-fuzz", dependencies: ["FuzzTargets", "TestSupport", "SnapshotFormat", "SnapshotPublishing",
+                                                         .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .executableTarget(
             name: "faqsync-bench",
             dependencies: [
@@ -203,6 +210,11 @@ let package = Package(
             dependencies: ["TemplateStore", "PostgresClient", "CLibPQ", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            // Depends on the executable so `swift test` builds the replayer the test runs.
+            dependencies: ["TestSupport", "faqsync-fuzz"]
         ),
         .testTarget(
             name: "FAQSyncCommandsTests",

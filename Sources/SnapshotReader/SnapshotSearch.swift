@@ -44,29 +44,38 @@ extension MappedSnapshot {
     /// Scans the mapped matrix with SIMD, split over the cores for large snapshots; memory use is
     /// O(k × cores), independent of the number of templates.
     public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> SearchResults {
-        guard query.count == view.dimension else {
-            throw SearchError(message: "the query vector has \(query.count) values, the snapshot's model has \(view.dimension)")
-        }
-        guard (1...Self.maximumK).contains(k) else {
-            throw SearchError(message: "k must be between 1 and \(Self.maximumK), not \(k)")
-        }
-        let norm = query.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        let normalized = norm > 0 ? query.map { $0 / norm } : query
-        let ranked = TopK.scan(view: view, query: normalized, k: k, filter: CompiledFilter(filter))
-        let hits = ranked.map { candidate in
-            SearchHit(id: view.string(candidate.index, .id), score: candidate.score,
-                      category: view.string(candidate.index, .category), subcategory: view.string(candidate.index, .subcategory),
-                      question: view.string(candidate.index, .question), answer: view.string(candidate.index, .answer))
-        }
-        return SearchResults(generation: generation, results: hits)
+        SearchResults(generation: generation, results: try view.search(query, k: k, filter: filter))
     }
 
     /// The template with this id, if the snapshot has it.
+    public func template(id: String) -> SearchHit? { view.template(id: id) }
+}
+
+extension SnapshotView {
+    /// Top-k hits in this view; see `MappedSnapshot.search`. The view's owner keeps it mapped.
+    public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> [SearchHit] {
+        guard query.count == dimension else {
+            throw SearchError(message: "the query vector has \(query.count) values, the snapshot's model has \(dimension)")
+        }
+        guard (1...MappedSnapshot.maximumK).contains(k) else {
+            throw SearchError(message: "k must be between 1 and \(MappedSnapshot.maximumK), not \(k)")
+        }
+        let norm = query.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        let normalized = norm > 0 ? query.map { $0 / norm } : query
+        let ranked = TopK.scan(view: self, query: normalized, k: k, filter: CompiledFilter(filter))
+        return ranked.map { candidate in
+            SearchHit(id: string(candidate.index, .id), score: candidate.score,
+                      category: string(candidate.index, .category), subcategory: string(candidate.index, .subcategory),
+                      question: string(candidate.index, .question), answer: string(candidate.index, .answer))
+        }
+    }
+
+    /// The template with this id, if the view has it.
     public func template(id: String) -> SearchHit? {
         let wanted = Array(id.utf8)
-        for index in 0..<view.count where view.field(index, .id, equals: wanted) {
-            return SearchHit(id: id, score: 1, category: view.string(index, .category), subcategory: view.string(index, .subcategory),
-                             question: view.string(index, .question), answer: view.string(index, .answer))
+        for index in 0..<count where field(index, .id, equals: wanted) {
+            return SearchHit(id: id, score: 1, category: string(index, .category), subcategory: string(index, .subcategory),
+                             question: string(index, .question), answer: string(index, .answer))
         }
         return nil
     }

@@ -46,4 +46,12 @@ public struct SpreadsheetReader: Sendable {
             return try XLSXReader(package: package, file: name, aliases: aliases, sheetName: sheetName, limits: limits).read()
         }
     }
+
+    /// Reads a workbook from its parts, by part name, without a zip container: the fuzz target of
+    /// the XML parts feeds the parsers directly through this.
+    @_spi(Fuzzing)
+    public func read(xlsxParts parts: [String: [UInt8]], name: String = "<memory>") throws -> FAQTable {
+        let package = InMemoryParts(parts: parts, file: name, limits: limits)
+        return try XLSXReader(package: package, file: name, aliases: aliases, sheetName: sheetName, limits: limits).read()
+    }
 }

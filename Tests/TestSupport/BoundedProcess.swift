@@ -32,7 +32,7 @@ public struct BoundedProcess {
     }
 
     public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                           deadline: Duration = .seconds(10)) throws -> Outcome {
+                           deadline: Duration = .seconds(10), binary: URL = CLIProcess.binary) throws -> Outcome {
         let scratch = try TemporaryDirectory("bounded")
         defer { scratch.remove() }
         let outPath = scratch.path("stdout"), errPath = scratch.path("stderr")
@@ -46,7 +46,7 @@ public struct BoundedProcess {
 
         // The shell changes directory and execs faqsync in its place: same pid, so wait4's
         // rusage is faqsync's own.
-        let binary = CLIProcess.binary.path
+        let binary = binary.path
         let shell = ["/bin/sh", "-c", #"cd "$1" && shift && exec "$@""#, "sh", (directory ?? CLIProcess.scratchDirectory).path, binary]
         let argv = (shell + arguments).map { strdup($0) } + [nil]
         let envp = CLIProcess.environment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]

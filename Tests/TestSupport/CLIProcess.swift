@@ -19,14 +19,19 @@ public struct CLIProcess {
     /// because the test target depends on it).
     public static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["FAQSYNC_BIN"] { return URL(fileURLWithPath: override) }
+        return builtExecutable("faqsync")
+    }
+
+    /// An executable of this package, from the build directory the tests run from.
+    public static func builtExecutable(_ name: String) -> URL {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("faqsync")
+            let candidate = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             directory.deleteLastPathComponent()
         }
-        return Fixtures.projectRoot.appendingPathComponent(".build/debug/faqsync")
+        return Fixtures.projectRoot.appendingPathComponent(".build/debug/\(name)")
     }
 
     /// An environment without the caller's FAQSYNC-relevant settings, plus `extra`.

@@ -1,11 +1,37 @@
 import Foundation
 import ZIPFoundation
 
+/// Where the reader gets a workbook's parts from: the zip container, or (for the fuzz target of
+/// the XML parts) a set of parts in memory.
+protocol PackageParts {
+    func contains(_ path: String) -> Bool
+    /// The part's bytes, nil when the package has no such part.
+    func part(_ path: String) throws -> [UInt8]?
+}
+
+/// Parts held in memory, each within the part limit.
+struct InMemoryParts: PackageParts {
+    let parts: [String: [UInt8]]
+    let file: String
+    let limits: ReadLimits
+
+    func contains(_ path: String) -> Bool { parts[path] != nil }
+
+    func part(_ path: String) throws -> [UInt8]? {
+        guard let bytes = parts[path] else { return nil }
+        guard bytes.count <= limits.maxPartBytes else {
+            throw SpreadsheetError(code: .zipBomb, file: file, part: path, message: "the part is larger than \(limits.maxPartBytes >> 20) MiB",
+                                   remedy: "Check that this is the FAQ spreadsheet.")
+        }
+        return bytes
+    }
+}
+
 /// The zip container of an xlsx file, read part by part within `ReadLimits`.
 ///
 /// Inflated sizes are counted while inflating, not trusted from the zip's directory, which a zip
 /// bomb can fake.
-final class XLSXPackage {
+final class XLSXPackage: PackageParts {
     private let archive: Archive
     private let file: String
     private let limits: ReadLimits

@@ -2,7 +2,7 @@ import Foundation
 
 /// Reads the FAQ sheet of an xlsx workbook.
 struct XLSXReader {
-    let package: XLSXPackage
+    let package: any PackageParts
     let file: String
     let aliases: ColumnAliases
     let sheetName: String?
@@ -74,7 +74,7 @@ struct XLSXReader {
         throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen)
     }
 
-    private func officeDocumentPath(_ package: XLSXPackage) throws -> String {
+    private func officeDocumentPath(_ package: any PackageParts) throws -> String {
         if let bytes = try package.part("_rels/.rels") {
             let relationships = try parse { try WorkbookParts.relationships(bytes, part: "_rels/.rels", maxDepth: limits.maxXMLDepth) }
             if let main = relationships.first(where: { $0.type.hasSuffix("/officeDocument") }) {

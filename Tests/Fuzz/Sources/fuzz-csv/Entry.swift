@@ -1,0 +1,6 @@
+import FuzzDriver
+
+@_cdecl("fuzz_csv_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runLibFuzzer(.csv, argc, argv)
+}

@@ -1,0 +1,6 @@
+import FuzzDriver
+
+@_cdecl("fuzz_xlsx_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runLibFuzzer(.xlsx, argc, argv)
+}
