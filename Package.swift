@@ -33,10 +33,9 @@ let package = Package(
     ],
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
-        .target(
-            name: "SpreadsheetReading",
-            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")]
-        ),
+        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate"]),
+        // zlib, from zlib1g-dev: SpreadsheetReading inflates xlsx parts with it.
+        .systemLibrary(name: "CZlibInflate", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Model identity, the Embedder protocol and the local (model-free) embedder.
         .target(name: "Embedding"),
         // Templates with identities and hashes, and the pure planner that diffs them against a store.
@@ -91,7 +90,6 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         // libsystemd, for sd_notify, the watchdog and socket activation (sd_listen_fds).

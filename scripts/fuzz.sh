@@ -23,7 +23,8 @@ build() {
     # which ships with the toolchain, links them.
     local swift_bin; swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
     printf '{ "schemaVersion": "1.0", "linker": { "path": "%s/ld.lld" } }\n' "$swift_bin" > "$work/toolset.json"
-    swift build --package-path Tests/Fuzz -c release --toolset "$PWD/$work/toolset.json" \
+    # New source files in the main package are only seen without the cached build manifest.
+    swift build --package-path Tests/Fuzz -c release --disable-build-manifest-caching --toolset "$PWD/$work/toolset.json" \
         -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 }
 
@@ -45,10 +46,28 @@ run() {
     [ -x "$binary" ] || build
     [ -d "$work/corpus/$target" ] || seeds
     mkdir -p "$work/findings/$target" "$work/logs"
-    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:quarantine_size_mb=64}" \
-    "$binary" "$work/corpus/$target" -max_total_time="$seconds" -timeout=1 -malloc_limit_mb=512 \
-        -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=131072 -print_final_stats=1 \
-        -artifact_prefix="$work/findings/$target/" 2>&1 | tee "$work/logs/$target-$(date +%Y%m%dT%H%M%S).log" | grep -E "^#[0-9]+.*(INITED|DONE|pulse)|^stat::|==ERROR|SUMMARY|Test unit written" || true
+    local log; log="$work/logs/$target-$(date +%Y%m%dT%H%M%S).log"
+    # libFuzzer stops at a finding; start it again (the corpus keeps what it learnt) until the
+    # time is up, so an unattended run collects every finding of its time.
+    local end=$((SECONDS + seconds))
+    while [ "$SECONDS" -lt "$end" ]; do
+        ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:quarantine_size_mb=64}" \
+        "$binary" "$work/corpus/$target" -max_total_time=$((end - SECONDS)) -timeout=1 -malloc_limit_mb=512 \
+            -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=131072 -detect_leaks=0 -print_final_stats=1 \
+            -artifact_prefix="$work/findings/$target/" >> "$log" 2>&1 || true
+    done
+    summary "$target" "$log"
+}
+
+# Executions, coverage and findings of one run, from its log.
+summary() {
+    local target=$1 log=$2
+    local executions coverage features findings
+    executions=$(grep -h "^stat::number_of_executed_units" "$log" | awk '{sum += $2} END {print sum + 0}')
+    coverage=$(grep -hoE "cov: [0-9]+" "$log" | tail -1 | awk '{print $2}')
+    features=$(grep -hoE "ft: [0-9]+" "$log" | tail -1 | awk '{print $2}')
+    findings=$(grep -hc "Test unit written" "$log" || true)
+    echo "$target: ${executions} executions, coverage ${coverage:-?} edges (${features:-?} features), ${findings} findings; corpus $(ls "$work/corpus/$target" | wc -l) inputs; log $log"
 }
 
 case "${1:-}" in

@@ -25,8 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     @discardableResult
     public func run(_ input: UnsafeRawBufferPointer) -> Bool {
         switch self {
-        case .xlsx: return (try? Self.reader.read(bytes: Array(input), format: .xlsx)) != nil
-        case .csv: return (try? Self.reader.read(bytes: Array(input), format: .csv)) != nil
+        case .xlsx: return Self.readFile(input, extension: "xlsx")
+        case .csv: return Self.readFile(input, extension: "csv")
         case .xmlParts: return Self.readParts(input)
         case .snapshot: return Self.readSnapshot(input)
         }
@@ -35,6 +35,26 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     public func run(_ data: Data) -> Bool { data.withUnsafeBytes { run($0) } }
 
     static let reader = SpreadsheetReader()
+
+    /// Files go through the path users' files take (open, map or stream, inflate): the input is
+    /// written to a scratch file of this process and read from there.
+    private static func readFile(_ input: UnsafeRawBufferPointer, extension fileExtension: String) -> Bool {
+        let path = "\(scratchDirectory)/faqsync-fuzz-\(getpid()).\(fileExtension)"
+        let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        var written = 0
+        while written < input.count, let base = input.baseAddress {
+            let count = write(descriptor, base + written, input.count - written)
+            if count <= 0 { break }
+            written += count
+        }
+        close(descriptor)
+        defer { unlink(path) }
+        return (try? reader.read(URL(fileURLWithPath: path))) != nil
+    }
+
+    /// tmpfs when there is one: the fuzzers write one file per input.
+    private static let scratchDirectory = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
 
     // MARK: XML parts
 

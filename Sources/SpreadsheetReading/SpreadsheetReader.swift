@@ -35,16 +35,10 @@ public struct SpreadsheetReader: Sendable {
         return try XLSXReader(package: package, file: file, aliases: aliases, sheetName: sheetName, limits: limits).read()
     }
 
-    /// Reads a spreadsheet held in memory; `name` stands for the file in messages. For callers
-    /// that have the bytes already (the fuzz targets); files go through `read(_:)`, which streams.
-    public func read(bytes: [UInt8], format: FAQTable.Format, name: String = "<memory>") throws -> FAQTable {
-        switch format {
-        case .csv:
-            return try CSVReader(file: name, aliases: aliases, limits: limits).read(bytes)
-        case .xlsx:
-            let package = try XLSXPackage(data: Data(bytes), file: name, limits: limits)
-            return try XLSXReader(package: package, file: name, aliases: aliases, sheetName: sheetName, limits: limits).read()
-        }
+    /// Whether the xlsx file at `url` is a complete zip (its end record and central directory
+    /// are all there): a file caught half-written is not. The daemon waits for this before reading.
+    public static func containerIsComplete(_ url: URL, limits: ReadLimits = ReadLimits()) -> Bool {
+        (try? ZipArchive(url: url, maxFileBytes: limits.maxTotalBytes)) != nil
     }
 
     /// Reads a workbook from its parts, by part name, without a zip container: the fuzz target of

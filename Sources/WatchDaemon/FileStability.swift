@@ -1,5 +1,5 @@
 import Foundation
-import ZIPFoundation
+import SpreadsheetReading
 
 /// Decides whether the spreadsheet can be read now: it exists, its size and modification time
 /// held still over a short interval, and (for xlsx) its zip central directory is readable.
@@ -21,7 +21,7 @@ public enum FileStability {
         guard let second = signature(path) else { return .missing }
         guard first == second else { return .settling("the file is still being written (size or time changed)") }
         if path.lowercased().hasSuffix(".csv") { return .ready }
-        guard (try? Archive(url: URL(fileURLWithPath: path), accessMode: .read)) != nil else {
+        guard SpreadsheetReader.containerIsComplete(URL(fileURLWithPath: path)) else {
             return .settling("the file is not a complete zip yet (no readable central directory)")
         }
         return .ready

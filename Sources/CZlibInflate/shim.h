@@ -1,0 +1,2 @@
+// zlib, for inflating the parts of xlsx packages (SpreadsheetReading/Zip).
+#include <zlib.h>
