@@ -209,6 +209,8 @@ let package = Package(
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "Logging", package: "swift-log")]
         ),
+        // The Debian package under a real systemd, booted in a throwaway root (scripts/systemd-sandbox.sh).
+        .testTarget(name: "ServiceTests", dependencies: ["TestSupport"]),
         .testTarget(
             name: "FuzzRegressionTests",
             // Depends on the executable so `swift test` builds the replayer the test runs.

@@ -2,7 +2,7 @@
 # Installs the Debian packages faqsync builds against. Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(libsqlite3-dev libpq-dev libsystemd-dev pkg-config systemd)
+packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev pkg-config systemd curl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -22,6 +22,11 @@ if ! bash scripts/postgres.sh status; then
 fi
 export FAQSYNC_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 
+# The Debian package (release build, lintian-checked), for the service test that installs it under
+# a real systemd booted in a throwaway root (Tests/ServiceTests, scripts/systemd-sandbox.sh).
+FAQSYNC_DEB="$(bash scripts/build-deb.sh | tail -n 1)"
+export FAQSYNC_DEB
+
 swift build --build-tests
 # Serially: many tests run real processes (the CLI, daemons, servers) and measure how they react
 # in time; on a 2-core machine, running them all at once makes them measure each other.

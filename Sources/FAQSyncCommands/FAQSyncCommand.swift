@@ -10,6 +10,7 @@ public struct FAQSyncCommand: AsyncParsableCommand {
             Settings come from flags, then the environment (FAQ_PATH, SQLITE_DB_PATH, EMBEDDING_*; see etc/faqsync.env), \
             then the defaults: the sample spreadsheet data/faq-sample.xlsx and the store data/faqsync.db.
             """,
+        version: FAQSyncVersion.current,
         subcommands: [Sync.self, Watch.self, Query.self, Serve.self, Status.self, Versions.self, Snapshot.self, Store.self, ImportLegacy.self]
     )
 

@@ -6,7 +6,36 @@ import TemplateStore
 extension FAQSyncCommand {
     struct Store: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Work on stores as a whole.", subcommands: [Copy.self])
+            abstract: "Work on stores as a whole.", subcommands: [Copy.self, Backup.self])
+
+        struct Backup: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write a consistent copy of the SQLite store, while the daemon keeps running.",
+                discussion: """
+                    Uses SQLite's online backup: syncs may go on meanwhile. The copy is one self-contained file \
+                    (mode 0600), checked with quick_check before it is renamed into place; an existing file is never \
+                    overwritten. To restore: stop faqsync, put the copy at the store's path (owned by the faqsync user), \
+                    delete any faqsync.db-wal and faqsync.db-shm beside it, start faqsync. A PostgreSQL store is backed \
+                    up with pg_dump (README.md, "Back up and restore").
+                    """)
+
+            @OptionGroup var common: CommonOptions
+            @Argument(help: "Where to write the copy (a new file).") var path: String
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let configuration = try common.configuration()
+                    guard configuration.backend == .sqlite else {
+                        throw ConfigurationError(key: "STORAGE_BACKEND", message: "is postgres: back up a PostgreSQL store with pg_dump, e.g. pg_dump --format=custom --table='embedding_*' --table=templates --table='template_*' --table=quarantined_templates --table=sync_runs --table=snapshot_publications --table=store_state --table=faqsync_migrations DATABASE > faqsync.dump")
+                    }
+                    let started = Date()
+                    let backup = try await SQLiteTemplateStore(path: configuration.sqlitePath).backup(to: path)
+                    if common.json { try JSONOutput.print(backup) } else {
+                        print("Backed up \(backup.source) to \(backup.path): \(backup.templates) templates in \(backup.versions) version(s), \(backup.bytes / 1024) KiB, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s.")
+                    }
+                }
+            }
+        }
 
         struct Copy: AsyncParsableCommand {
             static let configuration = CommandConfiguration(

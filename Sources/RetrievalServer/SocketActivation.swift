@@ -56,8 +56,10 @@ public struct ActivatedSocketServer: Service {
         let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .bind(descriptor, cleanupExistingSocketFile: false, serverBackPressureStrategy: nil) { channel in
-                connections.track(channel)
-                return http.setup(channel: channel, logger: logger)
+                let marker = connections.track(channel)
+                return channel.pipeline.addHandler(marker, position: .first).flatMap {
+                    http.setup(channel: channel, logger: logger)
+                }
             }
         logger.info("serving the socket passed by systemd", metadata: ["fd": "\(descriptor)",
                                                                        "address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -79,21 +81,63 @@ public struct ActivatedSocketServer: Service {
     }
 }
 
-/// The connections a server has open, so shutdown can quiesce them.
+/// The connections a server has open, so shutdown can quiesce them without dropping a request.
+///
+/// A connection accepted just before shutdown whose request bytes are still on their way looks
+/// idle, and quiescing an idle HTTP connection closes it: the client would see its request
+/// dropped, although systemd queued it for us. So a connection that has not sent anything yet is
+/// quiesced as soon as its first bytes arrive (its request then completes), or closed after a
+/// grace period if it sends nothing at all.
 final class OpenConnections: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private struct Entry {
+        let channel: any Channel
+        let marker: FirstRequestMarker
+    }
+    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    static let silentConnectionGrace: TimeAmount = .seconds(2)
 
-    func track(_ channel: any Channel) {
+    func track(_ channel: any Channel) -> FirstRequestMarker {
         let key = ObjectIdentifier(channel)
-        channels.withLock { $0[key] = channel }
+        let marker = FirstRequestMarker()
+        entries.withLock { $0[key] = Entry(channel: channel, marker: marker) }
         channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.channels.withLock { $0.removeValue(forKey: key) }
+            _ = self?.entries.withLock { $0.removeValue(forKey: key) }
         }
+        return marker
     }
 
     func quiesceAll() {
-        for channel in channels.withLock({ Array($0.values) }) {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        for entry in entries.withLock({ Array($0.values) }) {
+            let channel = entry.channel, marker = entry.marker
+            channel.eventLoop.execute {
+                if marker.hasReceivedData {
+                    channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                } else {
+                    marker.quiesceOnFirstData = true
+                    channel.eventLoop.scheduleTask(in: Self.silentConnectionGrace) {
+                        if !marker.hasReceivedData { channel.close(promise: nil) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// First in each connection's pipeline: notes that the client has sent something, and passes a
+/// pending quiesce on once the first request is under way. Touched on the channel's event loop
+/// only (hence `@unchecked Sendable`).
+final class FirstRequestMarker: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    var hasReceivedData = false
+    var quiesceOnFirstData = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let first = !hasReceivedData
+        hasReceivedData = true
+        context.fireChannelRead(data)
+        if first, quiesceOnFirstData {
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
     }
 }

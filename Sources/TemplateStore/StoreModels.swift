@@ -126,6 +126,15 @@ public struct AppliedChanges: Sendable {
     public let runID: Int64
 }
 
+/// A backup written by `SQLiteTemplateStore.backup(to:)`.
+public struct StoreBackup: Sendable, Codable {
+    public let source: String
+    public let path: String
+    public let bytes: Int
+    public let versions: Int
+    public let templates: Int
+}
+
 public struct CleanReport: Sendable, Codable {
     public let removedVersions: [StoredVersion]
     public let removedTemplates: Int

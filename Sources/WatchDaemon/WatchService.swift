@@ -166,6 +166,11 @@ public struct WatchService: Service {
         let sha256 = try? await Self.sha256(of: path)
         if !force, let sha256, sha256 == state.lastSyncedSHA256 {
             logger.debug("content unchanged (same SHA-256 as the last sync); nothing to do")
+            // The file is back to what the store serves (a bad save undone): nothing is wrong any more.
+            if state.clearProblem() {
+                logger.info("the spreadsheet is back to the content last synced; no longer degraded")
+                notifier.status(state.statusLine(faq: path))
+            }
             return
         }
         if !force, let sha256, sha256 == state.lastBadSHA256 {
@@ -321,6 +326,14 @@ final class WatchState: Sendable {
     }
 
     func setProblem(_ problem: String) { values.withLock { $0.problem = problem } }
+
+    /// Clears the current problem; true when there was one.
+    func clearProblem() -> Bool {
+        values.withLock { values in
+            defer { values.problem = nil; values.lastBadSHA256 = nil; values.consecutiveFailures = 0 }
+            return values.problem != nil
+        }
+    }
 
     func statusLine(faq: String) -> String {
         values.withLock { values in

@@ -1,3 +1,3 @@
 import FAQSyncCommands
 
-await FAQSyncMain.run()
+FAQSyncMain.runAndExit()

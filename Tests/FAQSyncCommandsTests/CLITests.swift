@@ -131,3 +131,52 @@ struct CLITests {
         #expect(result.stderr.contains("EMBEDDING_DIMENSIONS must be a positive whole number, not 'zero'"))
     }
 }
+
+@Suite("store backup")
+struct StoreBackupTests {
+    /// A backup taken while another process syncs 3,000 templates is one self-contained,
+    /// consistent file: the state before that sync or after it, never between.
+    @Test func aBackupDuringASyncIsConsistentAndSelfContained() async throws {
+        let directory = try TemporaryDirectory("backup")
+        defer { directory.remove() }
+        let db = directory.path("store.db")
+        #expect(try CLIProcess.run(["sync", "--faq", Fixtures.faq.path, "--db", db]).status == 0)
+        let big = directory.file("big.xlsx")
+        try GeneratedFAQ(count: 3_000).writeXLSX(to: big)
+        let (sync, _, _) = try CLIProcess.start(["sync", "--faq", big.path, "--db", db])
+
+        let backupPath = directory.path("copy.db")
+        let backup = try CLIProcess.run(["store", "backup", backupPath, "--db", db, "--json"])
+        sync.waitUntilExit()
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(sync.terminationStatus == 0)
+        let report = try backup.json()
+        let templates = try #require(report["templates"] as? Int)
+        #expect(templates == 201 || templates == 3_000, "a committed state: \(templates)")
+
+        #expect(!FileManager.default.fileExists(atPath: backupPath + "-wal"), "no WAL beside the copy")
+        let attributes = try FileManager.default.attributesOfItem(atPath: backupPath)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let copy = try DatabaseQueue(path: backupPath, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let (mode, check, count) = try await copy.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try String.fetchAll(db, sql: "PRAGMA quick_check"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates"))
+        }
+        try copy.close()
+        #expect(mode == "delete")
+        #expect(check == ["ok"])
+        #expect(count == templates)
+
+        // The copy is a working store: status reads it, and it never overwrites a file.
+        #expect(try CLIProcess.run(["status", "--db", backupPath]).status == 0)
+        let again = try CLIProcess.run(["store", "backup", backupPath, "--db", db])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("exists already"))
+    }
+
+    @Test func aPostgreSQLStoreIsPointedAtPgDump() throws {
+        let result = try CLIProcess.run(["store", "backup", "/tmp/never.db"], environment: ["STORAGE_BACKEND": "postgres"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("pg_dump"))
+    }
+}

@@ -27,7 +27,7 @@ public struct LegacyStore: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: .openFailed, location: path, message: "the file does not exist")
         }
-        var configuration = Configuration()
+        var configuration = Configuration.faqsync()
         configuration.readonly = true
         let queue: DatabaseQueue
         do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {

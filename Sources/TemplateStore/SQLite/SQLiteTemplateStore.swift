@@ -48,6 +48,74 @@ public final class SQLiteTemplateStore: TemplateStore {
         return try await body()
     }
 
+    // MARK: Backup
+
+    /// A consistent copy of the store while writers go on (SQLite's online backup API): written
+    /// to a temporary file beside `destination` (mode 0600), checked, switched out of WAL mode so
+    /// it is one self-contained file, fsynced and renamed into place. An existing file is never
+    /// overwritten.
+    public func backup(to destination: String) async throws -> StoreBackup {
+        guard exists() else {
+            throw StoreError(code: .openFailed, location: path, message: "there is no store here to back up")
+        }
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError(code: .writeFailed, location: destination, message: "the backup file exists already",
+                             cause: "choose a new path; a backup never overwrites a file")
+        }
+        let source = try database()
+        let location = path
+        return try await withCheckedThrowingContinuation { continuation in
+            // SQLite's backup blocks its thread for the whole copy: one of ours, not the pool's.
+            Thread {
+                continuation.resume(with: Result { try Self.backup(source, location: location, to: destination) })
+            }.start()
+        }
+    }
+
+    private static func backup(_ source: DatabasePool, location: String, to destination: String) throws -> StoreBackup {
+        let directory = (destination as NSString).deletingLastPathComponent.isEmpty ? "." : (destination as NSString).deletingLastPathComponent
+        let temporary = "\(directory)/.\((destination as NSString).lastPathComponent).\(getpid()).backup-tmp"
+        let descriptor = Glibc.open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(code: .writeFailed, location: destination, message: "the backup file could not be created",
+                             cause: String(cString: strerror(errno)))
+        }
+        close(descriptor)
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do {
+            let copy = try DatabaseQueue(path: temporary, configuration: .faqsync())
+            try source.backup(to: copy, pagesPerStep: 4_096)
+            let summary = try copy.writeWithoutTransaction { db -> (Int, Int, [String]) in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")
+                let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+                let versions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding_versions") ?? 0
+                let templates = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") ?? 0
+                return (versions, templates, check)
+            }
+            try copy.close()
+            guard summary.2 == ["ok"] else {
+                throw StoreError(code: .writeFailed, location: destination, message: "the copy fails SQLite's quick_check",
+                                 cause: summary.2.prefix(3).joined(separator: "; "))
+            }
+            let fd = Glibc.open(temporary, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { fsync(fd); close(fd) }
+            guard rename(temporary, destination) == 0 else {
+                throw StoreError(code: .writeFailed, location: destination, message: "the backup could not be renamed into place",
+                                 cause: String(cString: strerror(errno)))
+            }
+            renamed = true
+            let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directoryDescriptor >= 0 { fsync(directoryDescriptor); close(directoryDescriptor) }
+            let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
+            return StoreBackup(source: location, path: destination, bytes: size ?? 0, versions: summary.0, templates: summary.1)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .writeFailed, location: destination, message: "the backup failed", cause: "\(error)")
+        }
+    }
+
     // MARK: Opening
 
     /// The pool, opening the file and migrating the schema on first use.
@@ -67,7 +135,7 @@ public final class SQLiteTemplateStore: TemplateStore {
         // (GRDB creates and drops a table to initialise the WAL), and a store from a newer
         // faqsync must not be touched at all.
         try refuseNewerSchema(migrator)
-        var configuration = Configuration()
+        var configuration = Configuration.faqsync()
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
         configuration.label = "faqsync"
@@ -89,7 +157,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     }
 
     private func refuseNewerSchema(_ migrator: DatabaseMigrator) throws {
-        var configuration = Configuration()
+        var configuration = Configuration.faqsync()
         configuration.readonly = true
         configuration.busyMode = .timeout(30)
         let applied: Set<String>
@@ -501,6 +569,17 @@ public final class SQLiteTemplateStore: TemplateStore {
                       model: ModelIdentity(name: row["model_name"], version: row["model_version"], dimension: row["dimension"]),
                       isCurrent: (row["is_current"] as Int) == 1, createdAt: Timestamp.date(row["created_at"]),
                       templateCount: row["template_count"])
+    }
+}
+
+extension Configuration {
+    /// GRDB's configuration as faqsync uses it: default QoS for its queues. GRDB's default,
+    /// user-initiated, makes libdispatch on Linux renice those threads to -2, which a service
+    /// without CAP_SYS_NICE may not, and it logs so on every start.
+    static func faqsync() -> Configuration {
+        var configuration = Configuration()
+        configuration.qos = .default
+        return configuration
     }
 }
 
