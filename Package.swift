@@ -33,7 +33,9 @@ let package = Package(
     ],
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
-        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate"]),
+        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames"]),
+        // Splitting paths without Foundation's NSString path methods (which trap on one-letter names).
+        .target(name: "PathNames"),
         // zlib, from zlib1g-dev: SpreadsheetReading inflates xlsx parts with it.
         .systemLibrary(name: "CZlibInflate", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Model identity, the Embedder protocol and the local (model-free) embedder.
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "TemplateStore",
             dependencies: [
-                "Reconciliation", "Embedding", "PostgresClient",
+                "Reconciliation", "Embedding", "PostgresClient", "PathNames",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,11 +64,11 @@ let package = Package(
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
         .target(name: "SnapshotFormat"),
         // Atomic publication of snapshot files (temp file, fsync, rename, fsync directory).
-        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat"]),
+        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "PathNames"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
-            dependencies: ["SnapshotFormat", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SnapshotFormat", "PathNames", .product(name: "Logging", package: "swift-log")]
         ),
         // Embedding models behind HTTP: OpenAI-compatible servers and Ollama, with a careful client.
         .target(
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "WatchDaemon",
             dependencies: [
-                "CSystemd", "SpreadsheetReading",
+                "CSystemd", "SpreadsheetReading", "PathNames",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Foundation
+import PathNames
 import SnapshotFormat
 
 /// Publishes snapshot files atomically: readers see the old file or the new one, never a part.
@@ -30,9 +31,9 @@ public struct SnapshotPublisher: Sendable {
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let directory = PathName.directoryOrCurrent(of: path)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let temporary = "\(directory)/.\(PathName.fileName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         removeStaleTemporaries(in: directory)
 
         let descriptor = open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, Self.fileMode)
@@ -62,7 +63,7 @@ public struct SnapshotPublisher: Sendable {
     /// Temporary files of publishers that died mid-write (SIGKILL, power loss) would otherwise
     /// stay in the directory forever: remove those whose process no longer exists.
     func removeStaleTemporaries(in directory: String) {
-        let prefix = ".\((path as NSString).lastPathComponent)."
+        let prefix = ".\(PathName.fileName(of: path))."
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
             let fields = name.dropFirst(prefix.count).split(separator: ".")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PathNames
 import SnapshotFormat
 import Synchronization
 
@@ -159,8 +160,8 @@ final class Follower: Sendable {
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
         }
         wakePipe = (fds[0], fds[1])
-        let directory = (live.path as NSString).deletingLastPathComponent.isEmpty ? "." : (live.path as NSString).deletingLastPathComponent
-        let fileName = (live.path as NSString).lastPathComponent
+        let directory = PathName.directoryOrCurrent(of: live.path)
+        let fileName = PathName.fileName(of: live.path)
         let timeoutMillis = Int32(fallbackInterval.components.seconds * 1000 + fallbackInterval.components.attoseconds / 1_000_000_000_000_000)
         let wake = wakePipe.read
         let started = Thread { [weak live] in

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PathNames
 import Synchronization
 
 /// Watches the spreadsheet's directory with inotify and reports content changes of the file.
@@ -25,8 +26,8 @@ public final class SpreadsheetWatcher: Sendable {
         _ = pipe(&fds)
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         wakePipe = (fds[0], fds[1])
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let directory = PathName.directoryOrCurrent(of: path)
+        let name = PathName.fileName(of: path)
         let continuation = self.continuation
         let wake = wakePipe.read
         let thread = Thread {

@@ -152,3 +152,21 @@ struct HostileInputCLITests {
         return result
     }
 }
+
+/// Foundation's `NSString.deletingLastPathComponent` traps on a one-letter path in this toolchain;
+/// faqsync splits paths itself (PathNames), so a store, snapshot and spreadsheet named with one
+/// letter work like any other.
+@Suite("one-letter paths")
+struct OneLetterPathTests {
+    @Test func aStoreSnapshotAndSpreadsheetNamedWithOneLetterWork() throws {
+        let directory = try TemporaryDirectory("one-letter")
+        defer { directory.remove() }
+        try FileManager.default.copyItem(at: Fixtures.sampleFAQ, to: directory.file("f.xlsx"))
+        let sync = try CLIProcess.run(["sync", "--faq", "f.xlsx", "--db", "d", "--snapshot", "s"], directory: directory.url)
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let show = try CLIProcess.run(["snapshot", "show", "--snapshot", "s"], directory: directory.url)
+        #expect(show.status == 0, "\(show.stderr)")
+        let backup = try CLIProcess.run(["store", "backup", "b", "--db", "d"], directory: directory.url)
+        #expect(backup.status == 0, "\(backup.stderr)")
+    }
+}

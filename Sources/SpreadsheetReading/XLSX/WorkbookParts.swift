@@ -1,3 +1,5 @@
+import PathNames
+
 /// The small parts of a workbook: sheet list, relationships, shared strings and cell styles.
 /// Each parse function takes the inflated bytes of one part.
 enum WorkbookParts {
@@ -56,6 +58,12 @@ enum WorkbookParts {
             if piece == ".." { _ = components.popLast() } else if piece != "." { components.append(String(piece)) }
         }
         return components.joined(separator: "/")
+    }
+
+    /// Where the relationships of `part` are: `xl/_rels/workbook.xml.rels`.
+    static func relationshipsPart(of part: String) -> String {
+        let directory = PathName.directory(of: part)
+        return (directory.isEmpty ? "" : directory + "/") + "_rels/" + PathName.fileName(of: part) + ".rels"
     }
 
     /// Shared strings in order; rich-text runs concatenated, phonetic hints (`rPh`) left out.

@@ -1,4 +1,5 @@
 import Foundation
+import PathNames
 
 /// Reads the FAQ sheet of an xlsx workbook.
 struct XLSXReader {
@@ -10,12 +11,12 @@ struct XLSXReader {
 
     func read() throws -> FAQTable {
         let workbookPath = try officeDocumentPath(package)
-        let workbookDirectory = (workbookPath as NSString).deletingLastPathComponent
+        let workbookDirectory = PathName.directory(of: workbookPath)
         guard let workbookBytes = try package.part(workbookPath) else {
             throw notAWorkbook("it has no \(workbookPath)")
         }
         let workbook = try parse { try WorkbookParts.workbook(workbookBytes, part: workbookPath, maxDepth: limits.maxXMLDepth) }
-        let relationshipsPath = "\(workbookDirectory)/_rels/\((workbookPath as NSString).lastPathComponent).rels"
+        let relationshipsPath = WorkbookParts.relationshipsPart(of: workbookPath)
         let relationships = try package.part(relationshipsPath).map { bytes in
             try parse { try WorkbookParts.relationships(bytes, part: relationshipsPath, maxDepth: limits.maxXMLDepth) }
         } ?? []
@@ -23,11 +24,11 @@ struct XLSXReader {
             relationships.first { $0.type.hasSuffix(suffix) }.map { WorkbookParts.resolve($0.target, relativeTo: workbookDirectory) }
         }
 
-        let sharedStringsPath = target(ofType: "/sharedStrings") ?? "\(workbookDirectory)/sharedStrings.xml"
+        let sharedStringsPath = target(ofType: "/sharedStrings") ?? WorkbookParts.resolve("sharedStrings.xml", relativeTo: workbookDirectory)
         let sharedStrings = try package.part(sharedStringsPath).map { bytes in
             try parse { try WorkbookParts.sharedStrings(bytes, part: sharedStringsPath, maxDepth: limits.maxXMLDepth) }
         } ?? []
-        let stylesPath = target(ofType: "/styles") ?? "\(workbookDirectory)/styles.xml"
+        let stylesPath = target(ofType: "/styles") ?? WorkbookParts.resolve("styles.xml", relativeTo: workbookDirectory)
         let dateStyles = try package.part(stylesPath).map { bytes in
             try parse { try WorkbookParts.dateStyles(bytes, part: stylesPath, maxDepth: limits.maxXMLDepth) }
         } ?? []

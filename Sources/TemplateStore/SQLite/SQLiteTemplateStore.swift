@@ -1,6 +1,7 @@
 import Embedding
 import Foundation
 import GRDB
+import PathNames
 import Reconciliation
 import SpreadsheetReading
 import Synchronization
@@ -29,7 +30,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     /// holder dies.
     public func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         let lockPath = path + ".sync-lock"
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathName.directory(of: path)
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let descriptor = Glibc.open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
@@ -73,8 +74,8 @@ public final class SQLiteTemplateStore: TemplateStore {
     }
 
     private static func backup(_ source: DatabasePool, location: String, to destination: String) throws -> StoreBackup {
-        let directory = (destination as NSString).deletingLastPathComponent.isEmpty ? "." : (destination as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.\((destination as NSString).lastPathComponent).\(getpid()).backup-tmp"
+        let directory = PathName.directoryOrCurrent(of: destination)
+        let temporary = "\(directory)/.\(PathName.fileName(of: destination)).\(getpid()).backup-tmp"
         let descriptor = Glibc.open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StoreError(code: .writeFailed, location: destination, message: "the backup file could not be created",
@@ -190,7 +191,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     /// -wal and -shm files, which inherit the database file's mode.
     private func createPrivateFileIfMissing() throws {
         guard !FileManager.default.fileExists(atPath: path) else { return }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathName.directory(of: path)
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
