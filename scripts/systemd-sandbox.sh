@@ -14,7 +14,8 @@
 # - an overlay root whose lower layer is / (read-only underneath) and whose upper layer lives on
 #   a tmpfs: every write lands in memory and vanishes with the sandbox;
 # - fresh tmpfs mounts on /tmp and /run, a new /proc (with /proc/sys read-only), /sys read-only
-#   (cgroups writable), and a minimal /dev of its own (no host block devices);
+#   (cgroups writable), and a minimal /dev of its own: nodes made with mknod, no host block
+#   devices, and no bind mount of a host node (systemd's chmod of /dev/console would reach it);
 # - pivot_root into that root, not chroot: the kernel refuses user namespaces to chrooted
 #   processes, and PrivateUsers= in the units needs one (217/USER otherwise).
 # Talk to it with `run` (nsenter into its namespaces); kill it with `stop`.
@@ -35,9 +36,23 @@ boot() {
     rm -f "$state/systemd.pid"
     # The child of unshare --fork is PID 1 of the new PID namespace; it prepares the root and
     # execs systemd in its place.
-    unshare --mount --pid --net --uts --ipc --fork --propagation private \
-        env -i container=faqsync-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        bash -c "$(declare -f prepare_root); prepare_root \"\$1\"" prepare "$state" \
+    # A cgroup of its own in every hierarchy, and a cgroup namespace rooted there: systemd creates
+    # its slices and scopes inside it, and `stop` removes it whole.
+    local cgroup="faqsync-sandbox-$(basename "$state")"
+    echo "$cgroup" > "$state/cgroup"
+    bash -c '
+        for hierarchy in /sys/fs/cgroup/*/; do
+            mountpoint -q "$hierarchy" || continue
+            mkdir -p "$hierarchy$1"
+            # cpuset takes no task until its cpus and memory nodes are set: the parent'"'"'s.
+            for file in cpuset.cpus cpuset.mems; do
+                [ -f "$hierarchy$file" ] && cat "$hierarchy$file" > "$hierarchy$1/$file"
+            done
+            echo $$ > "$hierarchy$1/cgroup.procs"
+        done
+        exec unshare --cgroup --mount --pid --net --uts --ipc --fork --propagation private \
+            env -i container=faqsync-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+            bash -c "$2; prepare_root \"\$1\"" prepare "$3"' cgroup-setup "$cgroup" "$(declare -f prepare_root)" "$state" \
         > "$state/boot.log" 2>&1 &
     local unshare_pid=$!
     local pid=""
@@ -74,13 +89,31 @@ prepare_root() {
     mount --bind "$root/proc/sys" "$root/proc/sys"
     mount -o remount,bind,ro "$root/proc/sys"
     mount --rbind /sys "$root/sys"
+    # The cgroup hierarchies mounted anew from inside the cgroup namespace, so that they are
+    # rooted at the sandbox's own cgroup instead of showing (and letting systemd write) the host's.
+    mount -t tmpfs -o mode=0755 cgroups "$root/sys/fs/cgroup"
+    local line hierarchy options
+    while read -r line; do
+        hierarchy=$(echo "$line" | cut -d' ' -f2); options=$(echo "$line" | cut -d' ' -f4)
+        case "$hierarchy" in /sys/fs/cgroup/*) ;; *) continue ;; esac
+        mkdir -p "$root$hierarchy"
+        case "$(echo "$line" | cut -d' ' -f3)" in
+            cgroup2) mount -t cgroup2 cgroup2 "$root$hierarchy" ;;
+            cgroup) mount -t cgroup -o "$(echo "$options" | tr ',' '\n' | grep -vE '^(rw|ro|relatime|nosuid|nodev|noexec)$' | paste -sd,)" cgroup "$root$hierarchy" ;;
+        esac
+    done < /proc/mounts
     mount -o remount,bind,ro "$root/sys"
+    # Device nodes of its own (mknod), never bind mounts of the host's: systemd chmods and chowns
+    # /dev/console and friends at boot, and through a bind mount that would change the host's node.
     mount -t tmpfs -o mode=0755 tmpfs "$root/dev"
-    for node in null zero full random urandom tty; do
-        touch "$root/dev/$node"
-        mount --bind "/dev/$node" "$root/dev/$node"
-    done
-    touch "$root/dev/console" && mount --bind /dev/null "$root/dev/console"
+    mknod -m 0666 "$root/dev/null" c 1 3
+    mknod -m 0666 "$root/dev/zero" c 1 5
+    mknod -m 0666 "$root/dev/full" c 1 7
+    mknod -m 0666 "$root/dev/random" c 1 8
+    mknod -m 0666 "$root/dev/urandom" c 1 9
+    mknod -m 0666 "$root/dev/tty" c 5 0
+    # The console: what systemd writes there is discarded.
+    mknod -m 0600 "$root/dev/console" c 1 3
     mkdir -p "$root/dev/pts" "$root/dev/shm"
     mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
     ln -s pts/ptmx "$root/dev/ptmx"
@@ -104,14 +137,32 @@ prepare_root() {
 
 run() {
     local state=$1; shift
-    nsenter --target "$(state_pid "$state")" --mount --pid --net --uts --ipc --root --wd=/ -- "$@"
+    nsenter --target "$(state_pid "$state")" --mount --pid --net --uts --ipc --cgroup --root --wd=/ -- "$@"
 }
 
 stop() {
     local state=$1
-    [ -f "$state/systemd.pid" ] || return 0
-    kill -KILL "$(state_pid "$state")" 2>/dev/null || true
-    rm -f "$state/systemd.pid"
+    if [ -f "$state/systemd.pid" ]; then
+        local pid; pid=$(state_pid "$state")
+        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
+        rm -f "$state/systemd.pid"
+    fi
+    # Its cgroups go too, once their processes are gone (the PID namespace died with systemd).
+    if [ -f "$state/cgroup" ]; then
+        local cgroup; cgroup=$(cat "$state/cgroup")
+        for _ in $(seq 1 50); do
+            local left=0
+            for hierarchy in /sys/fs/cgroup/*/; do
+                [ -d "$hierarchy$cgroup" ] || continue
+                find "$hierarchy$cgroup" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+                [ -d "$hierarchy$cgroup" ] && left=1
+            done
+            [ "$left" -eq 0 ] && break
+            sleep 0.1
+        done
+        rm -f "$state/cgroup"
+    fi
 }
 
 case "${1:-}" in
