@@ -128,7 +128,7 @@ struct CLITests {
     @Test func unsupportedSettingsAreClearErrors() throws {
         let result = try CLIProcess.run(["sync", "--db", db], environment: ["EMBEDDING_DIMENSIONS": "zero"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("EMBEDDING_DIMENSIONS must be a positive whole number, not 'zero'"))
+        #expect(result.stderr.contains("EMBEDDING_DIMENSIONS must be a whole number from 1 to 16000, not 'zero'"))
     }
 }
 
