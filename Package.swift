@@ -2,16 +2,18 @@
 import PackageDescription
 
 // Dependencies point one way:
-// SpreadsheetReading → Reconciliation → TemplateStore → SyncEngine → FAQSyncCommands → faqsync
-// CLibPQ → PostgresClient → TemplateStore (its PostgreSQL store) → SnapshotFollowing → FAQSyncCommands
+// SpreadsheetReading → Reconciliation → TemplateStore → SyncEngine → Settings → FAQSyncCommands → faqsync
+// TemplateStore → SQLiteStore, and CLibPQ → PostgresClient → PostgresStore; both backends → Settings
+// (the one place a store is chosen). SnapshotFollowing sees only TemplateStore's ChangeFeed protocol.
 // Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors).
+// `public` is kept for the products below (the reader library, the fuzz entry points); the rest
+// is `package`.
 let package = Package(
     name: "faqsync",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "faqsync", targets: ["faqsync"]),
         .executable(name: "faqsync-bench", targets: ["faqsync-bench"]),
-        .library(name: "SpreadsheetReading", targets: ["SpreadsheetReading"]),
         // For retrieval processes: map the published snapshot, follow new ones, search it.
         .library(name: "SnapshotReader", targets: ["SnapshotReader"]),
         // The fuzz targets' entry points, for the libFuzzer package in Tests/Fuzz.
@@ -48,14 +50,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Durable storage: the store protocol, its SQLite (GRDB) and PostgreSQL implementations.
+        // The store's core: the TemplateStore and ChangeFeed protocols, the models, the checks and
+        // the writer lock both backends share, store copy. No database here.
+        .target(name: "TemplateStore", dependencies: ["Reconciliation", "Embedding"]),
+        // The default store: one SQLite file (GRDB); also reads the original system's store.
         .target(
-            name: "TemplateStore",
-            dependencies: [
-                "Reconciliation", "Embedding", "PostgresClient", "PathNames",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            name: "SQLiteStore",
+            dependencies: ["TemplateStore", "Reconciliation", "Embedding", "PathNames",
+                           .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The store on PostgreSQL with pgvector, and its change feed for followers on other hosts.
+        .target(
+            name: "PostgresStore",
+            dependencies: ["TemplateStore", "PostgresClient", "Reconciliation", "Embedding",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // A small libpq client: connections on queues of their own, a pool, binary results and COPY, LISTEN.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
@@ -112,11 +120,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Keeps a local snapshot built from a PostgreSQL store (LISTEN, fetch only what changed, publish).
+        // Keeps a local snapshot built from a store's change feed (fetch only what changed, publish).
         .target(
             name: "SnapshotFollowing",
             dependencies: [
-                "TemplateStore", "PostgresClient", "SnapshotFormat", "SnapshotPublishing",
+                "TemplateStore", "SnapshotFormat", "SnapshotPublishing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -131,12 +139,22 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The `faqsync` subcommands and configuration; `faqsync` itself only calls into this.
+        // From flags and the environment to a checked configuration, and what it builds: the store
+        // (the one place that knows both backends), the embedder, the sync coordinator.
+        .target(
+            name: "Settings",
+            dependencies: [
+                "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
+                "Embedding", "EmbeddingProviders", "SpreadsheetReading", "SnapshotFormat",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `faqsync` subcommands; `faqsync` itself only calls into this.
         .target(
             name: "FAQSyncCommands",
             dependencies: [
-                "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "EmbeddingProviders", "WatchDaemon", "PostgresClient", "SnapshotFollowing",
+                "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,6 +185,13 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
+        // The TemplateStore contract, one suite that every backend's test target runs.
+        .target(
+            name: "StoreConformance",
+            dependencies: ["TemplateStore", "Embedding", "Reconciliation"],
+            path: "Tests/StoreConformance"
+        ),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "StoreConformance", "TestSupport"]),
         .testTarget(name: "SpreadsheetReadingTests", dependencies: ["SpreadsheetReading", "TestSupport"]),
         .testTarget(
             name: "ReconciliationTests",
@@ -174,18 +199,18 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncEngineTests",
-            dependencies: ["SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading", "TestSupport",
+            dependencies: ["SQLiteStore", "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading", "TestSupport",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "SnapshotTests",
-            dependencies: ["SnapshotReader", "SnapshotFormat", "SnapshotPublishing", "SyncEngine", "TemplateStore",
+            dependencies: ["SQLiteStore", "SnapshotReader", "SnapshotFormat", "SnapshotPublishing", "SyncEngine", "TemplateStore",
                            "Embedding", "Reconciliation", "SpreadsheetReading", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EmbeddingProviderTests",
-            dependencies: ["EmbeddingProviders", "SyncEngine", "TemplateStore", "Embedding", "Reconciliation", "SpreadsheetReading",
+            dependencies: ["SQLiteStore", "EmbeddingProviders", "SyncEngine", "TemplateStore", "Embedding", "Reconciliation", "SpreadsheetReading",
                            "TestSupport", "faqsync",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
@@ -207,7 +232,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["TemplateStore", "PostgresClient", "CLibPQ", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
+            dependencies: ["Settings", "PostgresStore", "StoreConformance", "SQLiteStore", "TemplateStore", "PostgresClient", "CLibPQ", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -221,8 +246,10 @@ let package = Package(
         .testTarget(
             name: "FAQSyncCommandsTests",
             // Depends on the executable so `swift test` builds the binary the process tests run.
-            dependencies: ["FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding", "PostgresClient",
-                           .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SQLiteStore", "FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding", "PostgresClient",
+                           "SpreadsheetReading",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
     ]
 )

@@ -2,7 +2,8 @@
 # Installs the Debian packages faqsync builds against. Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev pkg-config systemd curl)
+# python3-openpyxl and python3-xlsxwriter write the test workbooks "as other writers do" (Tests/SpreadsheetReadingTests).
+packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev pkg-config systemd curl python3-openpyxl python3-xlsxwriter)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -2,7 +2,7 @@
 ///
 /// A batch call returns one vector per input, in input order, each of `model.dimension` finite
 /// values. Callers validate that with `EmbeddingValidation` rather than trusting a remote model.
-public protocol Embedder: Sendable {
+package protocol Embedder: Sendable {
     var model: ModelIdentity { get }
     /// The most texts one `embed` call should carry.
     var preferredBatchSize: Int { get }
@@ -10,21 +10,21 @@ public protocol Embedder: Sendable {
 }
 
 /// A response that does not fit the request.
-public struct EmbeddingError: Error, CustomStringConvertible, Sendable {
-    public let model: ModelIdentity
-    public let message: String
+package struct EmbeddingError: Error, CustomStringConvertible, Sendable {
+    package let model: ModelIdentity
+    package let message: String
 
-    public init(model: ModelIdentity, message: String) {
+    package init(model: ModelIdentity, message: String) {
         self.model = model
         self.message = message
     }
 
-    public var description: String { "embedding model \(model): \(message)" }
+    package var description: String { "embedding model \(model): \(message)" }
 }
 
-public enum EmbeddingValidation {
+package enum EmbeddingValidation {
     /// Checks count, dimension and finiteness, so that a bad response is never stored.
-    public static func validate(_ vectors: [[Float]], inputs: Int, model: ModelIdentity) throws {
+    package static func validate(_ vectors: [[Float]], inputs: Int, model: ModelIdentity) throws {
         guard vectors.count == inputs else {
             throw EmbeddingError(model: model, message: "returned \(vectors.count) vectors for \(inputs) inputs")
         }

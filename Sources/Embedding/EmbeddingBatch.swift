@@ -1,15 +1,15 @@
 /// The outcome of embedding one batch through a provider that can reject single inputs.
-public struct EmbeddingBatchResult: Sendable {
+package struct EmbeddingBatchResult: Sendable {
     /// One entry per input: the vector, or nil when the provider rejected that input.
-    public var vectors: [[Float]?]
+    package var vectors: [[Float]?]
     /// Why inputs were rejected, by input position (the provider's own words).
-    public var rejections: [Int: String]
+    package var rejections: [Int: String]
     /// HTTP requests (or calls) made, retries and split batches included.
-    public var requests: Int
+    package var requests: Int
     /// Tokens the provider reported using, when it reports them.
-    public var tokens: Int?
+    package var tokens: Int?
 
-    public init(vectors: [[Float]?], rejections: [Int: String] = [:], requests: Int = 1, tokens: Int? = nil) {
+    package init(vectors: [[Float]?], rejections: [Int: String] = [:], requests: Int = 1, tokens: Int? = nil) {
         self.vectors = vectors
         self.rejections = rejections
         self.requests = requests
@@ -19,13 +19,13 @@ public struct EmbeddingBatchResult: Sendable {
 
 /// An embedder that reports per-input rejections and its costs. HTTP providers implement it;
 /// every other embedder gets it from `embed` (all accepted, one call).
-public protocol BatchEmbedder: Embedder {
+package protocol BatchEmbedder: Embedder {
     func embedBatch(_ texts: [String]) async throws -> EmbeddingBatchResult
 }
 
 extension Embedder {
     /// `embedBatch` when the embedder has it, otherwise one `embed` call that accepts everything.
-    public func embedReportingCosts(_ texts: [String]) async throws -> EmbeddingBatchResult {
+    package func embedReportingCosts(_ texts: [String]) async throws -> EmbeddingBatchResult {
         if let batching = self as? any BatchEmbedder { return try await batching.embedBatch(texts) }
         return EmbeddingBatchResult(vectors: try await embed(texts).map { Optional($0) })
     }

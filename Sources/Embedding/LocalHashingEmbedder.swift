@@ -6,30 +6,32 @@ import Foundation
 /// It needs no network and no model download, is deterministic across runs and machines, and
 /// handles Cyrillic and Latin alike. A text's vector depends on that text alone (no corpus
 /// statistics), which is what lets the content-addressed cache reuse it.
-public struct LocalHashingEmbedder: Embedder {
-    public static let modelName = "faqsync-local-hash"
+package struct LocalHashingEmbedder: Embedder {
+    package static let modelName = "faqsync-local-hash"
     /// Bump when the features change: vectors of different versions must not be mixed.
-    public static let modelVersion = "1"
-    public static let defaultDimension = 1024
+    package static let modelVersion = "1"
+    package static let defaultDimension = 1024
 
-    public let model: ModelIdentity
-    public let preferredBatchSize: Int
+    package let model: ModelIdentity
+    package let preferredBatchSize: Int
 
-    public init(dimension: Int = LocalHashingEmbedder.defaultDimension, batchSize: Int = 64) {
+    /// - Parameter version: what the store records as the model's version (`EMBEDDING_MODEL_VERSION`):
+    ///   another value starts a new version on purpose, with the same vectors.
+    package init(dimension: Int = LocalHashingEmbedder.defaultDimension, batchSize: Int = 64, version: String = LocalHashingEmbedder.modelVersion) {
         // Configuration validates EMBEDDING_DIMENSIONS (1...16000) before anything is built.
         precondition(dimension > 0, "dimension must be positive")
-        model = ModelIdentity(name: Self.modelName, version: Self.modelVersion, dimension: dimension)
+        model = ModelIdentity(name: Self.modelName, version: version, dimension: dimension)
         preferredBatchSize = batchSize
     }
 
-    public func embed(_ texts: [String]) async throws -> [[Float]] {
+    package func embed(_ texts: [String]) async throws -> [[Float]] {
         texts.map(vector(for:))
     }
 
     /// The vector for one text; synchronous because it is pure computation.
     ///
     /// Features are hashed straight from unicode scalars, without building a string per feature.
-    public func vector(for text: String) -> [Float] {
+    package func vector(for text: String) -> [Float] {
         var vector = [Float](repeating: 0, count: model.dimension)
         let words = Self.words(in: text)
         let wordHashes = words.map { Self.hash(.word, $0[...]) }

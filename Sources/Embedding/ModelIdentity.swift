@@ -1,14 +1,14 @@
 /// What identifies the vectors a model produces: vectors of two identities are never compared.
-public struct ModelIdentity: Hashable, Sendable, Codable, CustomStringConvertible {
-    public let name: String
-    public let version: String
-    public let dimension: Int
+package struct ModelIdentity: Hashable, Sendable, Codable, CustomStringConvertible {
+    package let name: String
+    package let version: String
+    package let dimension: Int
 
-    public init(name: String, version: String, dimension: Int) {
+    package init(name: String, version: String, dimension: Int) {
         self.name = name
         self.version = version
         self.dimension = dimension
     }
 
-    public var description: String { "\(name) \(version) (\(dimension) dimensions)" }
+    package var description: String { "\(name) \(version) (\(dimension) dimensions)" }
 }

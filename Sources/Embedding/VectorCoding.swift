@@ -1,6 +1,6 @@
 /// Vectors as stored: contiguous little-endian float32, 4 bytes per value.
-public enum VectorCoding {
-    public static func encode(_ vector: [Float]) -> [UInt8] {
+package enum VectorCoding {
+    package static func encode(_ vector: [Float]) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: vector.count * 4)
         bytes.withUnsafeMutableBytes { raw in
             for (index, value) in vector.enumerated() {
@@ -11,7 +11,7 @@ public enum VectorCoding {
     }
 
     /// Nil when the byte count is not `dimension * 4`.
-    public static func decode<Bytes: Collection>(_ bytes: Bytes, dimension: Int) -> [Float]? where Bytes.Element == UInt8 {
+    package static func decode<Bytes: Collection>(_ bytes: Bytes, dimension: Int) -> [Float]? where Bytes.Element == UInt8 {
         guard bytes.count == dimension * 4 else { return nil }
         let contiguous = Array(bytes)
         return contiguous.withUnsafeBytes { raw in
@@ -21,13 +21,13 @@ public enum VectorCoding {
         }
     }
 
-    public static func l2Normalized(_ vector: [Float]) -> [Float] {
+    package static func l2Normalized(_ vector: [Float]) -> [Float] {
         let norm = vector.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
         guard norm > 0 else { return vector }
         return vector.map { $0 / norm }
     }
 
-    public static func dot(_ a: [Float], _ b: [Float]) -> Float {
+    package static func dot(_ a: [Float], _ b: [Float]) -> Float {
         // Callers compare vectors of one model (both validated to its dimension): a mismatch
         // is a programming error, not input.
         precondition(a.count == b.count)

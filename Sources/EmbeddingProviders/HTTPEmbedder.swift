@@ -6,19 +6,19 @@ import NIOCore
 import NIOHTTP1
 
 /// Settings of an HTTP embedding provider (`EMBEDDING_*`).
-public struct HTTPEmbedderSettings: Sendable {
-    public var baseURL: String
-    public var model: String
+package struct HTTPEmbedderSettings: Sendable {
+    package var baseURL: String
+    package var model: String
     /// What the store records as the model's version.
-    public var modelVersion: String
+    package var modelVersion: String
     /// Sent as `dimensions` and enforced; nil: learned from the first response, then enforced.
-    public var dimensions: Int?
-    public var batchSize: Int
-    public var timeout: Duration
-    public var apiKey: Secret?
-    public var retry: RetryPolicy
+    package var dimensions: Int?
+    package var batchSize: Int
+    package var timeout: Duration
+    package var apiKey: Secret?
+    package var retry: RetryPolicy
 
-    public init(baseURL: String, model: String, modelVersion: String = "1", dimensions: Int? = nil, batchSize: Int = 32,
+    package init(baseURL: String, model: String, modelVersion: String = "1", dimensions: Int? = nil, batchSize: Int = 32,
                 timeout: Duration = .seconds(30), apiKey: Secret? = nil, retry: RetryPolicy = RetryPolicy()) {
         self.baseURL = baseURL
         self.model = model
@@ -42,10 +42,10 @@ public struct HTTPEmbedderSettings: Sendable {
 /// - a batch the server rejects as too large (413) is split in halves and retried;
 /// - an input the server rejects on its own (400 for that input alone) is reported back as a
 ///   rejection, so the sync can quarantine that template and go on with the others.
-public final class HTTPEmbedder: BatchEmbedder {
-    public let model: ModelIdentity
-    public let preferredBatchSize: Int
-    public let endpoint: String
+package final class HTTPEmbedder: BatchEmbedder {
+    package let model: ModelIdentity
+    package let preferredBatchSize: Int
+    package let endpoint: String
     private let settings: HTTPEmbedderSettings
     private let format: any EmbeddingWireFormat
     private let client: HTTPClient
@@ -53,7 +53,7 @@ public final class HTTPEmbedder: BatchEmbedder {
 
     /// Creates the embedder. When the dimension is neither configured nor `knownDimension` (from
     /// an existing store version of this model), one probe request learns it.
-    public static func make(settings: HTTPEmbedderSettings, format: any EmbeddingWireFormat, knownDimension: Int? = nil,
+    package static func make(settings: HTTPEmbedderSettings, format: any EmbeddingWireFormat, knownDimension: Int? = nil,
                             client: HTTPClient = .shared, logger: Logger) async throws -> HTTPEmbedder {
         let endpoint = settings.baseURL.trimmingSuffix("/") + format.path
         if let dimension = settings.dimensions ?? knownDimension {
@@ -76,7 +76,7 @@ public final class HTTPEmbedder: BatchEmbedder {
         self.model = ModelIdentity(name: settings.model, version: settings.modelVersion, dimension: dimension)
     }
 
-    public func embed(_ texts: [String]) async throws -> [[Float]] {
+    package func embed(_ texts: [String]) async throws -> [[Float]] {
         let result = try await embedBatch(texts)
         if let (index, reason) = result.rejections.first {
             throw EmbeddingProviderError(code: .rejected, endpoint: endpoint, status: 400, providerMessage: reason,
@@ -90,7 +90,7 @@ public final class HTTPEmbedder: BatchEmbedder {
         return vectors
     }
 
-    public func embedBatch(_ texts: [String]) async throws -> EmbeddingBatchResult {
+    package func embedBatch(_ texts: [String]) async throws -> EmbeddingBatchResult {
         var result = EmbeddingBatchResult(vectors: Array(repeating: nil, count: texts.count), requests: 0)
         try await embed(Array(texts.indices), of: texts, into: &result)
         if !texts.isEmpty, result.rejections.count == texts.count {

@@ -1,18 +1,18 @@
 /// A provider call that failed, naming the endpoint, the HTTP status and the provider's own
 /// words, and saying what to check. It never contains the API key.
-public struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
+package struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable {
+    package enum Code: String, Sendable {
         case unauthorized, forbidden, notFound = "not-found", badRequest = "bad-request", rejected
         case retriesExhausted = "retries-exhausted", invalidResponse = "invalid-response", unexpectedStatus = "unexpected-status"
     }
 
-    public let code: Code
-    public let endpoint: String
-    public let status: Int?
-    public let providerMessage: String?
-    public let hint: String
+    package let code: Code
+    package let endpoint: String
+    package let status: Int?
+    package let providerMessage: String?
+    package let hint: String
 
-    public init(code: Code, endpoint: String, status: Int?, providerMessage: String?, hint: String) {
+    package init(code: Code, endpoint: String, status: Int?, providerMessage: String?, hint: String) {
         self.code = code
         self.endpoint = endpoint
         self.status = status
@@ -20,7 +20,7 @@ public struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable {
         self.hint = hint
     }
 
-    public var description: String {
+    package var description: String {
         var text = "embedding provider \(endpoint)"
         if let status { text += " answered HTTP \(status)" }
         if let providerMessage, !providerMessage.isEmpty { text += ": \(providerMessage.prefix(500))" }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How one kind of server wants an embedding request and shapes its answer.
-public protocol EmbeddingWireFormat: Sendable {
+package protocol EmbeddingWireFormat: Sendable {
     var name: String { get }
     /// The path appended to the base URL.
     var path: String { get }
@@ -10,17 +10,17 @@ public protocol EmbeddingWireFormat: Sendable {
     func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?)
 }
 
-public struct ResponseShapeError: Error, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
+package struct ResponseShapeError: Error, Sendable {
+    package let message: String
+    package init(_ message: String) { self.message = message }
 }
 
 /// OpenAI's `/embeddings`, also spoken by vLLM, text-embeddings-inference, Infinity, LiteLLM,
 /// LM Studio, llama.cpp's server and most hosted gateways.
-public struct OpenAIWireFormat: EmbeddingWireFormat {
-    public init() {}
-    public var name: String { "openai" }
-    public var path: String { "/embeddings" }
+package struct OpenAIWireFormat: EmbeddingWireFormat {
+    package init() {}
+    package var name: String { "openai" }
+    package var path: String { "/embeddings" }
 
     struct Request: Encodable {
         let model: String
@@ -42,11 +42,11 @@ public struct OpenAIWireFormat: EmbeddingWireFormat {
         let usage: Usage?
     }
 
-    public func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data {
+    package func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data {
         try JSONEncoder().encode(Request(model: model, input: inputs, dimensions: dimensions))
     }
 
-    public func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?) {
+    package func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?) {
         let response: Response
         do { response = try JSONDecoder().decode(Response.self, from: body) } catch {
             throw ResponseShapeError("the body is not an OpenAI embeddings response (\(JSONShape.describe(error)))")
@@ -70,10 +70,10 @@ public struct OpenAIWireFormat: EmbeddingWireFormat {
 }
 
 /// Ollama's `/api/embed`.
-public struct OllamaWireFormat: EmbeddingWireFormat {
-    public init() {}
-    public var name: String { "ollama" }
-    public var path: String { "/api/embed" }
+package struct OllamaWireFormat: EmbeddingWireFormat {
+    package init() {}
+    package var name: String { "ollama" }
+    package var path: String { "/api/embed" }
 
     struct Request: Encodable {
         let model: String
@@ -86,11 +86,11 @@ public struct OllamaWireFormat: EmbeddingWireFormat {
         let prompt_eval_count: Int?
     }
 
-    public func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data {
+    package func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data {
         try JSONEncoder().encode(Request(model: model, input: inputs, dimensions: dimensions))
     }
 
-    public func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?) {
+    package func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?) {
         let response: Response
         do { response = try JSONDecoder().decode(Response.self, from: body) } catch {
             throw ResponseShapeError("the body is not an Ollama /api/embed response (\(JSONShape.describe(error)))")

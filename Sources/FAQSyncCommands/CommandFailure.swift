@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Settings
 import Reconciliation
 import SpreadsheetReading
 import TemplateStore
@@ -7,6 +8,7 @@ import Embedding
 import EmbeddingProviders
 import SnapshotFormat
 import SnapshotReader
+import SyncEngine
 
 /// Prints an error the way every subcommand does and exits with 1: a line on stderr naming what
 /// failed, and with `--json` a JSON object on stdout, so scripts get a reason too.
@@ -24,7 +26,6 @@ enum CommandFailure {
         switch error {
         case let error as SpreadsheetError: code = error.code.rawValue
         case let error as StoreError: code = error.code.rawValue
-        case is DuplicateTemplateError: code = "duplicate-identity"
         case is EmbeddingError: code = "embedding-failed"
         case let error as EmbeddingProviderError: code = "embedding-\(error.code.rawValue)"
         case is ConfigurationError: code = "configuration"

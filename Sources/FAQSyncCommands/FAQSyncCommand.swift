@@ -1,9 +1,10 @@
 import ArgumentParser
+import Settings
 
 /// `faqsync`: keeps the embeddings of an FAQ spreadsheet's templates in a store, paying only for
 /// what changed.
-public struct FAQSyncCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct FAQSyncCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "faqsync",
         abstract: "Keep an FAQ spreadsheet's template embeddings stored and up to date.",
         discussion: """
@@ -11,8 +12,8 @@ public struct FAQSyncCommand: AsyncParsableCommand {
             then the defaults: the sample spreadsheet data/faq-sample.xlsx and the store data/faqsync.db.
             """,
         version: FAQSyncVersion.current,
-        subcommands: [Sync.self, Watch.self, Query.self, Serve.self, Status.self, Versions.self, Snapshot.self, Store.self, ImportLegacy.self]
+        subcommands: [Sync.self, Watch.self, Inspect.self, Query.self, Serve.self, Status.self, Versions.self, Snapshot.self, Store.self, ImportLegacy.self]
     )
 
-    public init() {}
+    package init() {}
 }

@@ -1,15 +1,16 @@
 import Foundation
+import Settings
 import Logging
 import WatchDaemon
 
 /// The process entry point: logging set up once, then the command line.
-public enum FAQSyncMain {
+package enum FAQSyncMain {
     /// Runs the command line, then exits. Called from a synchronous main: the work runs in a
     /// detached task at default priority that nothing awaits, so the main thread's
     /// user-interactive priority is never inherited or escalated into it. On Linux libdispatch
     /// renices threads of higher classes to nice -2 and -4, which a service without
     /// CAP_SYS_NICE may not do, and says so in the journal on every start.
-    public static func runAndExit() -> Never {
+    package static func runAndExit() -> Never {
         Task.detached(priority: .medium) {
             await run()
             exit(0)
@@ -17,7 +18,7 @@ public enum FAQSyncMain {
         dispatchMain()
     }
 
-    public static func run() async {
+    package static func run() async {
         // Long-running subcommands log their events by default; one-shot commands only problems.
         let longRunning = CommandLine.arguments.dropFirst().first.map { ["serve", "watch"].contains($0) } ?? false
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }

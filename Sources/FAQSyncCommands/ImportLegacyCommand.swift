@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Reconciliation
 import SpreadsheetReading
+import Settings
+import SQLiteStore
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -27,8 +29,8 @@ extension FAQSyncCommand {
                 // per text: the first record's, by template id, so the result does not depend on order.
                 var seen = Set<String>()
                 let entries = legacy.records.compactMap { record -> (inputHash: String, vector: [Float])? in
-                    let hash = ContentHash.sha256Hex(ModelInput.questionAndAnswer.text(question: TextNormalization.trim(record.question),
-                                                                                      answer: TextNormalization.trim(record.answer)))
+                    let hash = Template.inputHash(of: ModelInput.questionAndAnswer.text(question: TextNormalization.trim(record.question),
+                                                                                       answer: TextNormalization.trim(record.answer)))
                     return seen.insert(hash).inserted ? (hash, record.vector) : nil
                 }
                 let store = configuration.makeStore()

@@ -6,6 +6,7 @@ import SyncEngine
 import SnapshotFollowing
 import Logging
 import ServiceLifecycle
+import Settings
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -22,7 +23,8 @@ extension FAQSyncCommand {
                 try await withFailureHandling(json: common.json) {
                     let configuration = try common.configuration()
                     let store = configuration.makeStore()
-                    guard let record = try await configuration.makePublication(store: store).publishCurrentVersion() else {
+                    let coordinator = configuration.makeCoordinator(store: store, embedder: nil, logger: Logger(label: "faqsync.snapshot"))
+                    guard let record = try await coordinator.publishNow() else {
                         throw SnapshotError(code: .missing, path: configuration.snapshotPath,
                                             message: "the store \(store.location) has no current version to publish; run `faqsync sync` first")
                     }
@@ -54,10 +56,7 @@ extension FAQSyncCommand {
             }
 
             static func follower(_ configuration: FAQSyncConfiguration, logger: Logger, json: Bool?) throws -> SnapshotFollower {
-                guard let store = configuration.makeStore() as? PostgresTemplateStore else {
-                    throw ConfigurationError(key: "STORAGE_BACKEND", message: "must be 'postgres' to follow a store from another host (the SQLite store's writer publishes the snapshot itself)")
-                }
-                return SnapshotFollower(store: store, snapshotPath: configuration.snapshotPath, logger: logger) { rebuild in
+                return SnapshotFollower(store: try configuration.makeChangeFeed(), snapshotPath: configuration.snapshotPath, logger: logger) { rebuild in
                     guard let json else { return }
                     if json {
                         let encoder = JSONEncoder()

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import Settings
+import SpreadsheetReading
 import SnapshotReader
 import TemplateStore
 
@@ -92,7 +94,7 @@ struct RunOutput: Encodable {
         case id, startedAt = "started_at", finishedAt = "finished_at", source = "source_path", sha256 = "source_sha256"
         case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
         case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
-        case templates, tokens, quarantined, error
+        case templates, tokens, quarantined, skippedRows = "skipped_rows", error
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -115,6 +117,7 @@ struct RunOutput: Encodable {
         try c.encode(run.templates, forKey: .templates)
         try c.encodeIfPresent(run.tokens, forKey: .tokens)
         try c.encode(run.quarantined, forKey: .quarantined)
+        try c.encode(run.skippedRows, forKey: .skippedRows)
         try c.encodeIfPresent(run.error, forKey: .error)
     }
 
@@ -122,7 +125,7 @@ struct RunOutput: Encodable {
         let when = run.finishedAt.formatted(.iso8601)
         switch run.outcome {
         case .succeeded:
-            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded in \(run.embeddingRequests) requests\(run.tokens.map { " (\($0) tokens)" } ?? ""), \(run.cacheHits) from cache\(run.quarantined > 0 ? ", \(run.quarantined) quarantined" : "")"
+            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded in \(run.embeddingRequests) requests\(run.tokens.map { " (\($0) tokens)" } ?? ""), \(run.cacheHits) from cache\(run.quarantined > 0 ? ", \(run.quarantined) quarantined" : "")\(run.skippedRows.isEmpty ? "" : ", \(run.skippedRows.count) rows skipped")"
         case .failed:
             return "\(when) FAILED: \(run.error ?? "unknown error")"
         }
@@ -137,12 +140,28 @@ struct StatusOutput: Encodable {
     let lastRun: RunOutput?
     let lastSuccess: RunOutput?
     let quarantined: [QuarantineOutput]
+    /// The rows the last successful sync left out: what the spreadsheet still needs fixed.
+    var skippedRows: [SkippedRow] { lastSuccess?.run.skippedRows ?? [] }
     let snapshot: SnapshotStatus
     let integrity: IntegrityOutput
 
     enum CodingKeys: String, CodingKey {
         case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
-        case lastSuccess = "last_success", quarantined, snapshot, integrity
+        case lastSuccess = "last_success", quarantined, skippedRows = "skipped_rows", snapshot, integrity
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(store, forKey: .store)
+        try c.encode(backend, forKey: .backend)
+        try c.encode(currentVersion, forKey: .currentVersion)
+        try c.encode(versions, forKey: .versions)
+        try c.encode(lastRun, forKey: .lastRun)
+        try c.encode(lastSuccess, forKey: .lastSuccess)
+        try c.encode(quarantined, forKey: .quarantined)
+        try c.encode(skippedRows, forKey: .skippedRows)
+        try c.encode(snapshot, forKey: .snapshot)
+        try c.encode(integrity, forKey: .integrity)
     }
 
     var text: String {
@@ -164,6 +183,10 @@ struct StatusOutput: Encodable {
         if !quarantined.isEmpty {
             text += "\nquarantined (the provider rejected their text; they keep their previous state until it changes):\n"
                 + quarantined.map { "  - \($0.templateID) since \($0.since.formatted(.iso8601)): \($0.reason)" }.joined(separator: "\n")
+        }
+        if !skippedRows.isEmpty {
+            text += "\nskipped rows (fix them in the spreadsheet; the rest of it synced):\n"
+                + skippedRows.map { "  - \($0.summary)" }.joined(separator: "\n")
         }
         if !integrity.passed { text += "\nproblems:\n" + integrity.problems.map { "  - \($0)" }.joined(separator: "\n") }
         return text

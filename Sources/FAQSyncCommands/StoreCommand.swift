@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import PostgresClient
+import Settings
+import SQLiteStore
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -68,20 +69,7 @@ extension FAQSyncCommand {
             }
 
             static func store(_ text: String, option: String) throws -> any TemplateStore {
-                if text.hasPrefix("sqlite:") {
-                    let path = String(text.dropFirst("sqlite:".count))
-                    guard !path.isEmpty else { throw ConfigurationError(key: option, message: "needs a path after sqlite:") }
-                    return SQLiteTemplateStore(path: path)
-                }
-                if text == "postgres" {
-                    return PostgresTemplateStore(settings: try FAQSyncConfiguration.postgresSettingsFromEnvironment())
-                }
-                if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-                    do { return PostgresTemplateStore(settings: try PostgresSettings(url: text)) } catch let error as PostgresSettingsError {
-                        throw ConfigurationError(key: option, message: error.message)
-                    }
-                }
-                throw ConfigurationError(key: option, message: "must be sqlite:PATH, postgres or a postgres:// URL, not '\(text)'")
+                try StoreLocation(text, option: option).makeStore()
             }
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SyncEngine
+import Settings
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -37,56 +38,42 @@ extension FAQSyncCommand {
             let configuration = try common.configuration()
             let store = configuration.makeStore()
             let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store))
-            let engine = SyncEngine(store: store, embedder: embedder, logger: Logger(label: "faqsync.sync"))
+            let coordinator = configuration.makeCoordinator(store: store, embedder: embedder, logger: Logger(label: "faqsync.sync"))
             let options = SyncOptions(force: force, batchSize: configuration.embedding.batchSize,
                                       maxConcurrency: configuration.embedding.maxConcurrency)
             if dryRun {
-                let prepared = try await engine.prepare(configuration.source, options: options)
-                let report = engine.dryRunReport(prepared)
+                let (report, prepared) = try await coordinator.dryRun(options)
                 if common.json { try JSONOutput.print(DryRunOutput(report: report, textsToEmbed: prepared.textsToEmbed.count)) }
-                else { print(Summary.render(report, prepared: prepared, store: store.location, dryRun: true)) }
+                else { print(Summary.render(report, textsToEmbed: prepared.textsToEmbed.count, batches: prepared.batchCount, store: store.location, dryRun: true)) }
                 return
             }
-            // Planned, embedded, applied and published as the store's only writer: a second
-            // `faqsync sync` (or a daemon on another host) waits, then plans from this one's result.
-            try await store.exclusively {
-                try await syncExclusively(configuration: configuration, store: store, engine: engine, options: options)
-            }
-        }
-
-        private func syncExclusively(configuration: FAQSyncConfiguration, store: any TemplateStore, engine: SyncEngine,
-                                     options: SyncOptions) async throws {
-            let prepared = try await engine.prepare(configuration.source, options: options)
-            if prepared.changesModel, !yes, Terminal.stdinIsTerminal {
-                let from = prepared.currentVersion.map { "\($0.model)" } ?? "none"
+            let bar = (Terminal.stderrIsTerminal && !common.json) ? ProgressBar() : nil
+            let ask = yes || !Terminal.stdinIsTerminal ? nil : { @Sendable (prepared: PreparedSync) async -> Bool in
                 Terminal.writeError("""
-                    The embedding model changed: \(from) → \(prepared.model).
+                    The embedding model changed: \(prepared.currentVersion.map { "\($0.model)" } ?? "none") → \(prepared.model).
                     \(prepared.textsToEmbed.count) texts will be embedded into a new version; the current one keeps serving until it is complete.
 
                     """)
-                guard Terminal.confirm("Re-embed now?") else {
-                    Terminal.writeError("Nothing changed.\n")
-                    throw ExitCode(1)
-                }
+                return Terminal.confirm("Re-embed now?")
             }
-            let bar = (Terminal.stderrIsTerminal && !common.json && prepared.batchCount > 0) ? ProgressBar() : nil
-            let report = try await engine.execute(prepared) { bar?.update($0) }
-            let storeChanged = report.new + report.modified + report.metadataOnly + report.deleted > 0 || report.previousModel != nil
-            let publication: SnapshotPublicationRecord?
+            let report: SyncReport
             do {
-                publication = try await configuration.makePublication(store: store).publishIfStale(storeChanged: storeChanged)
-            } catch {
-                throw PublicationFailure(snapshotPath: configuration.snapshotPath, cause: error)
+                // Planned, embedded, applied and published as the store's only writer: a second
+                // `faqsync sync` (or a daemon on another host) waits, then plans from this one's result.
+                report = try await coordinator.sync(options, confirmModelChange: ask) { bar?.update($0) }
+            } catch is SyncDeclined {
+                Terminal.writeError("Nothing changed.\n")
+                throw ExitCode(1)
             }
             var integrity: IntegrityReport?
             if validate { integrity = try await store.checkIntegrity() }
 
             if common.json {
                 try JSONOutput.print(SyncOutput(report: report, integrity: integrity.map(IntegrityOutput.init),
-                                                snapshot: SnapshotOutput(path: configuration.snapshotPath, published: publication)))
+                                                snapshot: SnapshotOutput(path: configuration.snapshotPath, published: report.publication)))
             } else {
-                print(Summary.render(report, prepared: prepared, store: store.location, dryRun: false))
-                print(publication.map { "  snapshot       generation \($0.generation) published to \($0.path)" }
+                print(Summary.render(report, textsToEmbed: 0, batches: 0, store: store.location, dryRun: false))
+                print(report.publication.map { "  snapshot       generation \($0.generation) published to \($0.path)" }
                       ?? "  snapshot       \(configuration.snapshotPath) is current")
                 if let integrity { print(Summary.render(integrity)) }
             }
@@ -124,16 +111,6 @@ struct SnapshotOutput: Encodable {
     }
 }
 
-/// The store was updated but the snapshot could not be written; the next sync retries it.
-struct PublicationFailure: Error, CustomStringConvertible {
-    let snapshotPath: String
-    let cause: any Error
-
-    var description: String {
-        "the store was updated, but the snapshot \(snapshotPath) could not be published (\(cause)); readers keep the previous snapshot. Fix the cause and run `faqsync snapshot publish` or sync again"
-    }
-}
-
 struct DryRunOutput: Encodable {
     let report: SyncReport
     let textsToEmbed: Int
@@ -162,7 +139,7 @@ struct IntegrityOutput: Encodable {
 }
 
 enum Summary {
-    static func render(_ report: SyncReport, prepared: PreparedSync, store: String, dryRun: Bool) -> String {
+    static func render(_ report: SyncReport, textsToEmbed: Int, batches: Int, store: String, dryRun: Bool) -> String {
         var table = KeyValueTable()
         table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")
         table.add("store", store)
@@ -174,14 +151,20 @@ enum Summary {
         table.add("deleted", "\(report.deleted)")
         table.add("unchanged", "\(report.unchanged)")
         if dryRun {
-            table.add("to embed", "\(prepared.textsToEmbed.count) texts in \(Self.count(prepared.batchCount, "request")) (\(report.cacheHits) from cache)")
+            table.add("to embed", "\(textsToEmbed) texts in \(Self.count(batches, "request")) (\(report.cacheHits) from cache)")
         } else {
             table.add("embedded", "\(report.embeddedTexts) texts in \(Self.count(report.embeddingRequests, "request")) (\(report.cacheHits) from cache)")
             table.add("version", report.versionID.map { "\($0)" } ?? "-")
         }
         table.add("templates", "\(report.templates)")
         table.add("duration", String(format: "%.3f s", report.durationS))
-        return (dryRun ? "Dry run, nothing written:\n" : "Sync complete:\n") + table.render()
+        if !report.skippedRows.isEmpty { table.add("skipped", "\(Self.count(report.skippedRows.count, "row")) (below); the rest synced") }
+        var text = (dryRun ? "Dry run, nothing written:\n" : "Sync complete:\n") + table.render()
+        if !report.skippedRows.isEmpty {
+            text += "\nskipped rows (fix them in the spreadsheet and save again; a template stored before keeps its last state):\n"
+                + report.skippedRows.map { "  - \($0.summary)" }.joined(separator: "\n")
+        }
+        return text
     }
 
     static func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import SyncEngine
 
 /// What the process is attached to, and the few things faqsync draws on a terminal.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SnapshotFormat
+import Logging
+import Settings
 import SyncEngine
 import TemplateStore
 
@@ -38,18 +39,10 @@ extension FAQSyncCommand {
                     guard store.exists() else {
                         throw StoreError(code: .versionNotFound, location: store.location, message: "there is no store yet")
                     }
-                    // As the only writer: a sync in flight finishes (or this waits) before the switch.
-                    let (version, publication) = try await store.exclusively {
-                        // A version whose model the snapshot cannot name (copied from elsewhere) is
-                        // refused before the switch, so readers never lose their snapshot.
-                        if let target = try await store.versions().first(where: { $0.id == id }) {
-                            try SnapshotEncoder.validate(model: .init(name: target.model.name, version: target.model.version,
-                                                                      dimension: target.model.dimension))
-                        }
-                        let version = try await store.setCurrentVersion(id)
-                        // Readers switch with the next snapshot; publish it now rather than at the next sync.
-                        return (version, try await configuration.makePublication(store: store).publishCurrentVersion())
-                    }
+                    // As the only writer (a sync in flight finishes first); readers switch with the
+                    // snapshot published right after, not at the next sync.
+                    let coordinator = configuration.makeCoordinator(store: store, embedder: nil, logger: Logger(label: "faqsync.versions"))
+                    let (version, publication) = try await coordinator.setCurrentVersion(id)
                     if common.json { try JSONOutput.print(VersionOutput(version)) }
                     else {
                         print("Version \(version.id) (\(version.model)) is now current.")

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import SnapshotFormat
 import SpreadsheetReading
 import SyncEngine
+import Settings
 import TemplateStore
 import WatchDaemon
 
@@ -37,11 +38,10 @@ extension FAQSyncCommand {
                 var knownDimension: Int?
                 do { knownDimension = try await configuration.knownDimension(in: store) } catch let error as StoreError where error.code == .connectionFailed {}
                 let embedder = try await configuration.makeEmbedder(knownDimension: knownDimension, logger: logger)
-                let engine = SyncEngine(store: store, embedder: embedder, logger: logger)
-                let publication = configuration.makePublication(store: store)
+                let coordinator = configuration.makeCoordinator(store: store, embedder: embedder, logger: logger)
                 let metrics = configuration.daemon.metricsAddress.map { _ in DaemonMetrics() }
 
-                var watch = WatchConfiguration(faqPath: configuration.faqPath)
+                var watch = WatchPolicy.Configuration(faqPath: configuration.faqPath)
                 if let debounce = debounceMs.map({ Duration.milliseconds($0) }) ?? configuration.daemon.debounce {
                     watch.debounce = debounce
                 }
@@ -55,27 +55,21 @@ extension FAQSyncCommand {
                 } catch let error as StoreError where error.code == .connectionFailed {
                     logger.error("the store is unreachable; syncing will retry with backoff", metadata: ["error": "\(error)"])
                 }
-                let source = configuration.source
                 let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency)
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
-                                           classify: Self.classify) {
-                    try await store.exclusively {
-                        let prepared = try await engine.prepare(source, options: options)
-                        if prepared.changesModel {
-                            logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
-                                          metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",
-                                                     "texts": "\(prepared.textsToEmbed.count)"])
-                        }
-                        let report = try await engine.execute(prepared)
-                        metrics?.recordCosts(embedded: report.embeddedTexts, cacheHits: report.cacheHits)
-                        let changed = report.new + report.modified + report.metadataOnly + report.deleted > 0 || report.previousModel != nil
-                        let published = try await publication.publishIfStale(storeChanged: changed)
-                        let generation: UInt64? = if let published { published.generation } else { try await store.lastSnapshotPublication()?.generation }
-                        return WatchSyncSummary(
-                            templates: report.templates, model: "\(report.model)",
-                            changes: "\(report.new) new, \(report.modified) modified, \(report.metadataOnly) metadata-only, \(report.deleted) deleted; \(report.embeddedTexts) embedded, \(report.cacheHits) from cache\(report.quarantined.isEmpty ? "" : ", \(report.quarantined.count) quarantined")",
-                            generation: generation)
-                    }
+                                           classify: Self.classify) { _ in
+                    let report = try await coordinator.sync(options, confirmModelChange: { prepared in
+                        logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
+                                      metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",
+                                                 "texts": "\(prepared.textsToEmbed.count)"])
+                        return true
+                    })
+                    let generation: UInt64? = if let published = report.publication { published.generation } else { try await store.lastSnapshotPublication()?.generation }
+                    let summary = WatchPolicy.SyncSummary(
+                        templates: report.templates, model: "\(report.model)",
+                        changes: "\(report.new) new, \(report.modified) modified, \(report.metadataOnly) metadata-only, \(report.deleted) deleted; \(report.embeddedTexts) embedded, \(report.cacheHits) from cache\(report.quarantined.isEmpty ? "" : ", \(report.quarantined.count) quarantined")",
+                        generation: generation, finishedAt: Date(), skippedRows: report.skippedRows.map(\.summary))
+                    return (summary, report.sourceSHA256, (report.embeddedTexts, report.cacheHits))
                 }
                 var services: [any Service] = [service]
                 if let metrics, let address = configuration.daemon.metricsAddress {
@@ -91,7 +85,6 @@ extension FAQSyncCommand {
         static func classify(_ error: any Error) -> WatchFailureKind {
             switch error {
             case let error as SpreadsheetError: error.mayBeIncompleteSave ? .incompleteFile : .badFile
-            case is DuplicateTemplateError: .badFile
             case let error as StoreError where !error.isTransient: .permanent
             case let error as SnapshotError where error.code == .tooLarge: .permanent
             default: .transient

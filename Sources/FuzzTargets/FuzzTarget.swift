@@ -1,7 +1,7 @@
 import Foundation
 import SnapshotFormat
 import SnapshotReader
-@_spi(Fuzzing) import SpreadsheetReading
+import SpreadsheetReading
 
 /// What the fuzzers drive: one entry point per input format, each taking arbitrary bytes through
 /// the same code a user's file goes through. Throwing a reader's error is the expected outcome

@@ -6,9 +6,9 @@ import Foundation
 ///
 /// Parameters go as text, except vectors, which go in pgvector's binary format (exact floats,
 /// and 4 bytes a value rather than ~12). Results come back binary, decoded by `PostgresResult`.
-public final class PostgresConnection: @unchecked Sendable {
+package final class PostgresConnection: @unchecked Sendable {
     private let handle: OpaquePointer
-    public let settings: PostgresSettings
+    package let settings: PostgresSettings
 
     private init(handle: OpaquePointer, settings: PostgresSettings) {
         self.handle = handle
@@ -18,7 +18,7 @@ public final class PostgresConnection: @unchecked Sendable {
     deinit { PQfinish(handle) }
 
     /// Connects, or throws `.connectionFailed` naming host and port and what to check.
-    public static func connect(_ settings: PostgresSettings, applicationName: String = "faqsync") throws -> PostgresConnection {
+    package static func connect(_ settings: PostgresSettings, applicationName: String = "faqsync") throws -> PostgresConnection {
         guard let handle = PQconnectdb(settings.connectionString(applicationName: applicationName)) else {
             throw PostgresError(code: .connectionFailed, endpoint: settings.endpoint, message: "libpq could not allocate a connection")
         }
@@ -36,11 +36,11 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// False once the server went away; the owner drops the connection and opens a new one.
-    public var isAlive: Bool { PQstatus(handle) == CONNECTION_OK }
+    package var isAlive: Bool { PQstatus(handle) == CONNECTION_OK }
 
     /// Runs one statement with parameters ($1, $2, ...).
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [PostgresValue?] = []) throws -> PostgresResult {
+    package func execute(_ sql: String, _ parameters: [PostgresValue?] = []) throws -> PostgresResult {
         let encoded = parameters.map { $0?.encoded() }
         var lengths = encoded.map { Int32($0?.bytes.count ?? 0) }
         var formats = encoded.map { Int32($0?.isBinary == true ? 1 : 0) }
@@ -51,14 +51,14 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs statements without parameters (a migration script). Text results, so only for DDL.
-    public func executeScript(_ sql: String) throws {
+    package func executeScript(_ sql: String) throws {
         let result = PQexec(handle, sql)
         _ = try check(result, sql: sql)
     }
 
     /// `COPY ... FROM STDIN (FORMAT binary)`: the writer encodes rows; data goes to the server in
     /// ~1 MB messages, so a 100k-template sync never holds its whole COPY stream in memory.
-    public func copyIn(_ sql: String, _ write: (inout PostgresCopyWriter) throws -> Void) throws {
+    package func copyIn(_ sql: String, _ write: (inout PostgresCopyWriter) throws -> Void) throws {
         let start = PQexec(handle, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try check(start, sql: sql)
@@ -98,7 +98,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs `body` between BEGIN and COMMIT; rolls back when it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")
         do {
             let value = try body()
@@ -112,13 +112,13 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: LISTEN / NOTIFY
 
-    public struct Notification: Sendable {
-        public let channel: String
-        public let payload: String
+    package struct Notification: Sendable {
+        package let channel: String
+        package let payload: String
     }
 
     /// Waits up to `timeout` for notifications on channels this connection LISTENs to.
-    public func waitForNotifications(timeout: Duration) throws -> [Notification] {
+    package func waitForNotifications(timeout: Duration) throws -> [Notification] {
         var notifications = drainNotifications()
         if !notifications.isEmpty { return notifications }
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
@@ -196,23 +196,23 @@ public final class PostgresConnection: @unchecked Sendable {
 }
 
 /// A failed PostgreSQL operation: which server, what, and the server's own words.
-public struct PostgresError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
+package struct PostgresError: Error, CustomStringConvertible, Sendable {
+    package enum Code: String, Sendable {
         case connectionFailed = "connection-failed"
         case connectionLost = "connection-lost"
         case queryFailed = "query-failed"
         case unexpectedResult = "unexpected-result"
     }
 
-    public let code: Code
-    public let endpoint: String
-    public let message: String
-    public let cause: String?
-    public let sqlState: String?
+    package let code: Code
+    package let endpoint: String
+    package let message: String
+    package let cause: String?
+    package let sqlState: String?
     /// The statement, for debugging; never carries values (parameters are sent separately).
-    public let sql: String?
+    package let sql: String?
 
-    public init(code: Code, endpoint: String, message: String, cause: String? = nil, sqlState: String? = nil, sql: String? = nil) {
+    package init(code: Code, endpoint: String, message: String, cause: String? = nil, sqlState: String? = nil, sql: String? = nil) {
         self.code = code
         self.endpoint = endpoint
         self.message = message
@@ -222,7 +222,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Worth retrying on a new connection: the server went away or is restarting.
-    public var isConnectionProblem: Bool {
+    package var isConnectionProblem: Bool {
         code == .connectionFailed || code == .connectionLost
             // admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)
             || ["57P01", "57P02", "57P03"].contains(sqlState ?? "")
@@ -234,13 +234,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// 57 (operator intervention), 58 (system I/O), XX (internal) and 55P03 (lock not
     /// available). Everything else (22 data exception, 23 constraint, 42 syntax or privilege, …)
     /// fails the same way every time, and retrying it only hides it.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         if isConnectionProblem { return true }
         guard let sqlState else { return code != .unexpectedResult }
         return ["08", "40", "53", "57", "58", "XX"].contains(String(sqlState.prefix(2))) || sqlState == "55P03"
     }
 
-    public var description: String {
+    package var description: String {
         var text = message
         if let cause { text += ": \(cause)" }
         if let sqlState { text += " [SQLSTATE \(sqlState)]" }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Encodes rows for `COPY ... FROM STDIN (FORMAT binary)` and hands them to the connection in
 /// chunks. Each `row` call writes the field count, then one value per field in column order.
-public struct PostgresCopyWriter {
+package struct PostgresCopyWriter {
     private var buffer: [UInt8] = []
     private let send: ([UInt8]) throws -> Void
     private static let chunkSize = 1 << 20
@@ -15,7 +15,7 @@ public struct PostgresCopyWriter {
         append32(0)
     }
 
-    public enum Field {
+    package enum Field {
         case text(String)
         case integer(Int64)
         case timestamp(Date)
@@ -23,7 +23,7 @@ public struct PostgresCopyWriter {
         case null
     }
 
-    public mutating func row(_ fields: [Field]) throws {
+    package mutating func row(_ fields: [Field]) throws {
         append16(UInt16(fields.count))
         for field in fields {
             switch field {

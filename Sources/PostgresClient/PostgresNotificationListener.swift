@@ -5,26 +5,26 @@ import Foundation
 ///
 /// `next` reports `.connected` after every (re)connection, because notifications sent while no
 /// connection was listening are lost: the caller catches up by reading what changed.
-public final class PostgresNotificationListener: Sendable {
-    public enum Event: Sendable, Equatable {
+package final class PostgresNotificationListener: Sendable {
+    package enum Event: Sendable, Equatable {
         case connected
         case notified(payloads: [String])
         case idle
     }
 
-    public let settings: PostgresSettings
-    public let channel: String
+    package let settings: PostgresSettings
+    package let channel: String
     private let queue = DispatchQueue(label: "faqsync.postgres.listener")
     /// Touched only on `queue`.
     private nonisolated(unsafe) var connection: PostgresConnection?
 
-    public init(settings: PostgresSettings, channel: String) {
+    package init(settings: PostgresSettings, channel: String) {
         self.settings = settings
         self.channel = channel
     }
 
     /// Waits up to `timeout` (short, so that cancellation is noticed) for the next event.
-    public func next(timeout: Duration = .seconds(1)) async throws -> Event {
+    package func next(timeout: Duration = .seconds(1)) async throws -> Event {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.nextOnQueue(timeout: timeout) })
@@ -51,7 +51,7 @@ public final class PostgresNotificationListener: Sendable {
         return .connected
     }
 
-    public func close() async {
+    package func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.connection = nil

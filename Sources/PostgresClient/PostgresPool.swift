@@ -5,20 +5,20 @@ import Synchronization
 /// One connection with a serial queue of its own: every libpq call on it runs there, so blocking
 /// network waits never occupy the cooperative thread pool. Connects on first use and again after
 /// the server dropped it, so a restarted server costs one failed call, not a dead process.
-public final class PostgresSession: Sendable {
-    public let settings: PostgresSettings
+package final class PostgresSession: Sendable {
+    package let settings: PostgresSettings
     private let queue: DispatchQueue
     private let applicationName: String
     /// Touched only on `queue`.
     private nonisolated(unsafe) var connection: PostgresConnection?
 
-    public init(settings: PostgresSettings, label: String, applicationName: String = "faqsync") {
+    package init(settings: PostgresSettings, label: String, applicationName: String = "faqsync") {
         self.settings = settings
         self.applicationName = applicationName
         queue = DispatchQueue(label: "faqsync.postgres.\(label)")
     }
 
-    public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result { try self.runOnQueue(body) })
@@ -44,7 +44,7 @@ public final class PostgresSession: Sendable {
     }
 
     /// Closes the connection (ending its session: advisory locks and LISTENs go with it).
-    public func close() async {
+    package func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.connection = nil
@@ -56,8 +56,8 @@ public final class PostgresSession: Sendable {
 
 /// `POSTGRES_POOL_SIZE` sessions shared by a process's concurrent store calls (a sync caches
 /// vectors from several embedding batches at once while the server reads).
-public final class PostgresPool: Sendable {
-    public let settings: PostgresSettings
+package final class PostgresPool: Sendable {
+    package let settings: PostgresSettings
     private let sessions: [PostgresSession]
     private let free: Mutex<FreeList>
 
@@ -66,14 +66,14 @@ public final class PostgresPool: Sendable {
         var waiters: [CheckedContinuation<Int, Never>] = []
     }
 
-    public init(settings: PostgresSettings, applicationName: String = "faqsync") {
+    package init(settings: PostgresSettings, applicationName: String = "faqsync") {
         self.settings = settings
         let size = max(1, settings.poolSize)
         sessions = (0..<size).map { PostgresSession(settings: settings, label: "pool-\($0)", applicationName: applicationName) }
         free = Mutex(FreeList(indices: Array(0..<size)))
     }
 
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+    package func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         let index = await acquire()
         defer { release(index) }
         return try await sessions[index].run(body)
@@ -101,7 +101,7 @@ public final class PostgresPool: Sendable {
         waiter?.resume(returning: index)
     }
 
-    public func close() async {
+    package func close() async {
         for session in sessions { await session.close() }
     }
 }

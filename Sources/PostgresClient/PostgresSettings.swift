@@ -4,21 +4,21 @@ import Foundation
 ///
 /// The password is kept out of every description; `redactedURL` is what logs, errors and
 /// `faqsync status` show.
-public struct PostgresSettings: Sendable, Hashable {
-    public var host: String
-    public var port: Int
-    public var database: String
-    public var user: String
-    public var password: PostgresPassword?
+package struct PostgresSettings: Sendable, Hashable {
+    package var host: String
+    package var port: Int
+    package var database: String
+    package var user: String
+    package var password: PostgresPassword?
     /// libpq's sslmode: disable, allow, prefer (libpq's default), require, verify-ca, verify-full.
-    public var sslMode: String?
-    public var poolSize: Int
+    package var sslMode: String?
+    package var poolSize: Int
     /// How long to wait for a connection before calling the server unreachable.
-    public var connectTimeoutSeconds: Int
+    package var connectTimeoutSeconds: Int
 
-    public static let defaultPoolSize = 5
+    package static let defaultPoolSize = 5
 
-    public init(host: String = "127.0.0.1", port: Int = 5432, database: String = "faqsync", user: String = "postgres",
+    package init(host: String = "127.0.0.1", port: Int = 5432, database: String = "faqsync", user: String = "postgres",
                 password: PostgresPassword? = nil, sslMode: String? = nil, poolSize: Int = defaultPoolSize,
                 connectTimeoutSeconds: Int = 5) {
         self.host = host
@@ -32,7 +32,7 @@ public struct PostgresSettings: Sendable, Hashable {
     }
 
     /// Parses `postgres://user:password@host:port/database?sslmode=require`.
-    public init(url text: String, poolSize: Int = defaultPoolSize) throws {
+    package init(url text: String, poolSize: Int = defaultPoolSize) throws {
         guard let components = URLComponents(string: text),
               components.scheme == "postgres" || components.scheme == "postgresql" else {
             throw PostgresSettingsError(message: "DATABASE_URL must look like postgres://user:password@host:5432/database, not '\(Self.redact(text))'")
@@ -51,17 +51,17 @@ public struct PostgresSettings: Sendable, Hashable {
     }
 
     /// The same server and credentials, another database (tests create their own).
-    public func database(_ name: String) -> PostgresSettings {
+    package func database(_ name: String) -> PostgresSettings {
         var copy = self
         copy.database = name
         return copy
     }
 
     /// host:port, for messages about reaching the server.
-    public var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// The DSN as a URL with the password masked.
-    public var redactedURL: String {
+    package var redactedURL: String {
         let credentials = password == nil ? user : "\(user):***"
         return "postgres://\(credentials)@\(endpoint)/\(database)" + (sslMode.map { "?sslmode=\($0)" } ?? "")
     }
@@ -90,15 +90,15 @@ public struct PostgresSettings: Sendable, Hashable {
 }
 
 /// A database password: never printed.
-public struct PostgresPassword: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct PostgresPassword: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     private let value: String
-    public init(_ value: String) { self.value = value }
+    package init(_ value: String) { self.value = value }
     func reveal() -> String { value }
-    public var description: String { "***" }
-    public var debugDescription: String { "***" }
+    package var description: String { "***" }
+    package var debugDescription: String { "***" }
 }
 
-public struct PostgresSettingsError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
+package struct PostgresSettingsError: Error, CustomStringConvertible, Sendable {
+    package let message: String
+    package var description: String { message }
 }

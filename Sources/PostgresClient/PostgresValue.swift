@@ -2,7 +2,7 @@ import Foundation
 
 /// A statement parameter. Text for scalars (PostgreSQL parses them against the column type);
 /// binary for vectors, in pgvector's wire format.
-public enum PostgresValue: Sendable {
+package enum PostgresValue: Sendable {
     case text(String)
     case integer(Int64)
     case bool(Bool)
@@ -11,7 +11,7 @@ public enum PostgresValue: Sendable {
     /// A `text[]` literal, for `= ANY($n::text[])`.
     case textArray([String])
 
-    public static func int(_ value: Int) -> PostgresValue { .integer(Int64(value)) }
+    package static func int(_ value: Int) -> PostgresValue { .integer(Int64(value)) }
 
     /// `{"a","b"}`, each element quoted with `\\` and `"` escaped.
     static func arrayLiteral(_ values: [String]) -> String {
@@ -38,8 +38,8 @@ public enum PostgresValue: Sendable {
 }
 
 /// pgvector's binary format: int16 dimension, int16 unused, then big-endian float4s.
-public enum PostgresVectorCoding {
-    public static func binary(_ values: [Float]) -> [UInt8] {
+package enum PostgresVectorCoding {
+    package static func binary(_ values: [Float]) -> [UInt8] {
         var bytes = [UInt8]()
         bytes.reserveCapacity(4 + values.count * 4)
         append(values, to: &bytes)

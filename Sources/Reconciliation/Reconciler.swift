@@ -1,36 +1,36 @@
 /// What the store holds for one template of one model version: enough to plan, nothing more.
-public struct StoredTemplateState: Sendable, Hashable {
-    public let inputHash: String
-    public let contentHash: String
+package struct StoredTemplateState: Sendable, Hashable {
+    package let inputHash: String
+    package let contentHash: String
 
-    public init(inputHash: String, contentHash: String) {
+    package init(inputHash: String, contentHash: String) {
         self.inputHash = inputHash
         self.contentHash = contentHash
     }
 }
 
 /// The difference between the spreadsheet and one model version in the store.
-public struct SyncPlan: Sendable {
+package struct SyncPlan: Sendable {
     /// Templates the version does not have yet.
-    public var new: [Template] = []
+    package var new: [Template] = []
     /// Templates whose model input changed: they need a vector for the new text.
-    public var modified: [Template] = []
+    package var modified: [Template] = []
     /// Templates whose stored fields changed but whose model input did not: a row update only.
-    public var metadataOnly: [Template] = []
+    package var metadataOnly: [Template] = []
     /// Identities the version has and the sheet no longer does.
-    public var deleted: [String] = []
-    public var unchanged: [String] = []
+    package var deleted: [String] = []
+    package var unchanged: [String] = []
 
-    public init() {}
+    package init() {}
 
-    public var hasChanges: Bool { !(new.isEmpty && modified.isEmpty && metadataOnly.isEmpty && deleted.isEmpty) }
+    package var hasChanges: Bool { !(new.isEmpty && modified.isEmpty && metadataOnly.isEmpty && deleted.isEmpty) }
 
     /// Templates that need a vector: new and modified ones.
-    public var needingVectors: [Template] { new + modified }
+    package var needingVectors: [Template] { new + modified }
 
     /// The distinct texts that must be embedded, in sheet order: identical texts are sent once,
     /// and texts whose vector is already known (`known(inputHash)`) are not sent at all.
-    public func textsToEmbed(skipping known: (String) -> Bool) -> [(inputHash: String, text: String)] {
+    package func textsToEmbed(skipping known: (String) -> Bool) -> [(inputHash: String, text: String)] {
         var seen = Set<String>()
         var result: [(String, String)] = []
         for template in needingVectors where !known(template.inputHash) && seen.insert(template.inputHash).inserted {
@@ -41,9 +41,13 @@ public struct SyncPlan: Sendable {
 }
 
 /// Computes a `SyncPlan`. Pure: no I/O, the caller reads the store and applies the plan.
-public enum Reconciler {
-    /// - Parameter reembedAll: treat every template as modified (`--force`).
-    public static func plan(desired: [Template], stored: [String: StoredTemplateState], reembedAll: Bool = false) -> SyncPlan {
+package enum Reconciler {
+    /// - Parameters:
+    ///   - held: identities whose rows are skipped this time: their stored templates stay as
+    ///     they are (neither deleted nor changed).
+    ///   - reembedAll: treat every template as modified (`--force`).
+    package static func plan(desired: [Template], stored: [String: StoredTemplateState], held: Set<String> = [],
+                             reembedAll: Bool = false) -> SyncPlan {
         var plan = SyncPlan()
         var present = Set<String>()
         present.reserveCapacity(desired.count)
@@ -61,7 +65,7 @@ public enum Reconciler {
                 plan.unchanged.append(template.id)
             }
         }
-        plan.deleted = stored.keys.filter { !present.contains($0) }.sorted()
+        plan.deleted = stored.keys.filter { !present.contains($0) && !held.contains($0) }.sorted()
         return plan
     }
 }

@@ -4,23 +4,26 @@ import SpreadsheetReading
 
 /// An FAQ template ready to reconcile: its identity, its fields, the exact text sent to the
 /// model, and the two hashes that decide what a change costs.
-public struct Template: Sendable, Hashable {
-    public let id: String
+///
+/// Why it exists next to `FAQRow`: identity and hashes are computed once, here, and are what
+/// `Reconciler.plan` compares with the store; it has no vector yet.
+package struct Template: Sendable, Hashable {
+    package let id: String
     /// Where the template was read from (1-based sheet row); not stored, used in messages.
-    public let rowNumber: Int
-    public let category: String
-    public let subcategory: String
-    public let question: String
-    public let answer: String
-    public let metadata: [MetadataEntry]
+    package let rowNumber: Int
+    package let category: String
+    package let subcategory: String
+    package let question: String
+    package let answer: String
+    package let metadata: [MetadataEntry]
     /// The text the model embeds (see `ModelInput`).
-    public let modelInput: String
+    package let modelInput: String
     /// SHA-256 of `modelInput`: only a change of this costs an embedding.
-    public let inputHash: String
+    package let inputHash: String
     /// SHA-256 of everything stored for the template: a change of this alone updates the row.
-    public let contentHash: String
+    package let contentHash: String
 
-    public init(id: String, rowNumber: Int, category: String, subcategory: String, question: String,
+    package init(id: String, rowNumber: Int, category: String, subcategory: String, question: String,
                 answer: String, metadata: [MetadataEntry], modelInput: ModelInput) {
         self.id = id
         self.rowNumber = rowNumber
@@ -31,15 +34,19 @@ public struct Template: Sendable, Hashable {
         self.metadata = metadata
         let input = modelInput.text(question: question, answer: answer)
         self.modelInput = input
-        self.inputHash = ContentHash.sha256Hex(input)
+        self.inputHash = Self.inputHash(of: input)
         self.contentHash = ContentHash.fields([id, category, subcategory, question, answer, input]
                                               + metadata.flatMap { [$0.name, $0.value] })
     }
 
+    /// The hash of a model input: the cache's key for its vector. The one definition (the legacy
+    /// import keys the old system's vectors by it too).
+    package static func inputHash(of modelInput: String) -> String { ContentHash.sha256Hex(modelInput) }
+
     /// A template as a store holds it, for copying between stores. The hashes are kept as
     /// stored: the model input they were computed from is not stored, and recomputing them
     /// could assume the wrong `ModelInput`.
-    public init(restoringID id: String, category: String, subcategory: String, question: String, answer: String,
+    package init(restoringID id: String, category: String, subcategory: String, question: String, answer: String,
                 metadata: [MetadataEntry], inputHash: String, contentHash: String) {
         self.id = id
         self.rowNumber = 0
@@ -55,12 +62,12 @@ public struct Template: Sendable, Hashable {
 }
 
 /// Which fields make up the text the model embeds.
-public enum ModelInput: String, Sendable, CaseIterable, Codable {
+package enum ModelInput: String, Sendable, CaseIterable, Codable {
     /// `question + " " + answer`, as the original system embedded.
     case questionAndAnswer = "question+answer"
     case question
 
-    public func text(question: String, answer: String) -> String {
+    package func text(question: String, answer: String) -> String {
         switch self {
         case .questionAndAnswer: question + " " + answer
         case .question: question
@@ -68,19 +75,19 @@ public enum ModelInput: String, Sendable, CaseIterable, Codable {
     }
 }
 
-public enum ContentHash {
-    public static func sha256Hex(_ text: String) -> String {
+package enum ContentHash {
+    package static func sha256Hex(_ text: String) -> String {
         var hasher = SHA256()
         update(&hasher, with: text)
         return hex(hasher.finalize())
     }
 
-    public static func sha256Hex(_ bytes: some DataProtocol) -> String {
+    package static func sha256Hex(_ bytes: some DataProtocol) -> String {
         hex(SHA256.hash(data: bytes))
     }
 
     /// A hash over several fields, each length-prefixed so that ("ab", "c") ≠ ("a", "bc").
-    public static func fields(_ values: [String]) -> String {
+    package static func fields(_ values: [String]) -> String {
         var hasher = SHA256()
         for value in values {
             var length = UInt64(value.utf8.count).littleEndian
@@ -91,7 +98,7 @@ public enum ContentHash {
     }
 
     /// `fields` over values that are already UTF-8 bytes.
-    public static func fields(bytes values: [[UInt8]]) -> String {
+    package static func fields(bytes values: [[UInt8]]) -> String {
         var hasher = SHA256()
         for value in values {
             var length = UInt64(value.count).littleEndian

@@ -7,41 +7,44 @@ import SpreadsheetReading
 /// (category, subcategory, question), normalised for case and spacing, so inserting, deleting or
 /// moving rows never changes another template's identity. (The original system numbered
 /// templates by row: one row inserted at the top re-embedded all of them.)
-public enum TemplateIdentity {
-    public static func identity(of row: FAQRow) -> String {
+package enum TemplateIdentity {
+    package static func identity(of row: FAQRow) -> String {
         if let id = row.id { return id }
         return derived(category: row.category, subcategory: row.subcategory, question: row.question)
     }
 
-    public static func derived(category: String, subcategory: String, question: String) -> String {
+    package static func derived(category: String, subcategory: String, question: String) -> String {
         let key = [category, subcategory, question].map(TextNormalization.foldedKeyUTF8)
         return "k" + ContentHash.fields(bytes: key).prefix(16)
     }
 }
 
-/// Two rows that resolve to the same identity.
-public struct DuplicateTemplateError: Error, CustomStringConvertible, Sendable {
-    public let file: String
-    public let identity: String
-    public let firstRow: Int
-    public let secondRow: Int
-    public let fromIDColumn: Bool
+/// The templates of a sheet, with the rows that cannot become one.
+package struct SheetTemplates: Sendable {
+    package let templates: [Template]
+    /// The reader's skipped rows and rows sharing an identity, in sheet order.
+    package let skippedRows: [SkippedRow]
+    /// Identities of skipped rows, where they can be told: a template stored under one of them
+    /// keeps its last stored state instead of being deleted (as a quarantined one does).
+    package let heldIdentities: Set<String>
+}
 
-    public var description: String {
-        let what = fromIDColumn
-            ? "both have the id '\(identity)'"
-            : "both have the same category, subcategory and question (identity \(identity))"
-        return "\(file), rows \(firstRow) and \(secondRow): \(what), so faqsync cannot tell them apart. "
-            + (fromIDColumn ? "Give one of them another id." : "Change one question, move it to another subcategory, or add an id column.")
+extension TemplateIdentity {
+    /// The identity a skipped row would have, when enough of it is there to tell.
+    package static func identity(of hint: SkippedRow.IdentityHint) -> String? {
+        if let id = hint.id { return id }
+        guard !hint.question.isEmpty else { return nil }
+        return derived(category: hint.category, subcategory: hint.subcategory, question: hint.question)
     }
 }
 
 extension Template {
-    /// The templates of a table, in sheet order, with identities checked for clashes.
+    /// The templates of a table, in sheet order. Rows that share one identity are all skipped
+    /// (faqsync cannot tell which one is meant) and reported with the reader's skipped rows.
     ///
     /// Hashing dominates a no-op sync, so large tables are hashed in parallel chunks; call this
     /// from a thread of your own, not from the cooperative pool.
-    public static func templates(from table: FAQTable, modelInput: ModelInput) throws -> [Template] {
+    package static func sheetTemplates(from table: FAQTable, modelInput: ModelInput) -> SheetTemplates {
         let rows = table.rows
         let chunkSize = 2_048
         let chunkCount = (rows.count + chunkSize - 1) / chunkSize
@@ -54,16 +57,35 @@ extension Template {
                          metadata: row.metadata, modelInput: modelInput)
             })
         }
-        let templates = chunks.joined()
-        var firstRowByID: [String: Int] = [:]
-        firstRowByID.reserveCapacity(templates.count)
-        for (template, row) in zip(templates, rows) {
-            if let first = firstRowByID.updateValue(template.rowNumber, forKey: template.id) {
-                throw DuplicateTemplateError(file: table.file, identity: template.id, firstRow: first,
-                                             secondRow: template.rowNumber, fromIDColumn: row.id != nil)
-            }
+        let all = chunks.joined()
+        var rowsByID: [String: [Int]] = [:]
+        rowsByID.reserveCapacity(all.count)
+        for template in all { rowsByID[template.id, default: []].append(template.rowNumber) }
+        let duplicated = rowsByID.filter { $0.value.count > 1 }
+
+        var held = Set(table.skippedRows.compactMap { $0.identityHint.flatMap(TemplateIdentity.identity(of:)) })
+        guard !duplicated.isEmpty else {
+            return SheetTemplates(templates: all, skippedRows: table.skippedRows, heldIdentities: held)
         }
-        return templates
+        var skipped = table.skippedRows
+        for (template, row) in zip(all, rows) {
+            guard let sharing = duplicated[template.id] else { continue }
+            held.insert(template.id)
+            let others = sharing.filter { $0 != template.rowNumber }.map(String.init).joined(separator: ", ")
+            let fromIDColumn = row.id != nil
+            let message = fromIDColumn
+                ? "row \(others) has the same id '\(template.id)', so faqsync cannot tell them apart; give one of them another id"
+                : "row \(others) has the same category, subcategory and question, so faqsync cannot tell them apart; change one question, move it to another subcategory, or add an id column"
+            let column = fromIDColumn ? table.headers[.id] : table.headers[.question]
+            skipped.append(SkippedRow(row: template.rowNumber, column: column, code: .duplicateIdentity, message: message))
+        }
+        skipped.sort { $0.row < $1.row }
+        return SheetTemplates(templates: all.filter { duplicated[$0.id] == nil }, skippedRows: skipped, heldIdentities: held)
+    }
+
+    /// The templates of a table that sync (skipped rows left out).
+    package static func templates(from table: FAQTable, modelInput: ModelInput) -> [Template] {
+        sheetTemplates(from: table, modelInput: modelInput).templates
     }
 }
 

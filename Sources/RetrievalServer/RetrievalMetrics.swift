@@ -4,8 +4,8 @@ import Prometheus
 import SnapshotReader
 
 /// The retrieval server's metrics, on a registry of its own rather than a process-global one.
-public struct RetrievalMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package struct RetrievalMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     let queries: Metrics.Counter
     let failedQueries: Metrics.Counter
     let latency: Metrics.Timer
@@ -15,7 +15,7 @@ public struct RetrievalMetrics: Sendable {
     let failedReloads: Metrics.Counter
     private let seenReloads = LockedCounts()
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -40,7 +40,7 @@ public struct RetrievalMetrics: Sendable {
         if newFailures > 0 { failedReloads.increment(by: newFailures) }
     }
 
-    public func exposition() -> String { registry.emitToString() }
+    package func exposition() -> String { registry.emitToString() }
 }
 
 import Synchronization

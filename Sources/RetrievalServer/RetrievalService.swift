@@ -15,30 +15,30 @@ import SnapshotReader
 ///
 /// Every response carries the serving generation in `X-Snapshot-Generation`; errors are JSON
 /// with a reason.
-public struct RetrievalService: Sendable {
-    public struct Limits: Sendable {
+package struct RetrievalService: Sendable {
+    package struct Limits: Sendable {
         /// Largest request body accepted (413 beyond it).
-        public var maxBodyBytes = 64 * 1024
+        package var maxBodyBytes = 64 * 1024
         /// Longest query text accepted, in characters.
-        public var maxQueryCharacters = 4_096
-        public var defaultK = 5
+        package var maxQueryCharacters = 4_096
+        package var defaultK = 5
 
-        public init() {}
+        package init() {}
     }
 
-    public let live: LiveSnapshot
-    public let embedder: any Embedder
-    public let metrics: RetrievalMetrics
-    public let limits: Limits
+    package let live: LiveSnapshot
+    package let embedder: any Embedder
+    package let metrics: RetrievalMetrics
+    package let limits: Limits
 
-    public init(live: LiveSnapshot, embedder: any Embedder, metrics: RetrievalMetrics = RetrievalMetrics(), limits: Limits = Limits()) {
+    package init(live: LiveSnapshot, embedder: any Embedder, metrics: RetrievalMetrics = RetrievalMetrics(), limits: Limits = Limits()) {
         self.live = live
         self.embedder = embedder
         self.metrics = metrics
         self.limits = limits
     }
 
-    public func makeRouter() -> Router<BasicRequestContext> {
+    package func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware(live: live))
         router.get("/healthz") { _, _ in self.health() }
@@ -50,7 +50,7 @@ public struct RetrievalService: Sendable {
 
     /// A Hummingbird application listening on `host:port` (port 0 picks a free one;
     /// `onListening` receives the bound port).
-    public func makeApplication(host: String, port: Int, logger: Logger,
+    package func makeApplication(host: String, port: Int, logger: Logger,
                                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(router: makeRouter(),
                     configuration: .init(address: .hostname(host, port: port), serverName: "faqsync"),

@@ -8,10 +8,10 @@ import ServiceLifecycle
 import Synchronization
 
 /// Listening sockets passed by systemd socket activation (`faqsync-serve.socket`).
-public enum SystemdSockets {
+package enum SystemdSockets {
     /// The file descriptors systemd passed, starting at 3; empty when not socket-activated.
     /// `sd_listen_fds(1)` also unsets `LISTEN_FDS`/`LISTEN_PID`, so children do not inherit them.
-    public static func take() -> [Int32] {
+    package static func take() -> [Int32] {
         let count = sd_listen_fds(1)
         guard count > 0 else { return [] }
         return (0..<count).map { SD_LISTEN_FDS_START + $0 }
@@ -24,13 +24,13 @@ public enum SystemdSockets {
 /// uses (Hummingbird's HTTP/1 channel handler and the router's responder) over a NIO server
 /// channel made from the inherited descriptor. Connections queued by systemd while the process
 /// started are served; on graceful shutdown it stops accepting and lets open requests finish.
-public struct ActivatedSocketServer: Service {
+package struct ActivatedSocketServer: Service {
     let descriptor: Int32
     let responder: RouterResponder<BasicRequestContext>
     let logger: Logger
     let onListening: @Sendable () async -> Void
 
-    public init(descriptor: Int32, router: Router<BasicRequestContext>, logger: Logger,
+    package init(descriptor: Int32, router: Router<BasicRequestContext>, logger: Logger,
                 onListening: @escaping @Sendable () async -> Void = {}) {
         self.descriptor = descriptor
         self.responder = router.buildResponder()
@@ -38,7 +38,7 @@ public struct ActivatedSocketServer: Service {
         self.onListening = onListening
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let responder = self.responder
         let logger = self.logger
         let http = HTTP1Channel(responder: { request, responseWriter, channel in

@@ -1,20 +1,19 @@
 import Foundation
 import Logging
-import PostgresClient
 import ServiceLifecycle
 import SnapshotFormat
 import SnapshotPublishing
 import TemplateStore
 
-/// Keeps a local snapshot file built from a PostgreSQL store, for retrieval on hosts other than
-/// the writer's: LISTENs for `faqsync_changed`, fetches only the rows changed since its
-/// generation, patches its in-memory copy and publishes a new snapshot generation.
+/// Keeps a local snapshot file built from a store's change feed (PostgreSQL's), for retrieval on
+/// hosts other than the writer's: waits for change notifications, fetches only the rows changed
+/// since its generation, patches its in-memory copy and publishes a new snapshot generation.
 ///
 /// The first load (and a change of current version) fetches the whole version. A lost
 /// connection is retried with backoff; after reconnecting it catches up on whatever it missed.
-public final class SnapshotFollower: Service, Sendable {
-    public let store: PostgresTemplateStore
-    public let publisher: SnapshotPublisher
+package final class SnapshotFollower: Service, Sendable {
+    package let store: any ChangeFeed
+    package let publisher: SnapshotPublisher
     private let logger: Logger
     private let onRebuild: @Sendable (Rebuild) -> Void
     private let backoff: (initial: Duration, maximum: Duration)
@@ -22,21 +21,21 @@ public final class SnapshotFollower: Service, Sendable {
     private let publishing = DispatchQueue(label: "faqsync.follower.publish")
 
     /// One publication by the follower, with what it cost.
-    public struct Rebuild: Sendable, Codable {
-        public let storeGeneration: Int64
-        public let snapshotGeneration: UInt64
-        public let versionID: Int64
-        public let templates: Int
+    package struct Rebuild: Sendable, Codable {
+        package let storeGeneration: Int64
+        package let snapshotGeneration: UInt64
+        package let versionID: Int64
+        package let templates: Int
         /// Rows fetched and written into the copy (all of them when `complete`).
-        public let changedRows: Int
-        public let deletedRows: Int
-        public let complete: Bool
+        package let changedRows: Int
+        package let deletedRows: Int
+        package let complete: Bool
         /// Fetching the changes and patching the copy; the rest of `seconds` is writing the file.
-        public let fetchSeconds: Double
-        public let seconds: Double
+        package let fetchSeconds: Double
+        package let seconds: Double
     }
 
-    public init(store: PostgresTemplateStore, snapshotPath: String, logger: Logger,
+    package init(store: any ChangeFeed, snapshotPath: String, logger: Logger,
                 backoff: (initial: Duration, maximum: Duration) = (.milliseconds(500), .seconds(30)),
                 pollInterval: Duration = .seconds(30),
                 onRebuild: @escaping @Sendable (Rebuild) -> Void = { _ in }) {
@@ -48,8 +47,8 @@ public final class SnapshotFollower: Service, Sendable {
         self.onRebuild = onRebuild
     }
 
-    public func run() async throws {
-        let listener = store.makeChangeListener()
+    package func run() async throws {
+        let listener = store.subscribe()
         var copy = FollowedCopy()
         var delay = backoff.initial
         // Set by a notification or a (re)connection, cleared only by a refresh that succeeded: a
@@ -132,7 +131,7 @@ struct FollowedCopy {
         for stored in changes.changed {
             templates[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
                                                     question: stored.question, answer: stored.answer,
-                                                    metadataJSON: MetadataCoding.encode(stored.metadata), vector: stored.vector)
+                                                    metadataJSON: stored.metadataJSON, vector: stored.vector)
         }
         generation = changes.generation
         versionID = changes.version?.id

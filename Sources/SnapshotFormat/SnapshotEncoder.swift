@@ -5,6 +5,9 @@ import Darwin
 #endif
 
 /// One template as a snapshot holds it.
+///
+/// Why it exists next to the store's `StoredTemplate`: the snapshot format has no dependencies
+/// (readers link it alone), so it cannot use store types; it drops the hashes the file does not hold.
 public struct SnapshotTemplate: Sendable {
     public let id: String
     public let category: String

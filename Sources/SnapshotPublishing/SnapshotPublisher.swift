@@ -7,25 +7,25 @@ import SnapshotFormat
 /// The file is written to a temporary name in the same directory, fsynced, renamed over the
 /// snapshot path (atomic within a filesystem), and the directory is fsynced so the rename itself
 /// survives a crash. Blocking: call it from a thread of your own.
-public struct SnapshotPublisher: Sendable {
-    public let path: String
+package struct SnapshotPublisher: Sendable {
+    package let path: String
     /// Readers are typically other users in the same group (mode 0640).
-    public static let fileMode: mode_t = 0o640
+    package static let fileMode: mode_t = 0o640
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = path
     }
 
     /// The generation of the file at `path` when it is a valid snapshot, checksum included. Nil
     /// when there is none or it is unreadable or invalid (damaged, foreign, a generation no
     /// publisher could have written): the store remembers the generation, so nothing is lost.
-    public func existingGeneration() -> UInt64? {
+    package func existingGeneration() -> UInt64? {
         (try? SnapshotMapping(path: path))?.view.header.generation
     }
 
     /// Writes and publishes a snapshot whose generation is above both `minimumGeneration - 1` and
     /// the generation of the (valid) file being replaced.
-    public func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
+    package func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
                         now: Date = Date()) throws -> UInt64 {
         let generation = max(minimumGeneration, (existingGeneration() ?? 0) + 1)
         guard generation <= SnapshotLayout.maxGeneration else {

@@ -1,9 +1,9 @@
 /// Header names recognised for each FAQ field, compared case- and whitespace-insensitively.
-public struct ColumnAliases: Sendable {
-    public private(set) var names: [FAQField: [String]]
+package struct ColumnAliases: Sendable {
+    package private(set) var names: [FAQField: [String]]
 
     /// Russian names from the original FAQ and their English equivalents.
-    public static let standard = ColumnAliases(names: [
+    package static let standard = ColumnAliases(names: [
         .id: ["id", "template id", "template_id", "идентификатор"],
         .category: ["основная категория", "категория", "category", "main category"],
         .subcategory: ["подкатегория", "subcategory", "sub-category"],
@@ -11,16 +11,16 @@ public struct ColumnAliases: Sendable {
         .answer: ["шаблонный ответ", "ответ", "answer", "template answer", "template"],
     ])
 
-    public init(names: [FAQField: [String]]) {
+    package init(names: [FAQField: [String]]) {
         self.names = names.mapValues { $0.map(Self.normalize) }
     }
 
     /// Adds a header name for a field (from configuration, e.g. `FAQ_COLUMN_QUESTION=Frage`).
-    public mutating func add(_ header: String, for field: FAQField) {
+    package mutating func add(_ header: String, for field: FAQField) {
         names[field, default: []].insert(Self.normalize(header), at: 0)
     }
 
-    public func field(forHeader header: String) -> FAQField? {
+    package func field(forHeader header: String) -> FAQField? {
         let key = Self.normalize(header)
         guard !key.isEmpty else { return nil }
         for field in FAQField.allCases where names[field]?.contains(key) == true {

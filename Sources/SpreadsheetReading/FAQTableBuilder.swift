@@ -27,7 +27,8 @@ struct HeaderMapping {
 }
 
 /// Turns the raw rows of one sheet into FAQ rows: finds the header, applies merged cells,
-/// trims cells, skips empty rows and rejects rows that lack a question or an answer.
+/// trims cells, leaves out empty rows, and skips (and reports) rows that lack a question or an
+/// answer or hold a NUL character.
 /// Shared by the xlsx and csv readers so both behave the same.
 struct FAQTableBuilder {
     let file: String
@@ -76,6 +77,7 @@ struct FAQTableBuilder {
         try checkHeaderNames(header, row: rows[header.rowIndex].number)
         var merged = MergedFill(rows: rows, merges: merges, columns: header.readColumns)
         var result: [FAQRow] = []
+        var skipped: [SkippedRow] = []
         result.reserveCapacity(rows.count - header.rowIndex)
 
         for index in rows.indices where index > header.rowIndex {
@@ -84,36 +86,41 @@ struct FAQTableBuilder {
             guard ownFieldContent else { continue }
             let fill = merged.values(forRowAt: index)
 
-            func value(_ column: Int) throws -> String {
-                let text = normalizeCell(row[column] ?? fill[column] ?? "")
-                if text.containsNUL { throw controlCharacter(row: row.number, column: column, header: header) }
-                return text
-            }
-            func fieldValue(_ field: FAQField) throws -> String {
-                try header.fieldColumns[field].map(value) ?? ""
-            }
+            func value(_ column: Int) -> String { normalizeCell(row[column] ?? fill[column] ?? "") }
+            func fieldValue(_ field: FAQField) -> String { header.fieldColumns[field].map(value) ?? "" }
 
-            let question = try fieldValue(.question)
-            let answer = try fieldValue(.answer)
+            let id = fieldValue(.id), category = fieldValue(.category), subcategory = fieldValue(.subcategory)
+            let question = fieldValue(.question), answer = fieldValue(.answer)
+            let hint = id.isEmpty && question.isEmpty ? nil
+                : SkippedRow.IdentityHint(id: id.isEmpty ? nil : id, category: category, subcategory: subcategory, question: question)
+            // Problems of this row only: the row is skipped and reported, the others go on.
             if question.isEmpty {
-                throw emptyCell(.emptyQuestion, field: .question, row: row.number, header: header)
+                skipped.append(emptyCell(.emptyQuestion, field: .question, row: row.number, header: header, hint: hint))
+                continue
             }
             if answer.isEmpty {
-                throw emptyCell(.emptyAnswer, field: .answer, row: row.number, header: header)
+                skipped.append(emptyCell(.emptyAnswer, field: .answer, row: row.number, header: header, hint: hint))
+                continue
             }
-            let id = try fieldValue(.id)
-            let metadata = try header.metadataColumns.compactMap { column -> MetadataEntry? in
-                let text = try value(column.index)
+            let metadata = header.metadataColumns.compactMap { column -> MetadataEntry? in
+                let text = value(column.index)
                 return text.isEmpty ? nil : MetadataEntry(name: column.name, value: text)
+            }
+            let columnsRead = header.fieldColumns.map { ($0.value, fieldValue($0.key)) } + header.metadataColumns.map { ($0.index, value($0.index)) }
+            if let withNUL = columnsRead.filter({ $0.1.containsNUL }).map(\.0).min() {
+                skipped.append(controlCharacter(row: row.number, column: withNUL, header: header, hint: hint))
+                continue
             }
             result.append(FAQRow(
                 rowNumber: row.number, id: id.isEmpty ? nil : id,
-                category: try fieldValue(.category), subcategory: try fieldValue(.subcategory),
+                category: category, subcategory: subcategory,
                 question: question, answer: answer, metadata: metadata))
         }
-        return FAQTable(file: file, format: format, sheetName: sheetName,
-                        headerRowNumber: rows[header.rowIndex].number, headers: header.headers,
-                        rows: result, cellsScanned: cellsScanned)
+        var table = FAQTable(file: file, format: format, sheetName: sheetName,
+                             headerRowNumber: rows[header.rowIndex].number, headers: header.headers,
+                             rows: result, cellsScanned: cellsScanned)
+        table.skippedRows = skipped
+        return table
     }
 
     /// Header names become metadata names in the store, so they obey the same rule as cells.
@@ -123,17 +130,23 @@ struct FAQTableBuilder {
         }
     }
 
-    private func emptyCell(_ code: SpreadsheetError.Code, field: FAQField, row: Int, header: HeaderMapping) -> SpreadsheetError {
-        SpreadsheetError(
-            code: code, file: file, row: row, column: describeColumn(header.fieldColumns[field], header: header),
-            message: "the \(field.rawValue) is empty but the row has other content",
-            remedy: "Fill in the \(field.rawValue) or delete the row, then save again.")
+    private func emptyCell(_ code: SpreadsheetError.Code, field: FAQField, row: Int, header: HeaderMapping,
+                           hint: SkippedRow.IdentityHint?) -> SkippedRow {
+        SkippedRow(row: row, column: describeColumn(header.fieldColumns[field], header: header), code: code,
+                   message: "the \(field.rawValue) is empty but the row has other content; fill in the \(field.rawValue) or delete the row",
+                   identityHint: hint)
+    }
+
+    private func controlCharacter(row: Int, column: Int, header: HeaderMapping, hint: SkippedRow.IdentityHint?) -> SkippedRow {
+        SkippedRow(row: row, column: describeColumn(column, header: header), code: .controlCharacter,
+                   message: "the cell contains a NUL character (U+0000), which the store cannot hold; retype the cell (the character is invisible in most editors)",
+                   identityHint: hint)
     }
 
     private func controlCharacter(row: Int, column: Int, header: HeaderMapping) -> SpreadsheetError {
         SpreadsheetError(
             code: .controlCharacter, file: file, row: row, column: describeColumn(column, header: header),
-            message: "the cell contains a NUL character (U+0000), which the store cannot hold",
+            message: "the header cell contains a NUL character (U+0000), which the store cannot hold",
             remedy: "Retype the cell (the character is invisible in most editors) and save again.")
     }
 
@@ -147,7 +160,7 @@ struct FAQTableBuilder {
 
     /// Line endings unified to `\n`, then trimmed. Written against unicode scalars because
     /// Foundation's `trimmingCharacters` and `replacingOccurrences` dominated parse time.
-    private func normalizeCell(_ text: String) -> String {
+    func normalizeCell(_ text: String) -> String {
         guard text.containsCarriageReturn else { return text.trimmed }
         var scalars = String.UnicodeScalarView()
         var previousWasCR = false

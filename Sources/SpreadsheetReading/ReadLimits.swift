@@ -2,18 +2,18 @@
 /// a merged range over the whole sheet) from exhausting memory or time. The defaults fit a
 /// 100k-template FAQ several times over: its largest part inflates to 42 MiB and it has 0.6
 /// million cells.
-public struct ReadLimits: Sendable {
+package struct ReadLimits: Sendable {
     /// Most bytes one xlsx part (or a whole csv file) may hold once inflated.
-    public var maxPartBytes: Int
+    package var maxPartBytes: Int
     /// Most bytes all parts read from one package may inflate to together.
-    public var maxTotalBytes: Int
+    package var maxTotalBytes: Int
     /// Most cells one sheet may have: `<c>` elements (formatted-but-empty ones included) plus
     /// every cell a merged range covers.
-    public var maxCells: Int
+    package var maxCells: Int
     /// Deepest element nesting accepted in an XML part; spreadsheet parts nest about ten deep.
-    public var maxXMLDepth: Int
+    package var maxXMLDepth: Int
 
-    public init(maxPartBytes: Int = 256 << 20, maxTotalBytes: Int = 512 << 20, maxCells: Int = 10_000_000,
+    package init(maxPartBytes: Int = 256 << 20, maxTotalBytes: Int = 512 << 20, maxCells: Int = 10_000_000,
                 maxXMLDepth: Int = 256) {
         self.maxPartBytes = maxPartBytes
         self.maxTotalBytes = maxTotalBytes
@@ -25,10 +25,10 @@ public struct ReadLimits: Sendable {
 /// The limits of the Office Open XML spreadsheet format itself (Excel's "specifications and
 /// limits"): no file Excel or LibreOffice writes goes beyond them, so anything beyond is refused
 /// before it can size an allocation.
-public enum SheetDimensions {
+package enum SheetDimensions {
     /// Columns A…XFD.
-    public static let maxColumns = 16_384
-    public static let maxRows = 1_048_576
+    package static let maxColumns = 16_384
+    package static let maxRows = 1_048_576
     /// Cell formats (`cellXfs`) a workbook may define; style indices beyond it are malformed.
-    public static let maxStyles = 65_536
+    package static let maxStyles = 65_536
 }

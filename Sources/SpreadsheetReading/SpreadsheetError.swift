@@ -1,8 +1,8 @@
 /// Why a spreadsheet could not be read, with enough context for an editor to fix it:
 /// the file, the part of the package (xlsx), and where it applies the row and the column, plus
 /// what to do.
-public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
+package struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
+    package enum Code: String, Sendable {
         case fileNotFound = "file-not-found"
         case unreadable
         case notAZip = "not-a-zip"
@@ -21,20 +21,26 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
         case invalidEncoding = "invalid-encoding"
         /// A character no store can hold (NUL).
         case controlCharacter = "control-character"
+        /// An encrypted workbook (an OLE file holding the encrypted package).
+        case passwordProtected = "password-protected"
+        /// An Excel 97–2003 `.xls` file, or another pre-2007 Office file.
+        case legacyFormat = "legacy-format"
+        /// Two or more rows that resolve to the same template identity.
+        case duplicateIdentity = "duplicate-identity"
     }
 
-    public let code: Code
-    public let file: String
+    package let code: Code
+    package let file: String
     /// The part of an xlsx package the problem is in (`xl/worksheets/sheet1.xml`), when it is in one.
-    public let part: String?
-    public let row: Int?
+    package let part: String?
+    package let row: Int?
     /// The column as the editor sees it: `C (Пример вопроса)` for xlsx, `3 (question)` for csv.
-    public let column: String?
-    public let message: String
+    package let column: String?
+    package let message: String
     /// What the person reading the message should do about it.
-    public let remedy: String
+    package let remedy: String
 
-    public init(code: Code, file: String, part: String? = nil, row: Int? = nil, column: String? = nil,
+    package init(code: Code, file: String, part: String? = nil, row: Int? = nil, column: String? = nil,
                 message: String, remedy: String) {
         self.code = code
         self.file = file
@@ -46,11 +52,11 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
     }
 
     /// True when the file may simply have been caught half-written; a watcher retries those.
-    public var mayBeIncompleteSave: Bool {
+    package var mayBeIncompleteSave: Bool {
         code == .truncated || code == .notAZip
     }
 
-    public var location: String {
+    package var location: String {
         var parts = [file]
         if let part { parts.append("part \(part)") }
         if let row { parts.append("row \(row)") }
@@ -58,5 +64,5 @@ public struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
         return parts.joined(separator: ", ")
     }
 
-    public var description: String { "\(location): \(message). \(remedy)" }
+    package var description: String { "\(location): \(message). \(remedy)" }
 }

@@ -2,9 +2,9 @@
 ///
 /// Written against unicode scalars with the White_Space set spelled out: Unicode keeps that set
 /// stable, and looking it up per scalar (or segmenting into `Character`s) dominated sync time.
-public enum TextNormalization {
+package enum TextNormalization {
     @inline(__always)
-    public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: true
         default: false
@@ -13,16 +13,16 @@ public enum TextNormalization {
 
     /// Without leading and trailing whitespace, exactly as the readers trim cells; for callers
     /// that must match texts read from a spreadsheet (the legacy import).
-    public static func trim(_ text: String) -> String { text.trimmed }
+    package static func trim(_ text: String) -> String { text.trimmed }
 
     /// Lowercased, trimmed, inner whitespace runs folded to one space: `"  Какая  Доходность? "`
     /// and `"какая доходность?"` give the same key.
-    public static func foldedKey(_ text: String) -> String {
+    package static func foldedKey(_ text: String) -> String {
         String(decoding: foldedKeyUTF8(text), as: UTF8.self)
     }
 
     /// `foldedKey` as UTF-8 bytes, for callers that only hash it.
-    public static func foldedKeyUTF8(_ text: String) -> [UInt8] {
+    package static func foldedKeyUTF8(_ text: String) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(text.utf8.count)
         var pendingSpace = false

@@ -3,27 +3,54 @@ import SnapshotFormat
 import SnapshotPublishing
 import TemplateStore
 
-/// Publishes the store's current version as a snapshot file and records the publication.
-public struct SnapshotPublication: Sendable {
-    public let store: any TemplateStore
-    public let publisher: SnapshotPublisher
+/// Publishes the store's current version as a snapshot file and records the publication, with
+/// the store generation it shows.
+///
+/// After a sync it patches the snapshot it published last with the sync's changes, instead of
+/// reading the whole version back from the store: a one-row change reads one row's worth.
+package struct SnapshotPublication: Sendable {
+    package let store: any TemplateStore
+    package let publisher: SnapshotPublisher
 
-    public init(store: any TemplateStore, path: String) {
+    package init(store: any TemplateStore, path: String) {
         self.store = store
         self.publisher = SnapshotPublisher(path: path)
     }
 
-    /// Writes a new generation of the current version. Nil when the store has no current version.
+    package var path: String { publisher.path }
+
+    /// Writes a new generation of the current version, read whole from the store. Nil when the
+    /// store has no current version.
     @discardableResult
-    public func publishCurrentVersion() async throws -> SnapshotPublicationRecord? {
+    package func publishCurrentVersion() async throws -> SnapshotPublicationRecord? {
         guard store.exists(), let version = try await store.currentVersion() else { return nil }
-        let stored = try await store.templates(versionID: version.id)
+        let storeGeneration = try await store.generation()
+        let templates = try await store.templates(versionID: version.id).map(SnapshotTemplate.init)
+        return try await publish(templates, version: version, storeGeneration: storeGeneration)
+    }
+
+    /// After a sync: nothing when the file already shows the store as it is; otherwise the
+    /// previous snapshot patched with `changes` when it shows the store as it was before them
+    /// (`generationBefore`), else the whole version.
+    package func publish(after changes: StoreChanges?, applied: AppliedChanges?, generationBefore: Int64) async throws -> SnapshotPublicationRecord? {
+        guard store.exists(), let version = try await store.currentVersion() else { return nil }
+        let storeGeneration = try await store.generation()
         let last = try await store.lastSnapshotPublication()
-        let templates = stored.map { template in
-            SnapshotTemplate(id: template.id, category: template.category, subcategory: template.subcategory,
-                             question: template.question, answer: template.answer,
-                             metadataJSON: MetadataCoding.encode(template.metadata), vector: template.vector)
+        let fileGeneration = publisher.existingGeneration()
+        if let last, last.storeGeneration == storeGeneration, last.versionID == version.id, last.path == publisher.path,
+           fileGeneration == last.generation {
+            return nil
         }
+        if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
+           last.versionID == version.id, last.path == publisher.path, fileGeneration == last.generation,
+           let patched = try? Self.patch(snapshotAt: publisher.path, with: changes) {
+            return try await publish(patched, version: version, storeGeneration: storeGeneration)
+        }
+        return try await publishCurrentVersion()
+    }
+
+    private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64) async throws -> SnapshotPublicationRecord {
+        let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension)
         let publisher = self.publisher
         let now = Date()
@@ -31,29 +58,50 @@ public struct SnapshotPublication: Sendable {
             try publisher.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now)
         }
         let record = SnapshotPublicationRecord(generation: generation, versionID: version.id, templateCount: templates.count,
-                                               path: publisher.path, publishedAt: now)
+                                               path: publisher.path, publishedAt: now, storeGeneration: storeGeneration)
         try await store.record(snapshotPublication: record)
         return record
     }
 
-    /// Publishes unless the file at the path already is the last publication of the current
-    /// version and the store has not changed since.
-    @discardableResult
-    public func publishIfStale(storeChanged: Bool) async throws -> SnapshotPublicationRecord? {
-        if !storeChanged, try await isCurrent() { return nil }
-        return try await publishCurrentVersion()
+    /// The templates of the snapshot at `path` with `changes` applied, in the writer's order (by
+    /// template id, bytewise). Throws when the file cannot serve as the base.
+    static func patch(snapshotAt path: String, with changes: StoreChanges) throws -> [SnapshotTemplate] {
+        let mapping = try SnapshotMapping(path: path)
+        let view = mapping.view
+        guard view.dimension == changes.model.dimension else {
+            throw SnapshotError(code: .inconsistent, path: path, message: "the previous snapshot has another dimension")
+        }
+        var byID: [String: SnapshotTemplate] = [:]
+        byID.reserveCapacity(view.count + changes.inserts.count)
+        for index in 0..<view.count {
+            let template = SnapshotTemplate(view: view, index: index)
+            byID[template.id] = template
+        }
+        for id in changes.deletions { byID[id] = nil }
+        for stored in changes.inserts + changes.vectorUpdates { byID[stored.id] = SnapshotTemplate(stored) }
+        for stored in changes.fieldUpdates {
+            guard let previous = byID[stored.id] else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "template \(stored.id) is missing from the previous snapshot")
+            }
+            byID[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                               question: stored.question, answer: stored.answer,
+                                               metadataJSON: stored.metadataJSON, vector: previous.vector)
+        }
+        return byID.values.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+    }
+}
+
+extension SnapshotTemplate {
+    /// A stored template as the snapshot holds it: the metadata goes through as the JSON it is.
+    init(_ stored: StoredTemplate) {
+        self.init(id: stored.id, category: stored.category, subcategory: stored.subcategory, question: stored.question,
+                  answer: stored.answer, metadataJSON: stored.metadataJSON, vector: stored.vector)
     }
 
-    /// The file at the path is the last publication, of the current version, made after the
-    /// last sync that changed templates (a sync whose publication failed leaves it stale).
-    func isCurrent() async throws -> Bool {
-        guard store.exists(), let version = try await store.currentVersion(),
-              let last = try await store.lastSnapshotPublication(),
-              last.versionID == version.id, last.path == publisher.path, last.templateCount == version.templateCount,
-              publisher.existingGeneration() == last.generation else { return false }
-        let lastChange = try await store.recentRuns(limit: 100).first { run in
-            run.outcome == .succeeded && run.new + run.modified + run.metadataOnly + run.deleted > 0
-        }
-        return lastChange.map { $0.finishedAt <= last.publishedAt } ?? true
+    /// Row `index` of a validated snapshot.
+    init(view: SnapshotView, index: Int) {
+        self.init(id: view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
+                  question: view.string(index, .question), answer: view.string(index, .answer),
+                  metadataJSON: view.string(index, .metadata), vector: Array(view.vector(index)))
     }
 }

@@ -11,19 +11,19 @@ import TemplateStore
 /// The store's templates and current version change only in `apply`'s single transaction, so a
 /// failure at any earlier point (bad file, model outage, full disk) leaves them as they were.
 /// Vectors received before a failure stay in the cache, so the next attempt does not pay again.
-public struct SyncEngine: Sendable {
-    public let store: any TemplateStore
-    public let embedder: any Embedder
-    public let logger: Logger
+package struct SyncEngine: Sendable {
+    package let store: any TemplateStore
+    package let embedder: any Embedder
+    package let logger: Logger
 
-    public init(store: any TemplateStore, embedder: any Embedder, logger: Logger) {
+    package init(store: any TemplateStore, embedder: any Embedder, logger: Logger) {
         self.store = store
         self.embedder = embedder
         self.logger = logger
     }
 
     /// Reads the spreadsheet and plans against the store. Writes nothing.
-    public func prepare(_ source: SyncSource, options: SyncOptions = SyncOptions()) async throws -> PreparedSync {
+    package func prepare(_ source: SyncSource, options: SyncOptions = SyncOptions()) async throws -> PreparedSync {
         let startedAt = Date()
         do {
             return try await prepare(source, options: options, startedAt: startedAt)
@@ -39,19 +39,21 @@ public struct SyncEngine: Sendable {
         try SnapshotEncoder.validate(model: SnapshotEncoder.Model(name: embedder.model.name, version: embedder.model.version,
                                                                  dimension: embedder.model.dimension))
         // Parsing and hashing (threads of their own) overlap with reading the store's state.
+        // The hash is of exactly the bytes parsed, taken as they are read: one read of the file.
         async let parsed = BlockingWork.run {
-            let table = try source.reader.read(source.faqURL)
-            let templates = try Template.templates(from: table, modelInput: source.modelInput)
-            return (templates, try SourceFile.sha256(of: source.faqURL))
+            var hasher = SHA256Stream()
+            let table = try source.reader.read(source.faqURL) { hasher.update($0) }
+            return (Template.sheetTemplates(from: table, modelInput: source.modelInput), hasher.finalizeHex())
         }
         let model = embedder.model
         let versions = store.exists() ? try await store.versions() : []
+        let generationBefore = try await store.generation()
         let current = versions.first(where: \.isCurrent)
         let target = versions.first(where: { $0.model == model })
         var stored: [String: StoredTemplateState] = [:]
         if let target { stored = try await store.templateStates(versionID: target.id) }
-        let (templates, sha256) = try await parsed
-        let plan = Reconciler.plan(desired: templates, stored: stored, reembedAll: options.force)
+        let (sheet, sha256) = try await parsed
+        let plan = Reconciler.plan(desired: sheet.templates, stored: stored, held: sheet.heldIdentities, reembedAll: options.force)
 
         let cached: [String: [Float]]
         if options.force || plan.needingVectors.isEmpty || !store.exists() {
@@ -65,16 +67,29 @@ public struct SyncEngine: Sendable {
             for entry in try await store.quarantine(model: model) { knownRejections[entry.inputHash] = entry.reason }
         }
         let texts = plan.textsToEmbed(skipping: { cached[$0] != nil || knownRejections[$0] != nil })
-        return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256, templates: templates, model: model,
+        if !sheet.skippedRows.isEmpty {
+            logger.warning("rows skipped; the rest of the spreadsheet syncs", metadata: [
+                "skipped": "\(sheet.skippedRows.count)",
+                "rows": "\(sheet.skippedRows.prefix(10).map(\.summary).joined(separator: "; "))",
+            ])
+        }
+        return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256, templates: sheet.templates,
+                            skippedRows: sheet.skippedRows, model: model,
                             currentVersion: current, targetVersion: target, plan: plan, textsToEmbed: texts,
                             cachedVectors: cached, knownRejections: knownRejections, force: options.force,
                             batchSize: max(1, options.batchSize ?? embedder.preferredBatchSize),
-                            maxConcurrency: options.maxConcurrency, startedAt: startedAt)
+                            maxConcurrency: options.maxConcurrency, startedAt: startedAt, storeGenerationBefore: generationBefore)
     }
 
     /// Embeds what the plan needs and applies it in one transaction.
-    public func execute(_ prepared: PreparedSync,
+    package func execute(_ prepared: PreparedSync,
                         progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
+        try await executeApplying(prepared, progress: progress).report
+    }
+
+    /// `execute`, with what was written: the snapshot is patched from it.
+    func executeApplying(_ prepared: PreparedSync, progress: @escaping @Sendable (EmbeddingProgress) -> Void)
+        async throws -> (report: SyncReport, changes: StoreChanges, applied: AppliedChanges) {
         var report = prepared.baseReport()
         let clock = ContinuousClock()
         let start = clock.now
@@ -94,12 +109,12 @@ public struct SyncEngine: Sendable {
             vectors = vectors.filter { rejections[$0.key] == nil }
             var changes = StoreChanges(model: prepared.model, run: prepared.runRecord(report: report, outcome: .succeeded))
             changes.inserts = prepared.plan.new.compactMap { template in
-                vectors[template.inputHash].map { EmbeddedTemplate(template: template, vector: $0) }
+                vectors[template.inputHash].map { StoredTemplate(template, vector: $0) }
             }
             changes.vectorUpdates = prepared.plan.modified.compactMap { template in
-                vectors[template.inputHash].map { EmbeddedTemplate(template: template, vector: $0) }
+                vectors[template.inputHash].map { StoredTemplate(template, vector: $0) }
             }
-            changes.fieldUpdates = prepared.plan.metadataOnly
+            changes.fieldUpdates = prepared.plan.metadataOnly.map { StoredTemplate($0, vector: []) }
             changes.deletions = prepared.plan.deleted
             changes.quarantine = report.quarantined
             let applied = try await store.apply(changes)
@@ -114,7 +129,7 @@ public struct SyncEngine: Sendable {
                 "version": "\(applied.versionID)", "templates": "\(applied.templateCount)",
                 "duration_s": "\(String(format: "%.3f", report.durationS))",
             ])
-            return report
+            return (report, changes, applied)
         } catch {
             await recordFailure(error, source: nil, sha256: prepared.sourceSHA256, startedAt: prepared.startedAt,
                                 counts: prepared.runRecord(report: report, outcome: .failed))
@@ -173,13 +188,13 @@ public struct SyncEngine: Sendable {
     }
 
     /// `prepare` then `execute`.
-    public func sync(_ source: SyncSource, options: SyncOptions = SyncOptions(),
+    package func sync(_ source: SyncSource, options: SyncOptions = SyncOptions(),
                      progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
         try await execute(try await prepare(source, options: options), progress: progress)
     }
 
     /// A dry run's report: what `execute` would do.
-    public func dryRunReport(_ prepared: PreparedSync) -> SyncReport {
+    package func dryRunReport(_ prepared: PreparedSync) -> SyncReport {
         var report = prepared.baseReport()
         report.dryRun = true
         report.versionID = prepared.targetVersion?.id
@@ -214,6 +229,7 @@ extension PreparedSync {
         report.unchanged = plan.unchanged.count
         report.cacheHits = Set(plan.needingVectors.map { $0.inputHash }).count - textsToEmbed.count
         report.previousModel = changesModel ? currentVersion?.model : nil
+        report.skippedRows = skippedRows
         return report
     }
 
@@ -231,18 +247,7 @@ extension PreparedSync {
         run.embeddingRequests = report.embeddingRequests
         run.tokens = report.tokens
         run.quarantined = report.quarantined.count
+        run.skippedRows = report.skippedRows
         return run
-    }
-}
-
-enum SourceFile {
-    static func sha256(of url: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hasher = SHA256Stream()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
-        }
-        return hasher.finalizeHex()
     }
 }

@@ -5,27 +5,27 @@ import SpreadsheetReading
 import TemplateStore
 
 /// Where the templates come from and how they become model input.
-public struct SyncSource: Sendable {
-    public var faqURL: URL
-    public var reader: SpreadsheetReader
-    public var modelInput: ModelInput
+package struct SyncSource: Sendable {
+    package var faqURL: URL
+    package var reader: SpreadsheetReader
+    package var modelInput: ModelInput
 
-    public init(faqURL: URL, reader: SpreadsheetReader = SpreadsheetReader(), modelInput: ModelInput = .questionAndAnswer) {
+    package init(faqURL: URL, reader: SpreadsheetReader = SpreadsheetReader(), modelInput: ModelInput = .questionAndAnswer) {
         self.faqURL = faqURL
         self.reader = reader
         self.modelInput = modelInput
     }
 }
 
-public struct SyncOptions: Sendable {
+package struct SyncOptions: Sendable {
     /// Re-embed every template, bypassing the cache.
-    public var force = false
+    package var force = false
     /// Texts per embedding request; nil means the embedder's preferred size.
-    public var batchSize: Int?
+    package var batchSize: Int?
     /// Embedding requests in flight at once.
-    public var maxConcurrency: Int
+    package var maxConcurrency: Int
 
-    public init(force: Bool = false, batchSize: Int? = nil, maxConcurrency: Int = 1) {
+    package init(force: Bool = false, batchSize: Int? = nil, maxConcurrency: Int = 1) {
         self.force = force
         self.batchSize = batchSize
         self.maxConcurrency = max(1, maxConcurrency)
@@ -34,67 +34,80 @@ public struct SyncOptions: Sendable {
 
 /// A sync that has been read and planned but has not embedded or written anything yet, so that a
 /// caller can show what it will cost (and ask) before it runs.
-public struct PreparedSync: Sendable {
-    public let sourcePath: String
-    public let sourceSHA256: String
-    public let templates: [Template]
-    public let model: ModelIdentity
-    public let currentVersion: StoredVersion?
+package struct PreparedSync: Sendable {
+    package let sourcePath: String
+    package let sourceSHA256: String
+    package let templates: [Template]
+    /// Rows left out for a problem of their own; the rest syncs.
+    package let skippedRows: [SkippedRow]
+    package let model: ModelIdentity
+    package let currentVersion: StoredVersion?
     /// The version that holds the configured model already, if any.
-    public let targetVersion: StoredVersion?
-    public let plan: SyncPlan
+    package let targetVersion: StoredVersion?
+    package let plan: SyncPlan
     /// Distinct texts that need the model: not in the cache (or `--force`).
-    public let textsToEmbed: [(inputHash: String, text: String)]
-    public let cachedVectors: [String: [Float]]
+    package let textsToEmbed: [(inputHash: String, text: String)]
+    package let cachedVectors: [String: [Float]]
     /// Input hashes the provider rejected before and that have not changed since: not sent again.
-    public let knownRejections: [String: String]
-    public let force: Bool
-    public let batchSize: Int
-    public let maxConcurrency: Int
+    package let knownRejections: [String: String]
+    package let force: Bool
+    package let batchSize: Int
+    package let maxConcurrency: Int
     let startedAt: Date
+    /// The store's generation when the sync planned (under the writer lock): what the previous
+    /// snapshot must show for the next one to be patched from it.
+    let storeGenerationBefore: Int64
 
     /// The configured model differs from the one that is serving now.
-    public var changesModel: Bool { currentVersion.map { $0.model != model } ?? false }
-    public var batchCount: Int { (textsToEmbed.count + batchSize - 1) / batchSize }
+    package var changesModel: Bool { currentVersion.map { $0.model != model } ?? false }
+    package var batchCount: Int { (textsToEmbed.count + batchSize - 1) / batchSize }
 }
 
 /// Progress of the embedding phase, reported after every batch.
-public struct EmbeddingProgress: Sendable {
-    public let completedBatches: Int
-    public let totalBatches: Int
-    public let completedTexts: Int
-    public let totalTexts: Int
-    public let elapsed: Duration
+package struct EmbeddingProgress: Sendable {
+    package let completedBatches: Int
+    package let totalBatches: Int
+    package let completedTexts: Int
+    package let totalTexts: Int
+    package let elapsed: Duration
 }
 
 /// The outcome of one sync, as `sync --json` prints it.
-public struct SyncReport: Sendable, Codable {
-    public var new = 0
-    public var modified = 0
-    public var metadataOnly = 0
-    public var deleted = 0
-    public var unchanged = 0
+package struct SyncReport: Sendable, Codable {
+    package var new = 0
+    package var modified = 0
+    package var metadataOnly = 0
+    package var deleted = 0
+    package var unchanged = 0
     /// Distinct texts sent to the model.
-    public var embeddedTexts = 0
+    package var embeddedTexts = 0
     /// Distinct texts whose vector came from the cache instead.
-    public var cacheHits = 0
-    public var embeddingRequests = 0
+    package var cacheHits = 0
+    package var embeddingRequests = 0
     /// Tokens the provider reported, when it reports usage.
-    public var tokens: Int?
+    package var tokens: Int?
     /// Templates whose model input the provider rejected: kept as they were, or left out if new.
-    public var quarantined: [QuarantinedTemplate] = []
-    public var versionID: Int64?
-    public var templates = 0
-    public var durationS = 0.0
-    public var model: ModelIdentity
-    public var previousModel: ModelIdentity?
-    public var dryRun = false
-    public var sourcePath: String
-    public var sourceSHA256: String
+    package var quarantined: [QuarantinedTemplate] = []
+    /// Rows left out for a problem of their own (a draft without an answer, a shared identity).
+    package var skippedRows: [SkippedRow] = []
+    package var versionID: Int64?
+    package var templates = 0
+    package var durationS = 0.0
+    package var model: ModelIdentity
+    package var previousModel: ModelIdentity?
+    package var dryRun = false
+    package var sourcePath: String
+    /// SHA-256 of exactly the bytes parsed.
+    package var sourceSHA256: String
+    /// The snapshot this sync published; nil when the file already showed the store as it is.
+    package var publication: SnapshotPublicationRecord?
+    /// The store changed: templates, or the current version (from the plan, not the counts).
+    package var changedStore = false
 
     enum CodingKeys: String, CodingKey {
         case new, modified, metadataOnly = "metadata_only", deleted, unchanged, embeddedTexts = "embedded_texts"
         case cacheHits = "cache_hits", embeddingRequests = "embedding_requests", tokens, quarantined
+        case skippedRows = "skipped_rows"
         case versionID = "version_id", templates
         case durationS = "duration_s", model, previousModel = "previous_model", dryRun = "dry_run"
         case sourcePath = "source_path", sourceSHA256 = "source_sha256"

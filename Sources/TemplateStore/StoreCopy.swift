@@ -4,21 +4,21 @@ import Reconciliation
 
 /// Copies every version, its templates, vectors and quarantine from one store into an empty
 /// one (SQLite → PostgreSQL when a team outgrows one machine), without a single embedding call.
-public enum StoreCopy {
-    public struct CopiedVersion: Sendable, Codable {
-        public let sourceID: Int64
-        public let targetID: Int64
-        public let model: String
-        public let templates: Int
-        public let isCurrent: Bool
+package enum StoreCopy {
+    package struct CopiedVersion: Sendable, Codable {
+        package let sourceID: Int64
+        package let targetID: Int64
+        package let model: String
+        package let templates: Int
+        package let isCurrent: Bool
     }
 
-    public struct Report: Sendable, Codable {
-        public let versions: [CopiedVersion]
-        public var templates: Int { versions.reduce(0) { $0 + $1.templates } }
+    package struct Report: Sendable, Codable {
+        package let versions: [CopiedVersion]
+        package var templates: Int { versions.reduce(0) { $0 + $1.templates } }
     }
 
-    public static func copy(from source: any TemplateStore, to target: any TemplateStore) async throws -> Report {
+    package static func copy(from source: any TemplateStore, to target: any TemplateStore) async throws -> Report {
         guard source.exists() else {
             throw StoreError(code: .openFailed, location: source.location, message: "there is no store here to copy from")
         }
@@ -42,13 +42,7 @@ public enum StoreCopy {
                                         sourceSHA256: nil, outcome: .succeeded)
                 run.new = stored.count
                 var changes = StoreChanges(model: version.model, run: run)
-                changes.inserts = stored.map { template in
-                    EmbeddedTemplate(template: Template(restoringID: template.id, category: template.category,
-                                                        subcategory: template.subcategory, question: template.question,
-                                                        answer: template.answer, metadata: template.metadata,
-                                                        inputHash: template.inputHash, contentHash: template.contentHash),
-                                     vector: template.vector)
-                }
+                changes.inserts = stored
                 changes.quarantine = try await source.quarantine(model: version.model)
                 changes.makeCurrent = version.isCurrent
                 let applied = try await target.apply(changes)

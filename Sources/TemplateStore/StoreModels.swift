@@ -4,14 +4,14 @@ import Reconciliation
 import SpreadsheetReading
 
 /// One model version in the store.
-public struct StoredVersion: Sendable, Hashable, Codable {
-    public let id: Int64
-    public let model: ModelIdentity
-    public let isCurrent: Bool
-    public let createdAt: Date
-    public let templateCount: Int
+package struct StoredVersion: Sendable, Hashable, Codable {
+    package let id: Int64
+    package let model: ModelIdentity
+    package let isCurrent: Bool
+    package let createdAt: Date
+    package let templateCount: Int
 
-    public init(id: Int64, model: ModelIdentity, isCurrent: Bool, createdAt: Date, templateCount: Int) {
+    package init(id: Int64, model: ModelIdentity, isCurrent: Bool, createdAt: Date, templateCount: Int) {
         self.id = id
         self.model = model
         self.isCurrent = isCurrent
@@ -20,56 +20,86 @@ public struct StoredVersion: Sendable, Hashable, Codable {
     }
 }
 
-/// A template as stored under one version, with its vector.
-public struct StoredTemplate: Sendable, Hashable {
-    public let id: String
-    public let category: String
-    public let subcategory: String
-    public let question: String
-    public let answer: String
-    public let metadata: [MetadataEntry]
-    public let inputHash: String
-    public let contentHash: String
-    public let vector: [Float]
-}
+/// A template as the store holds it: its fields, its metadata as the JSON text stored, its two
+/// hashes and its vector.
+///
+/// Why it exists next to `Template`: it is the unit of the store's rows, written by a sync and
+/// read back by publication, copying and following. The metadata stays JSON from the moment it is
+/// encoded (once, when the sync builds its changes) to the snapshot's string data, never decoded
+/// and encoded again on the way.
+package struct StoredTemplate: Sendable, Hashable {
+    package let id: String
+    package let category: String
+    package let subcategory: String
+    package let question: String
+    package let answer: String
+    /// A JSON array of {name, value}: the spreadsheet's other columns, in sheet order.
+    package let metadataJSON: String
+    package let inputHash: String
+    package let contentHash: String
+    package let vector: [Float]
 
-/// A template with the vector for its model input.
-public struct EmbeddedTemplate: Sendable {
-    public let template: Template
-    public let vector: [Float]
-
-    public init(template: Template, vector: [Float]) {
-        self.template = template
+    package init(id: String, category: String, subcategory: String, question: String, answer: String,
+                metadataJSON: String, inputHash: String, contentHash: String, vector: [Float]) {
+        self.id = id
+        self.category = category
+        self.subcategory = subcategory
+        self.question = question
+        self.answer = answer
+        self.metadataJSON = metadataJSON
+        self.inputHash = inputHash
+        self.contentHash = contentHash
         self.vector = vector
     }
+
+    /// A template of the spreadsheet with the vector of its model input. `vector` is empty for a
+    /// field update, whose stored vector stays.
+    package init(_ template: Template, vector: [Float]) {
+        self.init(id: template.id, category: template.category, subcategory: template.subcategory,
+                  question: template.question, answer: template.answer, metadataJSON: MetadataCoding.encode(template.metadata),
+                  inputHash: template.inputHash, contentHash: template.contentHash, vector: vector)
+    }
+
+    package var metadata: [MetadataEntry] { MetadataCoding.decode(metadataJSON) }
+
+    /// As a `Template`, hashes kept as stored (copying between stores).
+    package var template: Template {
+        Template(restoringID: id, category: category, subcategory: subcategory, question: question, answer: answer,
+                 metadata: metadata, inputHash: inputHash, contentHash: contentHash)
+    }
+
+    /// The texts the store writes, for the checks every backend makes.
+    var texts: [String] { [id, category, subcategory, question, answer, metadataJSON] }
 }
 
 /// Counts and provenance of one sync, successful or not: the `sync_runs` audit row.
-public struct SyncRunRecord: Sendable, Codable, Hashable {
-    public enum Outcome: String, Sendable, Codable { case succeeded, failed }
+package struct SyncRunRecord: Sendable, Codable, Hashable {
+    package enum Outcome: String, Sendable, Codable { case succeeded, failed }
 
-    public var id: Int64?
-    public var startedAt: Date
-    public var finishedAt: Date
-    public var sourcePath: String
-    public var sourceSHA256: String?
-    public var versionID: Int64?
-    public var outcome: Outcome
-    public var new = 0
-    public var modified = 0
-    public var metadataOnly = 0
-    public var deleted = 0
-    public var unchanged = 0
-    public var embeddedTexts = 0
-    public var cacheHits = 0
-    public var embeddingRequests = 0
-    public var templates = 0
+    package var id: Int64?
+    package var startedAt: Date
+    package var finishedAt: Date
+    package var sourcePath: String
+    package var sourceSHA256: String?
+    package var versionID: Int64?
+    package var outcome: Outcome
+    package var new = 0
+    package var modified = 0
+    package var metadataOnly = 0
+    package var deleted = 0
+    package var unchanged = 0
+    package var embeddedTexts = 0
+    package var cacheHits = 0
+    package var embeddingRequests = 0
+    package var templates = 0
     /// Tokens the provider reported for this sync's requests, when it reports usage.
-    public var tokens: Int?
-    public var quarantined = 0
-    public var error: String?
+    package var tokens: Int?
+    package var quarantined = 0
+    /// Rows the sync left out for a problem of their own (kept as JSON with the run).
+    package var skippedRows: [SkippedRow] = []
+    package var error: String?
 
-    public init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
+    package init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.sourcePath = sourcePath
@@ -79,102 +109,167 @@ public struct SyncRunRecord: Sendable, Codable, Hashable {
 }
 
 /// Everything one sync writes, applied by the store in a single transaction.
-public struct StoreChanges: Sendable {
-    public let model: ModelIdentity
-    public var inserts: [EmbeddedTemplate] = []
+package struct StoreChanges: Sendable {
+    package let model: ModelIdentity
+    package var inserts: [StoredTemplate] = []
     /// Templates whose model input changed: new vector and fields.
-    public var vectorUpdates: [EmbeddedTemplate] = []
-    /// Templates whose fields changed but not their model input: the vector stays.
-    public var fieldUpdates: [Template] = []
-    public var deletions: [String] = []
+    package var vectorUpdates: [StoredTemplate] = []
+    /// Templates whose fields changed but not their model input: the stored vector stays (their
+    /// `vector` here is empty and ignored).
+    package var fieldUpdates: [StoredTemplate] = []
+    package var deletions: [String] = []
     /// The complete set of this version's quarantined templates after the sync.
-    public var quarantine: [QuarantinedTemplate] = []
+    package var quarantine: [QuarantinedTemplate] = []
     /// Make this model's version current once the changes are in.
-    public var makeCurrent = true
-    public var run: SyncRunRecord
+    package var makeCurrent = true
+    package var run: SyncRunRecord
 
-    public init(model: ModelIdentity, run: SyncRunRecord) {
+    package init(model: ModelIdentity, run: SyncRunRecord) {
         self.model = model
         self.run = run
     }
+
+    /// True when the version's templates change.
+    package var changesTemplates: Bool { !(inserts.isEmpty && vectorUpdates.isEmpty && fieldUpdates.isEmpty && deletions.isEmpty) }
 }
 
 extension StoreChanges {
     /// The checks every backend makes before it writes: each vector has the version's
     /// dimension, and no text holds a character a database cannot store (the readers refuse
     /// NUL already; this keeps the store's own contract whatever the caller).
-    public func validate(location: String) throws {
-        for embedded in inserts + vectorUpdates where embedded.vector.count != model.dimension {
+    package func validate(location: String) throws {
+        for stored in inserts + vectorUpdates where stored.vector.count != model.dimension {
             throw StoreError(code: .invalidVector, location: location,
-                             message: "template \(embedded.template.id) has a vector of \(embedded.vector.count) values, the version needs \(model.dimension)")
+                             message: "template \(stored.id) has a vector of \(stored.vector.count) values, the version needs \(model.dimension)")
         }
-        for template in inserts.map(\.template) + vectorUpdates.map(\.template) + fieldUpdates {
-            let texts = [template.id, template.category, template.subcategory, template.question, template.answer]
-                + template.metadata.flatMap { [$0.name, $0.value] }
-            if texts.contains(where: { $0.utf8.contains(0) }) {
-                throw StoreError(code: .invalidText, location: location,
-                                 message: "template \(template.id.prefix(80)) (row \(template.rowNumber)) contains a NUL character, which the store cannot hold",
-                                 cause: "retype the cell in the spreadsheet and save again")
-            }
+        for stored in inserts + vectorUpdates + fieldUpdates where stored.texts.contains(where: { $0.utf8.contains(0) }) {
+            throw StoreError(code: .invalidText, location: location,
+                             message: "template \(stored.id.prefix(80)) contains a NUL character, which the store cannot hold",
+                             cause: "retype the cell in the spreadsheet and save again")
         }
     }
 }
 
-public struct AppliedChanges: Sendable {
-    public let versionID: Int64
-    public let templateCount: Int
-    public let runID: Int64
+package struct AppliedChanges: Sendable {
+    package let versionID: Int64
+    package let templateCount: Int
+    package let runID: Int64
+    /// The store's generation after the change (see `TemplateStore.generation()`).
+    package let generation: Int64
+
+    package init(versionID: Int64, templateCount: Int, runID: Int64, generation: Int64) {
+        self.versionID = versionID
+        self.templateCount = templateCount
+        self.runID = runID
+        self.generation = generation
+    }
 }
 
 /// A backup written by `SQLiteTemplateStore.backup(to:)`.
-public struct StoreBackup: Sendable, Codable {
-    public let source: String
-    public let path: String
-    public let bytes: Int
-    public let versions: Int
-    public let templates: Int
+package struct StoreBackup: Sendable, Codable {
+    package let source: String
+    package let path: String
+    package let bytes: Int
+    package let versions: Int
+    package let templates: Int
+
+    package init(source: String, path: String, bytes: Int, versions: Int, templates: Int) {
+        self.source = source
+        self.path = path
+        self.bytes = bytes
+        self.versions = versions
+        self.templates = templates
+    }
 }
 
-public struct CleanReport: Sendable, Codable {
-    public let removedVersions: [StoredVersion]
-    public let removedTemplates: Int
-    public let removedCacheEntries: Int
+package struct CleanReport: Sendable, Codable {
+    package let removedVersions: [StoredVersion]
+    package let removedTemplates: Int
+    package let removedCacheEntries: Int
+
+    package init(removedVersions: [StoredVersion], removedTemplates: Int, removedCacheEntries: Int) {
+        self.removedVersions = removedVersions
+        self.removedTemplates = removedTemplates
+        self.removedCacheEntries = removedCacheEntries
+    }
 }
 
-public struct IntegrityReport: Sendable, Codable {
-    public let checkedTemplates: Int
-    public let problems: [String]
-    public var passed: Bool { problems.isEmpty }
+package struct IntegrityReport: Sendable, Codable {
+    package let checkedTemplates: Int
+    package let problems: [String]
+    package var passed: Bool { problems.isEmpty }
+
+    package init(checkedTemplates: Int, problems: [String]) {
+        self.checkedTemplates = checkedTemplates
+        self.problems = problems
+    }
 }
 
 /// A snapshot file published from the store.
-public struct SnapshotPublicationRecord: Sendable, Hashable, Codable {
-    public let generation: UInt64
-    public let versionID: Int64
-    public let templateCount: Int
-    public let path: String
-    public let publishedAt: Date
+package struct SnapshotPublicationRecord: Sendable, Hashable, Codable {
+    package let generation: UInt64
+    package let versionID: Int64
+    package let templateCount: Int
+    package let path: String
+    package let publishedAt: Date
+    /// The store generation the snapshot shows: the file is stale once the store moved past it.
+    package let storeGeneration: Int64
 
-    public init(generation: UInt64, versionID: Int64, templateCount: Int, path: String, publishedAt: Date) {
+    package init(generation: UInt64, versionID: Int64, templateCount: Int, path: String, publishedAt: Date, storeGeneration: Int64) {
         self.generation = generation
         self.versionID = versionID
         self.templateCount = templateCount
         self.path = path
         self.publishedAt = publishedAt
+        self.storeGeneration = storeGeneration
     }
 }
 
 /// A template whose model input the provider rejected, with the provider's reason.
-public struct QuarantinedTemplate: Sendable, Hashable, Codable {
-    public let templateID: String
-    public let inputHash: String
-    public let reason: String
-    public let since: Date
+package struct QuarantinedTemplate: Sendable, Hashable, Codable {
+    package let templateID: String
+    package let inputHash: String
+    package let reason: String
+    package let since: Date
 
-    public init(templateID: String, inputHash: String, reason: String, since: Date) {
+    package init(templateID: String, inputHash: String, reason: String, since: Date) {
         self.templateID = templateID
         self.inputHash = inputHash
         self.reason = reason
         self.since = since
+    }
+}
+
+/// Metadata as a JSON array of {name, value}, keeping the sheet's column order. The one place
+/// it is encoded and decoded.
+package enum MetadataCoding {
+    package static func encode(_ entries: [MetadataEntry]) -> String {
+        guard !entries.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(entries), as: UTF8.self)) ?? "[]"
+    }
+
+    /// The one encoding of `text`: a database that re-formats JSON (PostgreSQL's jsonb adds
+    /// spaces) hands it back through this, so every backend returns the same bytes.
+    package static func canonical(_ text: String) -> String { encode(decode(text)) }
+
+    package static func decode(_ text: String) -> [MetadataEntry] {
+        (try? JSONDecoder().decode([MetadataEntry].self, from: Data(text.utf8))) ?? []
+    }
+}
+
+/// Skipped rows as the JSON text a sync run keeps them in. The one place they are encoded and
+/// decoded for the store.
+package enum SkippedRowsCoding {
+    package static func encode(_ rows: [SkippedRow]) -> String {
+        guard !rows.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(rows), as: UTF8.self)) ?? "[]"
+    }
+
+    package static func decode(_ text: String) -> [SkippedRow] {
+        (try? JSONDecoder().decode([SkippedRow].self, from: Data(text.utf8))) ?? []
     }
 }

@@ -2,15 +2,19 @@ import Embedding
 import Reconciliation
 
 /// Durable storage of model versions, their templates and vectors, the embedding cache and the
-/// sync audit log. Implementations: `SQLiteTemplateStore` and `PostgresTemplateStore`.
+/// sync audit log. Implementations: `SQLiteTemplateStore` (SQLiteStore) and
+/// `PostgresTemplateStore` (PostgresStore); one conformance suite (Tests/StoreConformance) runs
+/// on both.
 ///
 /// Contract: `apply` is atomic (all of a sync or nothing, readers see the old current version
-/// until it commits); cache writes are independent of `apply`, because a vector once paid for is
-/// worth keeping even when the sync that asked for it fails.
-public protocol TemplateStore: Sendable {
+/// until it commits) and moves the store's generation on; cache writes are independent of
+/// `apply`, because a vector once paid for is worth keeping even when the sync that asked for it
+/// fails, and a vector cached again for the same text replaces the old one (`--force`).
+package protocol TemplateStore: Sendable {
     /// Where the store lives, safe to print (no secrets).
     var location: String { get }
-    /// False when nothing has been stored yet (no file, no schema).
+    /// False when the store certainly holds nothing yet (a SQLite file that is not there); a
+    /// server database answers true and is empty until a sync writes to it.
     func exists() -> Bool
 
     func versions() async throws -> [StoredVersion]
@@ -23,6 +27,10 @@ public protocol TemplateStore: Sendable {
     func apply(_ changes: StoreChanges) async throws -> AppliedChanges
     func setCurrentVersion(_ id: Int64) async throws -> StoredVersion
     func removeNonCurrentVersions() async throws -> CleanReport
+
+    /// A counter every committed change of templates or of the current version moves on: what
+    /// a snapshot was built from, and how a reader tells it is stale.
+    func generation() async throws -> Int64
 
     /// Records a sync that failed; a no-op when the store does not exist yet.
     func record(failedRun: SyncRunRecord) async throws
@@ -41,18 +49,18 @@ public protocol TemplateStore: Sendable {
 }
 
 extension TemplateStore {
-    public func currentVersion() async throws -> StoredVersion? {
+    package func currentVersion() async throws -> StoredVersion? {
         try await versions().first(where: \.isCurrent)
     }
 
-    public func version(for model: ModelIdentity) async throws -> StoredVersion? {
+    package func version(for model: ModelIdentity) async throws -> StoredVersion? {
         try await versions().first(where: { $0.model == model })
     }
 }
 
 /// A store operation that failed, with the store's location and what to do.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
+package struct StoreError: Error, CustomStringConvertible, Sendable {
+    package enum Code: String, Sendable {
         case newerSchema = "newer-schema"
         case notADatabase = "not-a-database"
         case openFailed = "open-failed"
@@ -66,27 +74,62 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case rejected
         /// Text the store cannot hold (a NUL character).
         case invalidText = "invalid-text"
+        /// The file is the original Python system's store, not faqsync's.
+        case legacyStore = "legacy-store"
     }
 
-    public let code: Code
-    public let location: String
-    public let message: String
-    public let cause: String?
+    package let code: Code
+    package let location: String
+    package let message: String
+    package let cause: String?
 
-    public init(code: Code, location: String, message: String, cause: String? = nil) {
+    package init(code: Code, location: String, message: String, cause: String? = nil) {
         self.code = code
         self.location = location
         self.message = message
         self.cause = cause
     }
 
-    public var description: String {
+    package var description: String {
         "store \(location): \(message)" + (cause.map { " (\($0))" } ?? "")
     }
 
     /// Worth retrying unchanged (with backoff): the database was unreachable, busy, full or
     /// failed on I/O. Every other code fails the same way again until something is changed.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         [.connectionFailed, .writeFailed, .readFailed, .openFailed].contains(code)
+    }
+
+    /// How a database call failed, as each backend classifies its own errors.
+    package enum DatabaseFailure: Sendable {
+        /// The server could not be reached (PostgreSQL) at this endpoint.
+        case unreachable(endpoint: String)
+        /// The connection went away during the call.
+        case connectionLost(endpoint: String)
+        /// Busy, locked, full, an I/O error: may pass.
+        case transient
+        /// A constraint, the data, a privilege: fails the same way every time.
+        case refused
+    }
+
+    /// The one mapping from a backend's failed call to a `StoreError`, so both backends word and
+    /// classify failures alike.
+    package static func database(_ failure: DatabaseFailure, writing: Bool, location: String, cause: String) -> StoreError {
+        switch failure {
+        case .unreachable(let endpoint):
+            StoreError(code: .connectionFailed, location: location, message: "cannot reach the database at \(endpoint)",
+                       cause: "\(cause); check that the server runs and accepts connections, then retry")
+        case .connectionLost(let endpoint):
+            StoreError(code: .connectionFailed, location: location,
+                       message: "lost the connection to the database at \(endpoint)\(writing ? "; the transaction was rolled back" : "")",
+                       cause: "\(cause); check that the server runs and accepts connections, then retry")
+        case .transient:
+            StoreError(code: writing ? .writeFailed : .readFailed, location: location,
+                       message: writing ? "the transaction was rolled back" : "a read failed", cause: cause)
+        case .refused:
+            StoreError(code: .rejected, location: location,
+                       message: writing ? "the database refused the change; the transaction was rolled back" : "the database refused a query",
+                       cause: cause)
+        }
     }
 }

@@ -6,32 +6,32 @@ import Logging
 ///   prefix journald understands, no timestamp (journald adds its own);
 /// - `LOG_FORMAT=json`: one JSON object per line for log shippers;
 /// - otherwise: a timestamped line on stderr.
-public struct DaemonLogHandler: LogHandler {
-    public enum Format: Sendable { case journald, json, text }
+package struct DaemonLogHandler: LogHandler {
+    package enum Format: Sendable { case journald, json, text }
 
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level
     let label: String
     let format: Format
 
-    public init(label: String, level: Logger.Level, format: Format) {
+    package init(label: String, level: Logger.Level, format: Format) {
         self.label = label
         self.logLevel = level
         self.format = format
     }
 
-    public static func format(environment: [String: String]) -> Format {
+    package static func format(environment: [String: String]) -> Format {
         if environment["LOG_FORMAT"]?.lowercased() == "json" { return .json }
         if environment["JOURNAL_STREAM"] != nil { return .journald }
         return .text
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let line: String
         switch format {

@@ -3,8 +3,8 @@ import Metrics
 import Prometheus
 
 /// The daemon's Prometheus metrics (`METRICS_ADDRESS`), on a registry of its own.
-public struct DaemonMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package struct DaemonMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     private let succeeded: Metrics.Counter
     private let failed: Metrics.Counter
     private let duration: Metrics.Timer
@@ -13,8 +13,9 @@ public struct DaemonMetrics: Sendable {
     private let watchdogPings: Metrics.Counter
     private let embedded: Metrics.Counter
     private let cacheHits: Metrics.Counter
+    private let skippedRows: Metrics.Gauge
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         let factory = PrometheusMetricsFactory(registry: registry)
         succeeded = Metrics.Counter(label: "faqsync_syncs_total", dimensions: [("outcome", "succeeded")], factory: factory)
@@ -25,10 +26,12 @@ public struct DaemonMetrics: Sendable {
         watchdogPings = Metrics.Counter(label: "faqsync_watchdog_pings_total", factory: factory)
         embedded = Metrics.Counter(label: "faqsync_texts_embedded_total", factory: factory)
         cacheHits = Metrics.Counter(label: "faqsync_cache_hits_total", factory: factory)
+        skippedRows = Metrics.Gauge(label: "faqsync_skipped_rows", factory: factory)
     }
 
-    func syncSucceeded(duration elapsed: Duration, generation value: UInt64?) {
+    func syncSucceeded(duration elapsed: Duration, generation value: UInt64?, skippedRows skipped: Int) {
         succeeded.increment()
+        skippedRows.record(Double(skipped))
         duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         lastSuccess.record(Date().timeIntervalSince1970)
         if let value { generation.record(Double(value)) }
@@ -37,10 +40,10 @@ public struct DaemonMetrics: Sendable {
     func syncFailed() { failed.increment() }
     func watchdogPinged() { watchdogPings.increment() }
 
-    public func recordCosts(embedded texts: Int, cacheHits hits: Int) {
+    package func recordCosts(embedded texts: Int, cacheHits hits: Int) {
         if texts > 0 { embedded.increment(by: texts) }
         if hits > 0 { cacheHits.increment(by: hits) }
     }
 
-    public func exposition() -> String { registry.emitToString() }
+    package func exposition() -> String { registry.emitToString() }
 }

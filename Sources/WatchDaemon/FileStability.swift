@@ -1,28 +1,31 @@
+import Crypto
 import Foundation
 import SpreadsheetReading
 
 /// Decides whether the spreadsheet can be read now: it exists, its size and modification time
 /// held still over a short interval, and (for xlsx) its zip central directory is readable.
 /// A file caught half-written is retried by the caller, not reported as corrupt.
-public enum FileStability {
-    public enum Verdict: Sendable, Equatable {
+package enum FileStability {
+    package enum Verdict: Sendable, Equatable {
         case ready
         case missing
-        /// Still changing, or not yet a complete zip: try again shortly.
+        /// Still changing: try again shortly.
         case settling(String)
+        /// Holding still but not a complete zip: being written, or cut off for good.
+        case incomplete(String)
     }
 
     /// - Parameter interval: how long size and time must hold still. The watcher calls it after a
     ///   debounce with no inotify events (every write raises one), which already proves that, so
     ///   it passes a short interval; polling callers without events pass a longer one.
-    public static func check(_ path: String, interval: Duration = .milliseconds(10)) async throws -> Verdict {
+    package static func check(_ path: String, interval: Duration = .milliseconds(10)) async throws -> Verdict {
         guard let first = signature(path) else { return .missing }
         if interval > .zero { try await Task.sleep(for: interval) }
         guard let second = signature(path) else { return .missing }
         guard first == second else { return .settling("the file is still being written (size or time changed)") }
         if path.lowercased().hasSuffix(".csv") { return .ready }
         guard SpreadsheetReader.containerIsComplete(URL(fileURLWithPath: path)) else {
-            return .settling("the file is not a complete zip yet (no readable central directory)")
+            return .incomplete("the file is not a complete zip yet (no readable central directory)")
         }
         return .ready
     }
@@ -31,5 +34,23 @@ public enum FileStability {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return [Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec), Int64(info.st_ino)]
+    }
+}
+
+/// The SHA-256 of the spreadsheet as it is now, to tell a save of new content from a save (or a
+/// touch) of the content already synced. Blocking reads: on a thread of its own.
+enum FileHashing {
+    static func sha256(of path: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+                    defer { try? handle.close() }
+                    var hasher = SHA256()
+                    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+                    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                })
+            }.start()
+        }
     }
 }

@@ -12,14 +12,14 @@ import Synchronization
 /// `~$NAME`, `lu123.tmp`) and the daemon's own reads (OPEN, ACCESS, CLOSE_NOWRITE) never do.
 /// When the directory itself is moved or deleted, the watch is re-established once the path
 /// exists again. Runs on a thread of its own, because `poll` blocks.
-public final class SpreadsheetWatcher: Sendable {
-    public let path: String
-    public let changes: AsyncStream<String>
+package final class SpreadsheetWatcher: Sendable {
+    package let path: String
+    package let changes: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
     private let wakePipe: (read: Int32, write: Int32)
     private let stopped = Mutex(false)
 
-    public init(path: String, logger: Logger) {
+    package init(path: String, logger: Logger) {
         self.path = path
         (changes, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(64))
         var fds: [Int32] = [0, 0]
@@ -39,7 +39,7 @@ public final class SpreadsheetWatcher: Sendable {
         thread.start()
     }
 
-    public func stop() {
+    package func stop() {
         let already = stopped.withLock { value -> Bool in defer { value = true }; return value }
         guard !already else { return }
         var byte: UInt8 = 1

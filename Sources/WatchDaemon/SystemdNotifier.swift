@@ -3,31 +3,31 @@ import Foundation
 
 /// Talks to systemd through `sd_notify` (a datagram on `NOTIFY_SOCKET`). Without `NOTIFY_SOCKET`
 /// every call is a no-op, so the daemon runs the same in a terminal.
-public struct SystemdNotifier: Sendable {
-    public init() {}
+package struct SystemdNotifier: Sendable {
+    package init() {}
 
-    public var isActive: Bool { ProcessInfo.processInfo.environment["NOTIFY_SOCKET"] != nil }
+    package var isActive: Bool { ProcessInfo.processInfo.environment["NOTIFY_SOCKET"] != nil }
 
     /// Half of `WATCHDOG_USEC`, as systemd recommends, when the watchdog is enabled for us.
-    public var watchdogInterval: Duration? {
+    package var watchdogInterval: Duration? {
         var microseconds: UInt64 = 0
         guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return .microseconds(Int64(microseconds / 2))
     }
 
-    public func ready(status: String) { send("READY=1\nSTATUS=\(Self.oneLine(status))") }
-    public func status(_ text: String) { send("STATUS=\(Self.oneLine(text))") }
+    package func ready(status: String) { send("READY=1\nSTATUS=\(Self.oneLine(status))") }
+    package func status(_ text: String) { send("STATUS=\(Self.oneLine(text))") }
 
     /// A reload (here: a sync) has started; `MONOTONIC_USEC` lets systemd match it to the READY=1 after.
-    public func reloading(status: String) {
+    package func reloading(status: String) {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
         send("RELOADING=1\nMONOTONIC_USEC=\(microseconds)\nSTATUS=\(Self.oneLine(status))")
     }
 
-    public func stopping() { send("STOPPING=1\nSTATUS=Stopping") }
-    public func watchdog() { send("WATCHDOG=1") }
+    package func stopping() { send("STOPPING=1\nSTATUS=Stopping") }
+    package func watchdog() { send("WATCHDOG=1") }
 
     private func send(_ state: String) {
         guard isActive else { return }

@@ -3,6 +3,8 @@ import EmbeddingProviders
 import Foundation
 import Logging
 import SyncEngine
+import PostgresStore
+import SQLiteStore
 import TemplateStore
 import TestSupport
 

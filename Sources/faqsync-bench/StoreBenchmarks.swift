@@ -5,6 +5,8 @@ import PostgresClient
 import SnapshotFollowing
 import SyncEngine
 import Synchronization
+import PostgresStore
+import SQLiteStore
 import TemplateStore
 import TestSupport
 

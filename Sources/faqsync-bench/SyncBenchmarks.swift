@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import SpreadsheetReading
 import SyncEngine
+import PostgresStore
+import SQLiteStore
 import TemplateStore
 import TestSupport
 

@@ -2,6 +2,7 @@ import Embedding
 import EmbeddingProviders
 import Foundation
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport

@@ -1,6 +1,7 @@
 import Embedding
 import Foundation
 import GRDB
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Logging
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import TestSupport
 

@@ -4,6 +4,7 @@ import Foundation
 import Reconciliation
 import SpreadsheetReading
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport

@@ -62,22 +62,49 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: db))
     }
 
-    @Test func aBadSpreadsheetExitsNonZeroNamingRowAndColumnAndKeepsTheStore() throws {
+    @Test func aBadSpreadsheetExitsNonZeroNamingTheProblemAndKeepsTheStore() throws {
         #expect(try CLIProcess.run(["sync", "--faq", Fixtures.faq.path, "--db", db]).status == 0)
         let before = try CLIProcess.run(["status", "--db", db, "--json"]).json()["current_version"] as? [String: Any]
         let bad = directory.file("bad.xlsx")
-        try XLSXWriter.table([["Основная категория", "Подкатегория", "Пример вопроса", "Шаблонный ответ"],
-                              ["c", "s", "q", "a"], ["c", "s", "", "an answer"]]).write(to: bad)
+        try XLSXWriter.table([["Тема", "Текст"], ["c", "s"]]).write(to: bad)
         let result = try CLIProcess.run(["sync", "--faq", bad.path, "--db", db, "--json"])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("\(bad.path), row 3, column C (Пример вопроса)"))
-        #expect((try result.json()["error"] as? [String: Any])?["code"] as? String == "empty-question")
+        #expect(result.stderr.contains("\(bad.path): no header row"))
+        #expect((try result.json()["error"] as? [String: Any])?["code"] as? String == "header-not-found")
         let after = try CLIProcess.run(["status", "--db", db, "--json"])
         #expect(after.status == 0)
         let json = try after.json()
         #expect((json["current_version"] as? [String: Any])?["templates"] as? Int == before?["templates"] as? Int)
         #expect((json["last_run"] as? [String: Any])?["outcome"] as? String == "failed")
         #expect((json["last_success"] as? [String: Any])?["templates"] as? Int == 201)
+    }
+
+    /// A draft row is skipped and reported in `sync`, `sync --json` and `status`; the rest syncs.
+    @Test func aDraftRowIsSkippedAndReportedEverywhere() throws {
+        let sheet = directory.file("draft.xlsx")
+        try XLSXWriter.table([["Основная категория", "Подкатегория", "Пример вопроса", "Шаблонный ответ"],
+                              ["c", "s", "q", "a"], ["c", "s", "", "an answer"], ["c", "s", "q3", "a3"]]).write(to: sheet)
+        let result = try CLIProcess.run(["sync", "--faq", sheet.path, "--db", db, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try result.json()
+        #expect(json["templates"] as? Int == 2)
+        let skipped = try #require(json["skipped_rows"] as? [[String: Any]])
+        #expect(skipped.count == 1)
+        #expect(skipped.first?["row"] as? Int == 3)
+        #expect(skipped.first?["column"] as? String == "C (Пример вопроса)")
+        #expect(skipped.first?["code"] as? String == "empty-question")
+        #expect((skipped.first?["message"] as? String)?.contains("the question is empty") == true)
+        #expect(Set(skipped.first?.keys.map { $0 } ?? []) == ["row", "column", "code", "message"])
+
+        let text = try CLIProcess.run(["sync", "--faq", sheet.path, "--db", db])
+        #expect(text.stdout.contains("skipped rows"), "\(text.stdout)")
+        #expect(text.stdout.contains("row 3, column C (Пример вопроса): the question is empty"))
+
+        let status = try CLIProcess.run(["status", "--db", db, "--json"]).json()
+        #expect((status["skipped_rows"] as? [[String: Any]])?.first?["row"] as? Int == 3)
+        #expect(((status["last_run"] as? [String: Any])?["skipped_rows"] as? [[String: Any]])?.count == 1)
+        let statusText = try CLIProcess.run(["status", "--db", db])
+        #expect(statusText.stdout.contains("skipped rows (fix them in the spreadsheet"), "\(statusText.stdout)")
     }
 
     @Test func dryRunWritesNothing() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport
@@ -104,11 +105,11 @@ struct ServerRestartTests {
         do {
             faq.entries[5].answer += " Изменено, пока сервер лежал."
             try faq.writeXLSX(to: harness.faqURL)
-            let retrying = try await log.waitForLine(after: before) { $0.contains("sync failed; retrying") }
+            let retrying = try await log.waitForLine(after: before) { $0.contains("sync failed (attempt 1); retrying") }
             #expect(retrying?.contains("127.0.0.1:\(TestDatabase.server.port)") == true, "\(log.all)")
             // Down for 2.5 s more: with backoff (1 s, 2 s, ...) that is at most 3 attempts, not a storm.
             try await Task.sleep(for: .milliseconds(2500))
-            let attempts = log.lines.dropFirst(before).filter { $0.contains("sync failed") }.count
+            let attempts = log.lines.dropFirst(before).filter { $0.contains("sync failed (attempt") }.count
             #expect((1...3).contains(attempts), "\(attempts) attempts while down: \(log.all)")
         } catch {
             try? TestServer.control("start")

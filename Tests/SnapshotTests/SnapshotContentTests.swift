@@ -5,6 +5,7 @@ import SnapshotFormat
 import SyncEngine
 import SnapshotReader
 import SpreadsheetReading
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport

@@ -4,6 +4,7 @@ import Logging
 import SnapshotFormat
 import SnapshotPublishing
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import TestSupport
 

@@ -105,15 +105,18 @@ struct BadSpreadsheetTests {
         #expect(error.remedy.contains("FAQ_COLUMN_QUESTION"))
     }
 
-    @Test func emptyQuestionNamesRowAndColumn() throws {
+    @Test func anEmptyQuestionSkipsItsRowAndNamesRowAndColumn() throws {
         let url = directory.file("empty-question.xlsx")
         try XLSXWriter.table([["Основная категория", "Подкатегория", "Пример вопроса", "Шаблонный ответ"],
-                              ["c", "s", "q", "a"], ["c", "s", "  ", "an answer"]]).write(to: url)
-        let error = try error(reading: url)
-        #expect(error.code == .emptyQuestion)
-        #expect(error.row == 3)
-        #expect(error.column == "C (Пример вопроса)")
-        #expect(error.description.contains("row 3, column C (Пример вопроса)"))
+                              ["c", "s", "q", "a"], ["c", "s", "  ", "an answer"], ["c", "s", "q2", ""]]).write(to: url)
+        let table = try SpreadsheetReader().read(url)
+        #expect(table.rows.map(\.question) == ["q"], "the good row is read")
+        #expect(table.skippedRows.map(\.row) == [3, 4])
+        #expect(table.skippedRows.map(\.code) == ["empty-question", "empty-answer"])
+        #expect(table.skippedRows.map(\.column) == ["C (Пример вопроса)", "D (Шаблонный ответ)"])
+        #expect(table.skippedRows[0].summary.hasPrefix("row 3, column C (Пример вопроса): the question is empty"))
+        #expect(table.skippedRows[1].identityHint?.question == "q2", "the draft's identity is known, so a stored template is kept")
+        #expect(table.skippedRows[0].identityHint == nil, "no question and no id: no identity to keep")
     }
 
     @Test func invalidUTF8InCSVNamesTheLine() throws {
@@ -159,14 +162,18 @@ struct HostileSpreadsheetTests {
         #expect(table.rows.map(\.question) == ["How to raise a limit?", "Second?"])
     }
 
-    @Test func aNULNamesItsRowAndColumn() throws {
-        let hostile = try #require(HostileSpreadsheet.all.first { $0.name == "nul-in-cell" && $0.fileExtension == "xlsx" })
+    /// A NUL character is a problem of its row: the row is skipped with its row and column, the
+    /// other rows are read.
+    @Test(arguments: HostileSpreadsheet.rowLevel)
+    func aNULSkipsItsRowAndNamesTheColumn(_ hostile: HostileSpreadsheet) throws {
         let url = try hostile.write(to: directory.file(hostile.fileName))
-        #expect(throws: SpreadsheetError.self) { try SpreadsheetReader().read(url) }
-        do { _ = try SpreadsheetReader().read(url) } catch let error as SpreadsheetError {
-            #expect(error.row == 3)
-            #expect(error.column == "C (question)")
-        }
+        let table = try SpreadsheetReader().read(url)
+        let skipped = try #require(table.skippedRows.first)
+        #expect(table.skippedRows.count == 1)
+        #expect(skipped.code == hostile.expectedCode && skipped.message.contains(hostile.expectedMessage))
+        #expect(skipped.row == (hostile.fileExtension == "xlsx" ? 3 : 2))
+        #expect(skipped.column == (hostile.fileExtension == "xlsx" ? "C (question)" : "3 (question)"))
+        #expect(!table.rows.contains { $0.question.contains("\u{0}") })
     }
 
     /// Only the rows that exist get a merged value, however far the range reaches.

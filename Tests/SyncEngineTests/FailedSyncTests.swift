@@ -5,6 +5,7 @@ import Logging
 import Reconciliation
 import SpreadsheetReading
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport
@@ -13,7 +14,7 @@ import TestSupport
 @Suite("failed syncs lose nothing")
 struct FailedSyncTests {
     enum BadFile: String, CaseIterable {
-        case missing, notAZip, truncated, doctype, noHeader, emptyQuestion, duplicateIdentity
+        case missing, notAZip, truncated, doctype, noHeader, passwordProtected
     }
 
     func makeBad(_ kind: BadFile, at url: URL) throws {
@@ -33,12 +34,11 @@ struct FailedSyncTests {
             }
             try XLSXWriter.writePackage(parts, to: url)
         case .noHeader: try XLSXWriter.table([["Тема", "Текст"], ["a", "b"]]).write(to: url)
-        case .emptyQuestion: try XLSXWriter.table([header, ["c", "s", "q", "a"], ["c", "s", "", "a2"]]).write(to: url)
-        case .duplicateIdentity: try XLSXWriter.table([header, ["c", "s", "Q?", "a"], ["x", "y", "z", "w"], ["C", "S", "  q? ", "b"]]).write(to: url)
+        case .passwordProtected: try CompoundFile.withStreams(["EncryptionInfo", "EncryptedPackage"]).write(to: url)
         }
     }
 
-    @Test(arguments: BadFile.allCases, StoreBackend.allCases)
+    @Test(arguments: BadFile.allCases, StoreBackend.available)
     func aBadSpreadsheetLeavesTheStoreAsItWas(kind: BadFile, backend: StoreBackend) async throws {
         let harness = try SyncHarness("bad-\(kind.rawValue)", backend: backend)
         defer { harness.directory.remove() }
@@ -58,20 +58,6 @@ struct FailedSyncTests {
         #expect(try await harness.store.checkIntegrity().passed)
     }
 
-    @Test func duplicateIdentityNamesBothRows() throws {
-        let directory = try TemporaryDirectory("dup")
-        defer { directory.remove() }
-        let url = directory.file("dup.xlsx")
-        try makeBad(.duplicateIdentity, at: url)
-        let table = try SpreadsheetReader().read(url)
-        #expect {
-            _ = try Template.templates(from: table, modelInput: .questionAndAnswer)
-        } throws: { error in
-            let duplicate = try #require(error as? DuplicateTemplateError)
-            return duplicate.firstRow == 2 && duplicate.secondRow == 4 && duplicate.description.contains("rows 2 and 4")
-        }
-    }
-
     @Test func aBadFileOnAFreshPathCreatesNoStore() async throws {
         let harness = try SyncHarness("fresh-bad")
         defer { harness.directory.remove() }
@@ -80,7 +66,7 @@ struct FailedSyncTests {
         #expect(!FileManager.default.fileExists(atPath: harness.databasePath))
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func anEmbeddingFailureKeepsTheStoreAndTheNextSyncSendsOnlyWhatIsMissing(backend: StoreBackend) async throws {
         let harness = try SyncHarness("embed-fail", backend: backend)
         defer { harness.directory.remove() }

@@ -2,13 +2,14 @@ import Embedding
 import Foundation
 import Reconciliation
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport
 
 @Suite("incremental sync (SQLite and PostgreSQL)")
 struct IncrementalSyncTests {
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func firstSyncEmbedsEveryTextAndASecondSyncNothing(backend: StoreBackend) async throws {
         let harness = try SyncHarness("first-sync", backend: backend)
         defer { harness.directory.remove() }
@@ -34,7 +35,7 @@ struct IncrementalSyncTests {
         #expect(try await harness.runs().count == 2)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func addingEditingAndDeletingCostsOnlyTheDelta(backend: StoreBackend) async throws {
         let harness = try SyncHarness("delta", backend: backend)
         defer { harness.directory.remove() }
@@ -65,7 +66,7 @@ struct IncrementalSyncTests {
         #expect((embedder.texts, report.deleted, report.templates) == (0, 1, 205))
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func insertingAtTheTopOrReorderingKeepsEveryOtherIdentity(backend: StoreBackend) async throws {
         let harness = try SyncHarness("identity", backend: backend)
         defer { harness.directory.remove() }
@@ -88,7 +89,7 @@ struct IncrementalSyncTests {
         #expect(report.unchanged == 202)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func metadataOnlyChangesUpdateTheRowWithoutEmbedding(backend: StoreBackend) async throws {
         let harness = try SyncHarness("metadata", backend: backend)
         defer { harness.directory.remove() }
@@ -107,7 +108,7 @@ struct IncrementalSyncTests {
         #expect(stored.contains { $0.question == rows[3][2] && $0.metadata.contains(.init(name: "Приоритет", value: rows[3][3])) })
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func questionOnlyInputIgnoresAnswerEditsForEmbedding(backend: StoreBackend) async throws {
         var harness = try SyncHarness("question-only", backend: backend)
         defer { harness.directory.remove() }
@@ -129,7 +130,7 @@ struct IncrementalSyncTests {
         #expect(stored.contains { $0.question == rows[7][2] && $0.answer == "Совсем другой ответ." })
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func anEditRevertedOrARowDeletedAndReaddedCostsNothing(backend: StoreBackend) async throws {
         let harness = try SyncHarness("revert", backend: backend)
         defer { harness.directory.remove() }
@@ -156,7 +157,7 @@ struct IncrementalSyncTests {
         _ = removed
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func forceReembedsEverythingBypassingTheCache(backend: StoreBackend) async throws {
         let harness = try SyncHarness("force", backend: backend)
         defer { harness.directory.remove() }

@@ -1,13 +1,14 @@
 import Embedding
 import Foundation
 import SyncEngine
+import SQLiteStore
 import TemplateStore
 import Testing
 import TestSupport
 
 @Suite("model versions")
 struct ModelVersionTests {
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func aNewModelVersionIsFilledCompletelyAndTheOldOneKept(backend: StoreBackend) async throws {
         let harness = try SyncHarness("versions", backend: backend)
         defer { harness.directory.remove() }
@@ -41,7 +42,7 @@ struct ModelVersionTests {
         #expect(try await harness.store.versions().map(\.id) == [firstVersion])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func aDimensionChangeStoresVectorsOfTheNewSize(backend: StoreBackend) async throws {
         let harness = try SyncHarness("dimension", backend: backend)
         defer { harness.directory.remove() }
@@ -59,7 +60,7 @@ struct ModelVersionTests {
         #expect(try await harness.store.checkIntegrity().passed)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func storedVectorsAreExactlyWhatTheEmbedderReturned(backend: StoreBackend) async throws {
         let harness = try SyncHarness("bit-exact", backend: backend)
         defer { harness.directory.remove() }

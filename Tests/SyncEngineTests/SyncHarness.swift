@@ -5,6 +5,8 @@ import Logging
 import Reconciliation
 import SpreadsheetReading
 import SyncEngine
+import PostgresStore
+import SQLiteStore
 import TemplateStore
 import TestSupport
 

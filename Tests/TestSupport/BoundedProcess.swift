@@ -6,24 +6,24 @@ import Foundation
 /// For the hostile-input tests: a parser that traps shows as a signal, one that hangs is killed
 /// at the deadline and reported as such, one that bloats shows its peak. The deadline is a hang
 /// guard, not a speed assertion: benchmarks measure speed.
-public struct BoundedProcess {
-    public struct Outcome: CustomStringConvertible {
+package struct BoundedProcess {
+    package struct Outcome: CustomStringConvertible {
         /// The exit status, nil when a signal ended the process.
-        public let exitStatus: Int32?
-        public let signal: Int32?
-        public let killedAtDeadline: Bool
-        public let seconds: Double
+        package let exitStatus: Int32?
+        package let signal: Int32?
+        package let killedAtDeadline: Bool
+        package let seconds: Double
         /// Peak resident memory of the child, in bytes.
-        public let peakResidentBytes: Int
-        public let stdout: String
-        public let stderr: String
+        package let peakResidentBytes: Int
+        package let stdout: String
+        package let stderr: String
 
-        public var description: String {
+        package var description: String {
             let end = killedAtDeadline ? "killed at the deadline" : signal.map { "signal \($0)" } ?? "exit \(exitStatus ?? -1)"
             return "\(end) after \(String(format: "%.2f", seconds)) s, peak RSS \(peakResidentBytes >> 20) MiB; stderr: \(stderr.prefix(600))"
         }
 
-        public func json() throws -> [String: Any] {
+        package func json() throws -> [String: Any] {
             guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
                 throw CocoaError(.coderInvalidValue)
             }
@@ -31,7 +31,7 @@ public struct BoundedProcess {
         }
     }
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+    package static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
                            deadline: Duration = .seconds(10), binary: URL = CLIProcess.binary) throws -> Outcome {
         let scratch = try TemporaryDirectory("bounded")
         defer { scratch.remove() }

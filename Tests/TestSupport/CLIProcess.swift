@@ -1,19 +1,19 @@
 import Foundation
 
 /// Runs the built `faqsync` binary as a child process, the way a person or systemd runs it.
-public struct CLIProcess {
-    public struct Result: Sendable {
-        public let status: Int32
-        public let stdout: String
-        public let stderr: String
+package struct CLIProcess {
+    package struct Result: Sendable {
+        package let status: Int32
+        package let stdout: String
+        package let stderr: String
 
-        public init(status: Int32, stdout: String, stderr: String) {
+        package init(status: Int32, stdout: String, stderr: String) {
             self.status = status
             self.stdout = stdout
             self.stderr = stderr
         }
 
-        public func json() throws -> [String: Any] {
+        package func json() throws -> [String: Any] {
             guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
                 throw CocoaError(.coderInvalidValue)
             }
@@ -23,13 +23,13 @@ public struct CLIProcess {
 
     /// `faqsync` sits next to the test bundle in the build directory (`swift test` builds it,
     /// because the test target depends on it).
-    public static var binary: URL {
+    package static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["FAQSYNC_BIN"] { return URL(fileURLWithPath: override) }
         return builtExecutable("faqsync")
     }
 
     /// An executable of this package, from the build directory the tests run from.
-    public static func builtExecutable(_ name: String) -> URL {
+    package static func builtExecutable(_ name: String) -> URL {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         while directory.path != "/" {
@@ -41,7 +41,7 @@ public struct CLIProcess {
     }
 
     /// An environment without the caller's FAQSYNC-relevant settings, plus `extra`.
-    public static func environment(_ extra: [String: String]) -> [String: String] {
+    package static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("FAQ_") || key.hasPrefix("EMBEDDING_") || key.hasPrefix("SQLITE_") || key == "STORAGE_BACKEND"
               || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET" || key.hasPrefix("POSTGRES_") || key == "DATABASE_URL")
@@ -50,7 +50,7 @@ public struct CLIProcess {
         return environment
     }
 
-    public static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
+    package static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -67,14 +67,14 @@ public struct CLIProcess {
     }
 
     /// The working directory of child processes that are not given one.
-    public static let scratchDirectory: URL = {
+    package static let scratchDirectory: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("faqsync-cli-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
 
     /// Runs another program (python3, a shell tool) the same way.
-    public static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
+    package static func runTool(_ path: String, _ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -90,7 +90,7 @@ public struct CLIProcess {
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
+    package static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
         let (process, out, err) = try start(arguments, environment: environment, directory: directory)
         // Read before waiting: a full pipe would block the child forever.
         let stdout = out.fileHandleForReading.readDataToEndOfFile()

@@ -2,28 +2,28 @@ import Embedding
 import Synchronization
 
 /// Wraps an embedder and counts what is sent to it, so tests assert exact embedding costs.
-public final class CountingEmbedder: Embedder {
-    public let base: any Embedder
-    public let model: ModelIdentity
-    public var preferredBatchSize: Int { base.preferredBatchSize }
+package final class CountingEmbedder: Embedder {
+    package let base: any Embedder
+    package let model: ModelIdentity
+    package var preferredBatchSize: Int { base.preferredBatchSize }
     private let counts = Mutex((requests: 0, texts: 0))
     /// Fail the request after this many have succeeded (nil: never).
     private let failAfter: Int?
 
-    public init(_ base: any Embedder, model: ModelIdentity? = nil, failAfterRequests: Int? = nil) {
+    package init(_ base: any Embedder, model: ModelIdentity? = nil, failAfterRequests: Int? = nil) {
         self.base = base
         self.model = model ?? base.model
         self.failAfter = failAfterRequests
     }
 
-    public var requests: Int { counts.withLock { $0.requests } }
-    public var texts: Int { counts.withLock { $0.texts } }
+    package var requests: Int { counts.withLock { $0.requests } }
+    package var texts: Int { counts.withLock { $0.texts } }
 
-    public func reset() { counts.withLock { $0 = (0, 0) } }
+    package func reset() { counts.withLock { $0 = (0, 0) } }
 
-    public struct InjectedFailure: Error {}
+    package struct InjectedFailure: Error {}
 
-    public func embed(_ texts: [String]) async throws -> [[Float]] {
+    package func embed(_ texts: [String]) async throws -> [[Float]] {
         let proceed = counts.withLock { state -> Bool in
             if let failAfter, state.requests >= failAfter { return false }
             state.requests += 1

@@ -8,8 +8,8 @@ import Synchronization
 /// A real HTTP server, in-process, that speaks the OpenAI embeddings API (`POST /v1/embeddings`)
 /// and Ollama's (`POST /api/embed`), computes vectors deterministically with the local embedder,
 /// counts every request and input, and misbehaves on demand.
-public final class FakeEmbeddingServer: Sendable {
-    public enum Fault: Sendable {
+package final class FakeEmbeddingServer: Sendable {
+    package enum Fault: Sendable {
         case status(Int, retryAfter: String? = nil, body: String = #"{"error":{"message":"try again later"}}"#)
         case delay(Duration)
         case fewerVectors
@@ -19,39 +19,39 @@ public final class FakeEmbeddingServer: Sendable {
         case malformedJSON
     }
 
-    public struct Behaviour: Sendable {
+    package struct Behaviour: Sendable {
         /// Consumed one per request, in order; when empty the server answers normally.
-        public var faults: [Fault] = []
+        package var faults: [Fault] = []
         /// 413 for batches larger than this.
-        public var maxBatch: Int?
+        package var maxBatch: Int?
         /// 400 for any batch that contains this input.
-        public var rejectInput: String?
+        package var rejectInput: String?
         /// 401 unless `Authorization: Bearer <key>`.
-        public var requiredKey: String?
+        package var requiredKey: String?
         /// Added to every request (for throughput benchmarks).
-        public var latency: Duration = .zero
+        package var latency: Duration = .zero
         /// Shut the server down right after this many successful answers (a crash mid-sync).
-        public var stopAfterSuccesses: Int?
+        package var stopAfterSuccesses: Int?
         /// Answer 503 to everything until this moment (an outage of the model API).
-        public var unavailableUntil: ContinuousClock.Instant?
-        public init() {}
+        package var unavailableUntil: ContinuousClock.Instant?
+        package init() {}
     }
 
-    public let port: Int
-    public let dimension: Int
+    package let port: Int
+    package let dimension: Int
     private let shared: FakeState
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    public var requests: Int { shared.counters.withLock { $0.requests } }
-    public var inputs: Int { shared.counters.withLock { $0.inputs } }
-    public var openAIBaseURL: String { "http://127.0.0.1:\(port)/v1" }
-    public var ollamaBaseURL: String { "http://127.0.0.1:\(port)" }
+    package var requests: Int { shared.counters.withLock { $0.requests } }
+    package var inputs: Int { shared.counters.withLock { $0.inputs } }
+    package var openAIBaseURL: String { "http://127.0.0.1:\(port)/v1" }
+    package var ollamaBaseURL: String { "http://127.0.0.1:\(port)" }
 
-    public func setBehaviour(_ behaviour: Behaviour) { shared.counters.withLock { $0.behaviour = behaviour } }
-    public func resetCounts() { shared.counters.withLock { $0.requests = 0; $0.inputs = 0; $0.successes = 0 } }
+    package func setBehaviour(_ behaviour: Behaviour) { shared.counters.withLock { $0.behaviour = behaviour } }
+    package func resetCounts() { shared.counters.withLock { $0.requests = 0; $0.inputs = 0; $0.successes = 0 } }
 
-    public init(dimension: Int = 64, behaviour: Behaviour = Behaviour(), port: Int = 0) async throws {
+    package init(dimension: Int = 64, behaviour: Behaviour = Behaviour(), port: Int = 0) async throws {
         self.dimension = dimension
         let shared = FakeState(behaviour: behaviour)
         self.shared = shared
@@ -72,7 +72,7 @@ public final class FakeEmbeddingServer: Sendable {
         self.port = await iterator.next() ?? 0
     }
 
-    public func stop() async {
+    package func stop() async {
         await group.triggerGracefulShutdown()
         _ = await task.result
     }

@@ -1,20 +1,20 @@
 import Foundation
 
 /// Deterministic FAQ content of any size, for tests and benchmarks that need more than 201 rows.
-public struct GeneratedFAQ: Sendable {
-    public struct Entry: Sendable, Hashable {
-        public var category: String
-        public var subcategory: String
-        public var question: String
-        public var answer: String
-        public var priority: String
+package struct GeneratedFAQ: Sendable {
+    package struct Entry: Sendable, Hashable {
+        package var category: String
+        package var subcategory: String
+        package var question: String
+        package var answer: String
+        package var priority: String
     }
 
-    public static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Шаблонный ответ"]
+    package static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Шаблонный ответ"]
 
-    public var entries: [Entry]
+    package var entries: [Entry]
 
-    public init(count: Int, seed: Int = 0) {
+    package init(count: Int, seed: Int = 0) {
         let categories = ["Карты", "Вклады", "Кредиты", "Переводы", "Приложение", "Новые клиенты"]
         let topics = ["лимит", "комиссия", "срок", "ставка", "документы", "отделение", "перевыпуск", "приложение", "валюта", "кэшбэк"]
         entries = (0..<count).map { index in
@@ -30,15 +30,15 @@ public struct GeneratedFAQ: Sendable {
         }
     }
 
-    public var rows: [[String]] {
+    package var rows: [[String]] {
         [Self.header] + entries.map { [$0.category, $0.subcategory, $0.question, $0.priority, $0.answer] }
     }
 
-    public func writeXLSX(to url: URL, strings: XLSXWriter.StringStorage = .shared) throws {
+    package func writeXLSX(to url: URL, strings: XLSXWriter.StringStorage = .shared) throws {
         try XLSXWriter.table(rows, strings: strings).write(to: url)
     }
 
-    public func writeCSV(to url: URL) throws {
+    package func writeCSV(to url: URL) throws {
         let text = rows.map { row in
             row.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
         }.joined(separator: "\n")

@@ -4,23 +4,23 @@ import ZIPFoundation
 /// Crafted spreadsheets that once crashed, hung or bloated faqsync (issue "hostile input"), each
 /// with what a reader must answer instead. Shared by the reader tests, the CLI and daemon tests,
 /// and the fuzz targets' seed corpus (`scripts/fuzz.sh seeds`).
-public struct HostileSpreadsheet: Sendable, CustomStringConvertible {
-    public let name: String
+package struct HostileSpreadsheet: Sendable, CustomStringConvertible {
+    package let name: String
     /// `xlsx` or `csv`.
-    public let fileExtension: String
+    package let fileExtension: String
     /// The error code faqsync must answer with.
-    public let expectedCode: String
+    package let expectedCode: String
     /// Words the error message must contain.
-    public let expectedMessage: String
+    package let expectedMessage: String
     private let make: @Sendable () throws -> Data
 
-    public var description: String { name }
-    public var fileName: String { "\(name).\(fileExtension)" }
+    package var description: String { name }
+    package var fileName: String { "\(name).\(fileExtension)" }
 
-    public func data() throws -> Data { try make() }
+    package func data() throws -> Data { try make() }
 
     @discardableResult
-    public func write(to url: URL) throws -> URL {
+    package func write(to url: URL) throws -> URL {
         try data().write(to: url)
         return url
     }
@@ -37,7 +37,7 @@ public struct HostileSpreadsheet: Sendable, CustomStringConvertible {
     }
 
     /// A complete package whose first sheet is `sheetXML` (as bytes, which may be large).
-    public static func package(sheetXML: Data) throws -> Data {
+    package static func package(sheetXML: Data) throws -> Data {
         let base = try XLSXWriter.table([["category", "subcategory", "question", "answer"]], strings: .inline).parts()
         let parts = base.map { $0.path == "xl/worksheets/sheet1.xml" ? (path: $0.path, data: sheetXML) : $0 }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString).xlsx")
@@ -53,7 +53,7 @@ public struct HostileSpreadsheet: Sendable, CustomStringConvertible {
     }
 
     /// One for each row of the issue's table that is a file.
-    public static let all: [HostileSpreadsheet] = [
+    package static let all: [HostileSpreadsheet] = [
         xlsx("column-of-many-letters", code: "out-of-range", message: "AAAAAAAAAAAAAAA3") {
             sheet(rows: #"<row r="3"><c r="AAAAAAAAAAAAAAA3" t="inlineStr"><is><t>x</t></is></c></row>"#)
         },
@@ -69,11 +69,16 @@ public struct HostileSpreadsheet: Sendable, CustomStringConvertible {
         xlsx("merged-whole-sheet", code: "limit-exceeded", message: "merged ranges count every cell") {
             sheet(afterSheetData: #"<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>"#)
         },
-        xlsx("nul-in-cell", code: "control-character", message: "NUL") {
-            sheet(rows: #"<row r="3"><c r="A3" t="inlineStr"><is><t>Cards</t></is></c><c r="B3" t="inlineStr"><is><t>Limits</t></is></c><c r="C3" t="inlineStr"><is><t>Who&#0;am I?</t></is></c><c r="D3" t="inlineStr"><is><t>An answer.</t></is></c></row>"#)
-        },
         HostileSpreadsheet(name: "deeply-nested", fileExtension: "xlsx", expectedCode: "limit-exceeded", expectedMessage: "nests elements more than") {
             try deeplyNested(bytes: 200 << 20)
+        },
+    ]
+
+    /// Files whose problem is on one row only (a NUL character, which no store can hold): the
+    /// row is skipped and reported with its row and column, the rest of the file is read.
+    package static let rowLevel: [HostileSpreadsheet] = [
+        xlsx("nul-in-cell", code: "control-character", message: "NUL") {
+            sheet(rows: #"<row r="3"><c r="A3" t="inlineStr"><is><t>Cards</t></is></c><c r="B3" t="inlineStr"><is><t>Limits</t></is></c><c r="C3" t="inlineStr"><is><t>Who&#0;am I?</t></is></c><c r="D3" t="inlineStr"><is><t>An answer.</t></is></c></row>"#)
         },
         HostileSpreadsheet(name: "nul-in-cell", fileExtension: "csv", expectedCode: "control-character", expectedMessage: "NUL") {
             Data("category,subcategory,question,answer\nCards,Limits,Who\u{0}am I?,An answer.\n".utf8)
@@ -82,7 +87,7 @@ public struct HostileSpreadsheet: Sendable, CustomStringConvertible {
 
     /// A sheet of one element nested `bytes / 3` deep (`<a><a><a>…`): 200 MiB of it deflates
     /// to about 0.2 MiB, the shape that once took 4.8 GB and 16 s to refuse.
-    public static func deeplyNested(bytes: Int) throws -> Data {
+    package static func deeplyNested(bytes: Int) throws -> Data {
         var xml = Data(#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#.utf8)
         let chunk = Data(String(repeating: "<a>", count: 1 << 16).utf8)
         while xml.count < bytes { xml.append(chunk) }
@@ -90,13 +95,13 @@ public struct HostileSpreadsheet: Sendable, CustomStringConvertible {
     }
 
     /// Two data rows, the first category cell merged down over `range`.
-    public static func sheetWithMerge(_ range: String) -> String {
+    package static func sheetWithMerge(_ range: String) -> String {
         sheet(rows: #"<row r="3"><c r="C3" t="inlineStr"><is><t>Second?</t></is></c><c r="D3" t="inlineStr"><is><t>Yes.</t></is></c></row>"#,
               afterSheetData: "<mergeCells count=\"1\"><mergeCell ref=\"\(range)\"/></mergeCells>")
     }
 
     /// A cell in column XFD, the last one Excel has: read, not refused.
-    public static func cellInLastColumn() throws -> Data {
+    package static func cellInLastColumn() throws -> Data {
         try package(sheetXML: Data(sheet(rows: #"<row r="3"><c r="A3" t="inlineStr"><is><t>Cards</t></is></c><c r="B3" t="inlineStr"><is><t>Limits</t></is></c><c r="C3" t="inlineStr"><is><t>Second?</t></is></c><c r="D3" t="inlineStr"><is><t>Yes.</t></is></c><c r="XFD3" t="inlineStr"><is><t>far right</t></is></c></row>"#).utf8))
     }
 }

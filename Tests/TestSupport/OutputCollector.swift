@@ -2,10 +2,10 @@ import Foundation
 import Synchronization
 
 /// Collects a child process's output as it arrives, so a test can wait for a line.
-public final class OutputCollector: Sendable {
+package final class OutputCollector: Sendable {
     private let text = Mutex("")
 
-    public init(_ pipe: Pipe) {
+    package init(_ pipe: Pipe) {
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             if data.isEmpty { handle.readabilityHandler = nil; return }
@@ -13,11 +13,11 @@ public final class OutputCollector: Sendable {
         }
     }
 
-    public var all: String { text.withLock { $0 } }
-    public var lines: [String] { all.split(separator: "\n").map(String.init) }
+    package var all: String { text.withLock { $0 } }
+    package var lines: [String] { all.split(separator: "\n").map(String.init) }
 
     /// The first complete line after the first `skip` lines that satisfies `predicate`, waiting up to `timeout`.
-    public func waitForLine(after skip: Int = 0, timeout: Duration = .seconds(30), where predicate: (String) -> Bool) async throws -> String? {
+    package func waitForLine(after skip: Int = 0, timeout: Duration = .seconds(30), where predicate: (String) -> Bool) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let complete = all.hasSuffix("\n") ? lines : Array(lines.dropLast())

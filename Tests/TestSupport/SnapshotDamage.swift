@@ -3,7 +3,7 @@ import Foundation
 /// Ways to damage a snapshot file's header so that its numbers lie, for the tests that check a
 /// reader refuses such a file instead of trapping. Offsets are the documented format's
 /// (docs/snapshot-format.md); each damage keeps the payload, so the checksum still matches.
-public enum SnapshotHeaderDamage: String, CaseIterable, Sendable {
+package enum SnapshotHeaderDamage: String, CaseIterable, Sendable {
     /// count and dimension at their maximum: count × dimension × 4 overflows 64 bits.
     case countTimesDimensionOverflows
     /// Offsets near 2^64: as signed integers they are negative.
@@ -15,7 +15,7 @@ public enum SnapshotHeaderDamage: String, CaseIterable, Sendable {
     /// A vectors offset that is not 64-byte aligned.
     case misalignedVectors
 
-    public func apply(to data: Data) -> Data {
+    package func apply(to data: Data) -> Data {
         var bytes = [UInt8](data)
         func put32(_ value: UInt32, at offset: Int) { withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) } }
         func put64(_ value: UInt64, at offset: Int) { withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 8), with: $0) } }

@@ -4,8 +4,8 @@ import ZIPFoundation
 /// Writes small but genuine xlsx packages for tests and benchmarks, in the shapes real writers
 /// produce: shared strings (Excel, xlsxwriter) or inline strings (openpyxl), rich-text runs,
 /// numbers, booleans, dates, formulas with cached values, merged cells and formatted empty cells.
-public struct XLSXWriter {
-    public enum Cell: Sendable {
+package struct XLSXWriter {
+    package enum Cell: Sendable {
         case text(String)
         case number(String)
         case bool(Bool)
@@ -20,16 +20,16 @@ public struct XLSXWriter {
         case absent
     }
 
-    public enum StringStorage: Sendable { case shared, inline }
+    package enum StringStorage: Sendable { case shared, inline }
 
-    public struct Sheet: Sendable {
-        public var name: String
-        public var rows: [[Cell]]
-        public var merges: [String]
+    package struct Sheet: Sendable {
+        package var name: String
+        package var rows: [[Cell]]
+        package var merges: [String]
         /// Rows left out of the numbering before the first row (a blank top area).
-        public var firstRowNumber: Int
+        package var firstRowNumber: Int
 
-        public init(name: String, rows: [[Cell]], merges: [String] = [], firstRowNumber: Int = 1) {
+        package init(name: String, rows: [[Cell]], merges: [String] = [], firstRowNumber: Int = 1) {
             self.name = name
             self.rows = rows
             self.merges = merges
@@ -37,20 +37,20 @@ public struct XLSXWriter {
         }
     }
 
-    public var sheets: [Sheet]
-    public var strings: StringStorage
+    package var sheets: [Sheet]
+    package var strings: StringStorage
 
-    public init(sheets: [Sheet], strings: StringStorage = .shared) {
+    package init(sheets: [Sheet], strings: StringStorage = .shared) {
         self.sheets = sheets
         self.strings = strings
     }
 
     /// Plain text rows on one sheet.
-    public static func table(_ rows: [[String]], sheetName: String = "FAQ", strings: StringStorage = .shared) -> XLSXWriter {
+    package static func table(_ rows: [[String]], sheetName: String = "FAQ", strings: StringStorage = .shared) -> XLSXWriter {
         XLSXWriter(sheets: [Sheet(name: sheetName, rows: rows.map { $0.map { $0.isEmpty ? .absent : .text($0) } })], strings: strings)
     }
 
-    public func write(to url: URL) throws {
+    package func write(to url: URL) throws {
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)
         var sharedStrings: [String] = []
@@ -77,7 +77,7 @@ public struct XLSXWriter {
     }
 
     /// A package of arbitrary parts, for broken and hostile files.
-    public static func writePackage(_ parts: [(path: String, data: Data)], to url: URL) throws {
+    package static func writePackage(_ parts: [(path: String, data: Data)], to url: URL) throws {
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)
         for (path, data) in parts {
@@ -88,7 +88,7 @@ public struct XLSXWriter {
     }
 
     /// The parts `write(to:)` would write, so a test can replace one of them.
-    public func parts() throws -> [(path: String, data: Data)] {
+    package func parts() throws -> [(path: String, data: Data)] {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("parts-\(UUID().uuidString).xlsx")
         defer { try? FileManager.default.removeItem(at: scratch) }
         try write(to: scratch)
@@ -177,7 +177,7 @@ public struct XLSXWriter {
     /// Style 1: a fill only (formatted empty cells); style 2: the built-in date format 14.
     static let styles = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="0.00"/></numFmts><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="14"/></cellXfs></styleSheet>"#
 
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for character in text {
@@ -192,7 +192,7 @@ public struct XLSXWriter {
         return result
     }
 
-    public static func columnLetters(_ index: Int) -> String {
+    package static func columnLetters(_ index: Int) -> String {
         var result = ""
         var remaining = index + 1
         while remaining > 0 {

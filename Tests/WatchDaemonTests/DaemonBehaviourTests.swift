@@ -9,7 +9,7 @@ struct DaemonBehaviourTests {
         let harness = try await DaemonHarness("slow-writer", debounceMs: 500)
         try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq, chunks: 10, pause: .milliseconds(200))
         #expect(try await harness.waitForSyncs(2))
-        try await Task.sleep(for: .seconds(1))
+        #expect(try await harness.settled())
         let log = harness.log
         #expect(harness.syncsStarted == 2, "\(log)")
         #expect(try harness.failedRuns() == 0, "no error reported: \(log)")
@@ -25,7 +25,8 @@ struct DaemonBehaviourTests {
         let good = try Data(contentsOf: Fixtures.faq)
         try await writeInPlace(good.prefix(good.count / 2), to: harness.faq)
         #expect(try await harness.waitForSyncs(2, timeout: .seconds(30)), "the cut-off file is read once the wait runs out")
-        try await Task.sleep(for: .seconds(1))
+        #expect(try await harness.settled(), "the same cut-off bytes are not read again")
+        #expect(harness.syncsStarted == 2)
         #expect(try harness.failedRuns() == 1, "one clear error")
         #expect(harness.notify.lines(containing: "DEGRADED").contains { $0.contains("truncated") || $0.contains("half-saved") })
         #expect(harness.snapshotGeneration == generation, "the old snapshot is still served")
@@ -44,7 +45,6 @@ struct DaemonBehaviourTests {
         #expect(try await harness.notify.waitFor({ $0.contains { $0.contains("DEGRADED") && $0.contains("missing") } }, timeout: .seconds(10)))
         #expect(harness.syncsStarted == 1, "a missing file is not synced")
         #expect(harness.process.isRunning, "a warning, not a crash")
-        try await Task.sleep(for: .milliseconds(300))
         try Data(contentsOf: Fixtures.faq).write(to: harness.faq)
         #expect(try await harness.waitForSyncs(2))
         #expect(try harness.storedState() == DaemonHarness.expectedState(Fixtures.faq))
@@ -75,7 +75,7 @@ struct DaemonBehaviourTests {
         #expect((7...13).contains(pings), "\(pings) pings in 2 s")
 
         #expect(harness.stop() == 0)
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await harness.notify.waitFor({ $0.contains { $0.hasPrefix("STOPPING=1") } }, timeout: .seconds(5)))
         #expect(harness.notify.messages.last?.message.hasPrefix("STOPPING=1") == true)
     }
 
@@ -118,7 +118,7 @@ struct DaemonBehaviourTests {
         server.resetCounts()
         try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq)
         #expect(try await harness.waitForSyncs(2, timeout: .seconds(40)))
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await harness.settled())
         #expect(harness.syncsStarted == 2, "one sync, retried inside")
         #expect(try harness.failedRuns() == 0)
         #expect(server.requests > 7, "the first requests met the outage and were retried")

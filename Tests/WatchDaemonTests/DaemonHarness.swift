@@ -72,7 +72,7 @@ final class DaemonHarness: Sendable {
     let snapshot: String
     let notify: NotifySocket
     let process: Process
-    let stderr: Pipe
+    let stderr: OutputCollector
 
     init(_ label: String, initial: URL = Fixtures.sampleFAQ, environment: [String: String] = [:], debounceMs: Int = 200) async throws {
         directory = try TemporaryDirectory(label)
@@ -83,14 +83,15 @@ final class DaemonHarness: Sendable {
         db = directory.path("store.db")
         snapshot = directory.path("faqsync.snapshot")
         notify = try NotifySocket(path: directory.path("notify.sock"))
-        var extra = ["NOTIFY_SOCKET": notify.path, "WATCH_DEBOUNCE_MS": "\(debounceMs)", "LOG_LEVEL": "info"]
+        // Debug: the policy's "nothing to do" lines are what `settled()` waits for.
+        var extra = ["NOTIFY_SOCKET": notify.path, "WATCH_DEBOUNCE_MS": "\(debounceMs)", "LOG_LEVEL": "debug"]
         extra.merge(environment) { _, new in new }
         let (process, _, stderr) = try CLIProcess.start(["watch", "--faq", faq.path, "--db", db, "--snapshot", snapshot], environment: extra)
         self.process = process
-        self.stderr = stderr
+        self.stderr = OutputCollector(stderr)
         guard try await notify.waitFor({ $0.contains { $0.hasPrefix("READY=1") } }) else {
             process.terminate()
-            throw DaemonFailure(message: "no READY=1: \(String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self))")
+            throw DaemonFailure(message: "no READY=1: \(self.stderr.all)")
         }
     }
 
@@ -131,7 +132,22 @@ final class DaemonHarness: Sendable {
     }
 
     var snapshotGeneration: UInt64? { (try? MappedSnapshot(path: snapshot))?.generation }
-    var log: String { String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self) }
+    var log: String { stderr.all }
+
+    /// Waits until the daemon has handled every file event that came before this call, so a test
+    /// can count syncs without sleeping: it saves the content the file already has and waits for
+    /// the daemon to find nothing to do. Events queue in order, so any sync an earlier event
+    /// caused has started (and shows in `syncsStarted`) by then.
+    func settled(timeout: Duration = .seconds(30)) async throws -> Bool {
+        let marker = "nothing to do"
+        let before = stderr.lines.filter { $0.contains(marker) }.count
+        try await writeInPlace(try Data(contentsOf: faq), to: faq)
+        guard try await stderr.waitForLine(after: 0, timeout: timeout, where: { _ in
+            stderr.lines.filter { $0.contains(marker) }.count > before
+        }) != nil else { return false }
+        // The "nothing to do" comes after any sync the earlier events started; wait for it to end.
+        return try await waitForSyncs(syncsStarted, timeout: timeout)
+    }
 
     func stop() -> Int32 {
         if process.isRunning {

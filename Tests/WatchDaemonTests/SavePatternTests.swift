@@ -69,8 +69,8 @@ struct SavePatternTests {
 
         try await save(pattern, in: harness)
         #expect(try await harness.waitForSyncs(2), "a sync after the save; log: \(harness.log)")
-        // Let any straggling event show itself before counting.
-        try await Task.sleep(for: .milliseconds(1_500))
+        // Every straggling event handled before counting.
+        #expect(try await harness.settled())
         #expect(harness.syncsStarted == 2, "exactly one sync for the burst")
         #expect(try harness.storedState() == DaemonHarness.expectedState(Self.newContent))
         #expect((harness.snapshotGeneration ?? 0) > generationBefore)
@@ -87,15 +87,17 @@ struct SavePatternTests {
         }
         // The daemon's own reads and a reader opening the file are not saves either.
         _ = try Data(contentsOf: harness.faq)
-        try await Task.sleep(for: .seconds(2))
+        #expect(try await harness.settled())
         #expect(harness.syncsStarted == 1)
         #expect(harness.stop() == 0)
     }
 
     @Test func aSaveWithTheSameContentCausesNoSync() async throws {
         let harness = try await DaemonHarness("save-same")
+        let before = harness.stderr.lines.count
         try await writeInPlace(try Data(contentsOf: Fixtures.sampleFAQ), to: harness.faq)
-        try await Task.sleep(for: .seconds(2))
+        let line = try await harness.stderr.waitForLine(after: before, where: { $0.contains("content unchanged") })
+        #expect(line != nil, "the save was looked at: \(harness.log)")
         #expect(harness.syncsStarted == 1, "same SHA-256 as the last sync: nothing to do")
         #expect(harness.stop() == 0)
     }

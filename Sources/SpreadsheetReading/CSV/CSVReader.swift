@@ -13,7 +13,22 @@ struct CSVReader {
 
     static let chunkSize = 1 << 20
 
-    func read(contentsOf url: URL) throws -> FAQTable {
+    func read(contentsOf url: URL, observingBytes observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> FAQTable {
+        try table(from: try records(contentsOf: url, observingBytes: observe))
+    }
+
+    /// The file as one sheet, as faqsync sees it (`faqsync inspect`).
+    func inspect(contentsOf url: URL, maxRows: Int) throws -> SpreadsheetInspection {
+        let parsed = try records(contentsOf: url, observingBytes: nil)
+        let inspector = SheetInspector(builder: builder, aliases: aliases, maxRows: maxRows)
+        return SpreadsheetInspection(file: file, sheets: [inspector.inspect(name: "", rows: parsed.rows, merges: [])])
+    }
+
+    private var builder: FAQTableBuilder {
+        FAQTableBuilder(file: file, format: .csv, aliases: aliases, columnLabel: { "\($0 + 1)" })
+    }
+
+    private func records(contentsOf url: URL, observingBytes observe: ((UnsafeRawBufferPointer) -> Void)?) throws -> CSVRecordParser.Records {
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {
             throw SpreadsheetError(code: .unreadable, file: file, message: "the file could not be opened (\(error.localizedDescription))",
@@ -28,9 +43,12 @@ struct CSVReader {
                                        remedy: "Check the file's permissions.")
             }
             guard let chunk, !chunk.isEmpty else { break }
-            try chunk.withUnsafeBytes { try parser.feed($0) }
+            try chunk.withUnsafeBytes { bytes in
+                observe?(bytes)
+                try parser.feed(bytes)
+            }
         }
-        return try table(from: try parser.finish())
+        return try parser.finish()
     }
 
     /// The same, from bytes in memory (tests and the fuzz target).
@@ -41,7 +59,7 @@ struct CSVReader {
     }
 
     private func table(from parsed: CSVRecordParser.Records) throws -> FAQTable {
-        let builder = FAQTableBuilder(file: file, format: .csv, aliases: aliases, columnLabel: { "\($0 + 1)" })
+        let builder = self.builder
         guard let header = builder.findHeader(in: parsed.rows) else {
             throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: [("", builder.firstNonEmptyRow(in: parsed.rows))])
         }

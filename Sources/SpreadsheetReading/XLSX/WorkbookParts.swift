@@ -50,6 +50,21 @@ enum WorkbookParts {
         return result
     }
 
+    /// The part `[Content_Types].xml` declares as a workbook (`…spreadsheetml.sheet.main+xml`,
+    /// a template's, or a macro-enabled one's), without its leading slash.
+    static func workbookPartFromContentTypes(_ bytes: [UInt8], maxDepth: Int) throws -> String? {
+        var parser = XMLPullParser(bytes: bytes, partName: "[Content_Types].xml", maxDepth: maxDepth)
+        while let token = try parser.next() {
+            guard case .start(let tag) = token, parser.equals(tag.localName, "Override"),
+                  let type = try parser.attribute("ContentType", of: tag), let name = try parser.attribute("PartName", of: tag) else { continue }
+            let lowered = type.lowercased()
+            if lowered.hasSuffix(".main+xml"), lowered.contains("spreadsheetml") || lowered.contains("ms-excel") {
+                return resolve(name, relativeTo: "")
+            }
+        }
+        return nil
+    }
+
     /// A relationship target resolved against the directory of the part that declares it.
     static func resolve(_ target: String, relativeTo directory: String) -> String {
         if target.hasPrefix("/") { return String(target.dropFirst()) }
@@ -66,7 +81,8 @@ enum WorkbookParts {
         return (directory.isEmpty ? "" : directory + "/") + "_rels/" + PathName.fileName(of: part) + ".rels"
     }
 
-    /// Shared strings in order; rich-text runs concatenated, phonetic hints (`rPh`) left out.
+    /// Shared strings in order; rich-text runs concatenated, phonetic hints (`rPh`) left out,
+/// `_xHHHH_` escapes decoded.
     static func sharedStrings(_ bytes: [UInt8], part: String, maxDepth: Int) throws -> [String] {
         var parser = XMLPullParser(bytes: bytes, partName: part, maxDepth: maxDepth)
         var strings: [String] = []
@@ -86,7 +102,7 @@ enum WorkbookParts {
                 }
             case .end(let name):
                 if parser.equals(name, "si") {
-                    strings.append(current)
+                    strings.append(XstringEscapes.decode(current))
                 } else if parser.equals(name, "rPh") {
                     phoneticDepth = max(0, phoneticDepth - 1)
                 } else if parser.equals(name, "t") {

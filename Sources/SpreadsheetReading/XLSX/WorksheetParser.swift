@@ -144,7 +144,9 @@ struct WorksheetParser {
                                  "cell \(CellReference.letters(forColumn: cell.column))\(cell.row) refers to shared string \"\(raw.prefix(40))\", but the workbook has \(sharedStrings.count)")
             }
             return sharedStrings[index]
-        case .inlineString, .formulaString, .error, .isoDate:
+        case .inlineString, .formulaString:
+            return XstringEscapes.decode(raw)
+        case .error, .isoDate:
             return raw
         case .boolean:
             return raw == "1" ? "TRUE" : "FALSE"

@@ -33,12 +33,14 @@ final class XLSXPackage: PackageParts {
     private let limits: ReadLimits
     private var totalBytesRead = 0
 
-    init(url: URL, file: String, limits: ReadLimits) throws {
+    init(url: URL, file: String, limits: ReadLimits, observingBytes observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
         self.file = file
         self.limits = limits
         do {
             archive = try ZipArchive(url: url, maxFileBytes: limits.maxTotalBytes)
+            archive.bytes.withUnsafeBytes { observe?($0) }
         } catch let failure as ZipArchive.Failure {
+            if case .notAZip = failure, let kind = LegacyOfficeFile.kind(of: url) { throw LegacyOfficeFile.error(kind, file: file) }
             throw Self.error(failure, file: file, part: nil)
         }
     }

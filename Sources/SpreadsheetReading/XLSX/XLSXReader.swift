@@ -9,7 +9,73 @@ struct XLSXReader {
     let sheetName: String?
     let limits: ReadLimits
 
+    /// The worksheets in workbook order and a parser for them.
+    private struct OpenedWorkbook {
+        let worksheets: [(name: String, path: String)]
+        let sheetParser: WorksheetParser
+    }
+
+    /// Every sheet as faqsync sees it (`faqsync inspect`).
+    func inspect(maxRows: Int) throws -> SpreadsheetInspection {
+        let workbook = try open()
+        let inspector = SheetInspector(builder: builder, aliases: aliases, maxRows: maxRows)
+        var sheets: [SheetInspection] = []
+        for sheet in workbook.worksheets {
+            guard let bytes = try package.part(sheet.path) else {
+                throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
+            }
+            let scanned = try workbook.sheetParser.parse(bytes, part: sheet.path)
+            sheets.append(inspector.inspect(name: sheet.name, rows: Self.ordered(scanned.rows), merges: scanned.merges))
+        }
+        return SpreadsheetInspection(file: file, sheets: sheets)
+    }
+
+    private var builder: FAQTableBuilder {
+        FAQTableBuilder(file: file, format: .xlsx, aliases: aliases, columnLabel: CellReference.letters(forColumn:))
+    }
+
+    /// Excel writes rows in ascending order; a file that does not is read in that order.
+    private static func ordered(_ rows: [RawRow]) -> [RawRow] {
+        rows.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }.map(\.element)
+    }
+
     func read() throws -> FAQTable {
+        let workbook = try open()
+        let worksheets = workbook.worksheets
+        let candidates: [(name: String, path: String)]
+        if let sheetName {
+            guard let named = worksheets.first(where: { $0.name == sheetName })
+                    ?? worksheets.first(where: { $0.name.lowercased() == sheetName.lowercased() }) else {
+                throw SpreadsheetError(
+                    code: .sheetNotFound, file: file,
+                    message: "there is no sheet named '\(sheetName)' (FAQ_SHEET); the sheets are: \(worksheets.map { "'\($0.name)'" }.joined(separator: ", "))",
+                    remedy: "Set FAQ_SHEET to one of those names, or unset it to use the first sheet with FAQ columns.")
+            }
+            candidates = [named]
+        } else {
+            candidates = worksheets
+        }
+
+        let builder = self.builder
+        var seen: [(sheet: String, firstRow: [String])] = []
+        for sheet in candidates {
+            guard let bytes = try package.part(sheet.path) else {
+                throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
+            }
+            let scanned = try workbook.sheetParser.parse(bytes, part: sheet.path)
+            let rows = Self.ordered(scanned.rows)
+            if let header = builder.findHeader(in: rows) {
+                return try builder.build(rows: rows, merges: scanned.merges, header: header,
+                                         sheetName: sheet.name, cellsScanned: scanned.cellCount)
+            }
+            seen.append((sheet.name, builder.firstNonEmptyRow(in: rows)))
+        }
+        throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen)
+    }
+
+    /// Finds the workbook and its sheets through the package, and reads the shared strings and
+    /// the date styles every sheet needs.
+    private func open() throws -> OpenedWorkbook {
         let workbookPath = try officeDocumentPath(package)
         let workbookDirectory = PathName.directory(of: workbookPath)
         guard let workbookBytes = try package.part(workbookPath) else {
@@ -39,42 +105,13 @@ struct XLSXReader {
             return (sheet.name, WorkbookParts.resolve(relationship.target, relativeTo: workbookDirectory))
         }
         guard !worksheets.isEmpty else { throw notAWorkbook("it has no worksheets") }
-
-        let candidates: [(name: String, path: String)]
-        if let sheetName {
-            guard let named = worksheets.first(where: { $0.name == sheetName })
-                    ?? worksheets.first(where: { $0.name.lowercased() == sheetName.lowercased() }) else {
-                throw SpreadsheetError(
-                    code: .sheetNotFound, file: file,
-                    message: "there is no sheet named '\(sheetName)' (FAQ_SHEET); the sheets are: \(worksheets.map { "'\($0.name)'" }.joined(separator: ", "))",
-                    remedy: "Set FAQ_SHEET to one of those names, or unset it to use the first sheet with FAQ columns.")
-            }
-            candidates = [named]
-        } else {
-            candidates = worksheets
-        }
-
         let sheetParser = WorksheetParser(sharedStrings: sharedStrings, dateStyles: dateStyles,
                                           uses1904Dates: workbook.uses1904Dates, limits: limits, file: file)
-        let builder = FAQTableBuilder(file: file, format: .xlsx, aliases: aliases,
-                                      columnLabel: CellReference.letters(forColumn:))
-        var seen: [(sheet: String, firstRow: [String])] = []
-        for sheet in candidates {
-            guard let bytes = try package.part(sheet.path) else {
-                throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
-            }
-            let scanned = try sheetParser.parse(bytes, part: sheet.path)
-            // Excel writes rows in ascending order; a file that does not is read in that order.
-            let rows = scanned.rows.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }.map(\.element)
-            if let header = builder.findHeader(in: rows) {
-                return try builder.build(rows: rows, merges: scanned.merges, header: header,
-                                         sheetName: sheet.name, cellsScanned: scanned.cellCount)
-            }
-            seen.append((sheet.name, builder.firstNonEmptyRow(in: rows)))
-        }
-        throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen)
+        return OpenedWorkbook(worksheets: worksheets, sheetParser: sheetParser)
     }
 
+    /// The workbook part, found as the specification says: the package relationship of type
+    /// officeDocument (transitional or strict), else the part whose content type is a workbook's.
     private func officeDocumentPath(_ package: any PackageParts) throws -> String {
         if let bytes = try package.part("_rels/.rels") {
             let relationships = try parse { try WorkbookParts.relationships(bytes, part: "_rels/.rels", maxDepth: limits.maxXMLDepth) }
@@ -82,8 +119,13 @@ struct XLSXReader {
                 return WorkbookParts.resolve(main.target, relativeTo: "")
             }
         }
+        // No package relationships: the content types name the workbook part.
+        if let bytes = try package.part("[Content_Types].xml"),
+           let main = try parse({ try WorkbookParts.workbookPartFromContentTypes(bytes, maxDepth: limits.maxXMLDepth) }) {
+            return main
+        }
         if package.contains("xl/workbook.xml") { return "xl/workbook.xml" }
-        throw notAWorkbook("it is a zip archive without a workbook (xl/workbook.xml)")
+        throw notAWorkbook("it is a zip archive without a workbook (no officeDocument relationship, no workbook content type, no xl/workbook.xml)")
     }
 
     private func parse<T>(_ body: () throws -> T) throws -> T {

@@ -5,6 +5,7 @@ import PostgresClient
 import Reconciliation
 import SpreadsheetReading
 import Synchronization
+import TemplateStore
 
 /// The store on PostgreSQL with pgvector, for teams whose retrieval runs on several hosts.
 ///
@@ -12,21 +13,21 @@ import Synchronization
 /// generation and sends `NOTIFY faqsync_changed`, and `exclusively` holds a session advisory
 /// lock so two writers (an HA pair) never reconcile at once. Every libpq call runs on a pool
 /// session's own queue.
-public final class PostgresTemplateStore: TemplateStore {
-    public let settings: PostgresSettings
-    public var location: String { settings.redactedURL }
+package final class PostgresTemplateStore: TemplateStore {
+    package let settings: PostgresSettings
+    package var location: String { settings.redactedURL }
     /// Build an HNSW index (cosine) on the current version's vectors after each change of version.
-    public let buildsHNSWIndex: Bool
+    package let buildsHNSWIndex: Bool
     let pool: PostgresPool
     private let lockSession: PostgresSession
     private let migration = Mutex<Task<Void, any Error>?>(nil)
     private let logger: Logger
 
-    public static let notificationChannel = "faqsync_changed"
+    package static let notificationChannel = "faqsync_changed"
     /// The sync lock: one per database, so two faqsync deployments on one server do not block each other.
     static let syncLockKey: Int64 = 0x6661_7173_796E_6300
 
-    public init(settings: PostgresSettings, buildsHNSWIndex: Bool = false, logger: Logger = Logger(label: "faqsync.postgres")) {
+    package init(settings: PostgresSettings, buildsHNSWIndex: Bool = false, logger: Logger = Logger(label: "faqsync.postgres")) {
         self.settings = settings
         self.buildsHNSWIndex = buildsHNSWIndex
         self.logger = logger
@@ -36,9 +37,9 @@ public final class PostgresTemplateStore: TemplateStore {
 
     /// The database is configured, so the store "exists": the schema is created on first use,
     /// and an unreachable server is reported by the first call rather than hidden here.
-    public func exists() -> Bool { true }
+    package func exists() -> Bool { true }
 
-    public func close() async {
+    package func close() async {
         await pool.close()
         await lockSession.close()
     }
@@ -76,19 +77,14 @@ public final class PostgresTemplateStore: TemplateStore {
         } catch let error as StoreError {
             throw error
         } catch let error as PostgresError {
+            let failure: StoreError.DatabaseFailure
             if error.isConnectionProblem {
-                throw StoreError(code: .connectionFailed, location: location,
-                                 message: error.code == .connectionFailed ? "cannot reach PostgreSQL at \(settings.endpoint)"
-                                     : "lost the connection to PostgreSQL at \(settings.endpoint)\(writing ? "; the transaction was rolled back" : "")",
-                                 cause: error.cause.map { "\($0); check that the server runs and accepts connections, then retry" })
+                failure = error.code == .connectionFailed ? .unreachable(endpoint: settings.endpoint) : .connectionLost(endpoint: settings.endpoint)
+            } else {
+                failure = error.isTransient ? .transient : .refused
             }
-            guard error.isTransient else {
-                throw StoreError(code: .rejected, location: location,
-                                 message: writing ? "PostgreSQL refused the change; the transaction was rolled back" : "PostgreSQL refused a query",
-                                 cause: error.description)
-            }
-            throw StoreError(code: writing ? .writeFailed : .readFailed, location: location,
-                             message: writing ? "the transaction was rolled back" : "a read failed", cause: error.description)
+            throw StoreError.database(failure, writing: writing, location: location,
+                                      cause: error.isConnectionProblem ? (error.cause ?? error.message) : error.description)
         } catch is CancellationError {
             throw CancellationError()
         }
@@ -107,14 +103,14 @@ public final class PostgresTemplateStore: TemplateStore {
                       isCurrent: result.bool(row, 4), createdAt: result.date(row, 5), templateCount: result.int(row, 6))
     }
 
-    public func versions() async throws -> [StoredVersion] {
+    package func versions() async throws -> [StoredVersion] {
         try await run { connection in
             let result = try connection.execute("SELECT \(Self.versionColumns) FROM embedding_versions v ORDER BY v.id")
             return (0..<result.rowCount).map { Self.version(result, $0) }
         }
     }
 
-    public func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] {
+    package func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] {
         try await run { connection in
             let result = try connection.execute("SELECT template_id, input_hash, content_hash FROM templates WHERE version_id = $1",
                                                 [.integer(versionID)])
@@ -127,7 +123,7 @@ public final class PostgresTemplateStore: TemplateStore {
         }
     }
 
-    public func templates(versionID: Int64) async throws -> [StoredTemplate] {
+    package func templates(versionID: Int64) async throws -> [StoredTemplate] {
         let location = self.location
         return try await run { connection in
             let result = try connection.execute("""
@@ -145,14 +141,14 @@ public final class PostgresTemplateStore: TemplateStore {
             }
             return StoredTemplate(id: result.string(row, 0), category: result.string(row, 1), subcategory: result.string(row, 2),
                                   question: result.string(row, 3), answer: result.string(row, 4),
-                                  metadata: MetadataCoding.decode(result.string(row, 5)), inputHash: result.string(row, 6),
+                                  metadataJSON: MetadataCoding.canonical(result.string(row, 5)), inputHash: result.string(row, 6),
                                   contentHash: result.string(row, 7), vector: vector)
         }
     }
 
     // MARK: Embedding cache
 
-    public func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]] {
+    package func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]] {
         guard !inputHashes.isEmpty else { return [:] }
         return try await run { connection in
             let result = try connection.execute("""
@@ -167,7 +163,7 @@ public final class PostgresTemplateStore: TemplateStore {
         }
     }
 
-    public func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws {
+    package func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws {
         guard !vectors.isEmpty else { return }
         if let wrong = vectors.first(where: { $0.vector.count != model.dimension }) {
             throw StoreError(code: .invalidVector, location: location,
@@ -183,7 +179,7 @@ public final class PostgresTemplateStore: TemplateStore {
                 try connection.execute("""
                     INSERT INTO embedding_cache (model_name, model_version, dimension, text_hash, embedding)
                     SELECT $1, $2, $3, text_hash, embedding FROM staged_cache
-                    ON CONFLICT DO NOTHING
+                    ON CONFLICT (model_name, model_version, dimension, text_hash) DO UPDATE SET embedding = excluded.embedding
                     """, [.text(model.name), .text(model.version), .int(model.dimension)])
             }
         }
@@ -191,13 +187,15 @@ public final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Writing a sync
 
-    public func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
+    package func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
         let model = changes.model
         try changes.validate(location: location)
         let host = ProcessInfo.processInfo.hostName
         let applied = try await run(writing: true) { connection in
             try connection.transaction { () throws -> (AppliedChanges, Bool) in
-                let generation = try Self.nextGeneration(connection)
+                // A change of templates takes the next generation (and the store_state row lock)
+                // first, so rows carry it; a sync that changed nothing leaves it where it was.
+                var generation = changes.changesTemplates ? try Self.nextGeneration(connection) : try Self.currentGeneration(connection)
                 let versionID = try Self.findOrCreateVersion(model, connection)
                 let id = PostgresValue.integer(versionID)
                 try Self.stageAndWrite(changes, versionID: versionID, generation: generation, connection)
@@ -220,14 +218,15 @@ public final class PostgresTemplateStore: TemplateStore {
                 if changes.makeCurrent {
                     becameCurrent = try Self.makeCurrent(versionID, connection)
                 }
+                if becameCurrent, !changes.changesTemplates { generation = try Self.nextGeneration(connection) }
                 let count = try connection.execute("SELECT count(*) FROM templates WHERE version_id = $1", [id]).int(0, 0)
                 var run = changes.run
                 run.versionID = versionID
                 run.templates = count
                 run.finishedAt = Date()
                 let runID = try Self.insert(run, host: host, connection)
-                try Self.notify(generation: generation, connection)
-                return (AppliedChanges(versionID: versionID, templateCount: count, runID: runID), becameCurrent)
+                if changes.changesTemplates || becameCurrent { try Self.notify(generation: generation, connection) }
+                return (AppliedChanges(versionID: versionID, templateCount: count, runID: runID, generation: generation), becameCurrent)
             }
         }
         if applied.1 { await refreshHNSWIndex() }
@@ -246,13 +245,13 @@ public final class PostgresTemplateStore: TemplateStore {
             ) ON COMMIT DROP
             """)
         try connection.copyIn("COPY staged_templates FROM STDIN (FORMAT binary)") { writer in
-            func fields(_ kind: String, _ t: Template, _ vector: [Float]?) -> [PostgresCopyWriter.Field] {
+            func fields(_ kind: String, _ t: StoredTemplate, withVector: Bool) -> [PostgresCopyWriter.Field] {
                 [.text(kind), .text(t.id), .text(t.category), .text(t.subcategory), .text(t.question), .text(t.answer),
-                 .text(MetadataCoding.encode(t.metadata)), .text(t.inputHash), .text(t.contentHash), vector.map { .vector($0) } ?? .null]
+                 .text(t.metadataJSON), .text(t.inputHash), .text(t.contentHash), withVector ? .vector(t.vector) : .null]
             }
-            for entry in changes.inserts { try writer.row(fields("insert", entry.template, entry.vector)) }
-            for entry in changes.vectorUpdates { try writer.row(fields("vector", entry.template, entry.vector)) }
-            for template in changes.fieldUpdates { try writer.row(fields("fields", template, nil)) }
+            for stored in changes.inserts { try writer.row(fields("insert", stored, withVector: true)) }
+            for stored in changes.vectorUpdates { try writer.row(fields("vector", stored, withVector: true)) }
+            for stored in changes.fieldUpdates { try writer.row(fields("fields", stored, withVector: false)) }
         }
         // Without statistics the planner guesses a few rows for the staging table and joins it
         // by nested loop: minutes at 100k. ANALYZE makes the joins hash joins.
@@ -295,6 +294,14 @@ public final class PostgresTemplateStore: TemplateStore {
         try connection.execute("UPDATE store_state SET generation = generation + 1 RETURNING generation").integer(0, 0)
     }
 
+    private static func currentGeneration(_ connection: PostgresConnection) throws -> Int64 {
+        try connection.execute("SELECT generation FROM store_state").integer(0, 0)
+    }
+
+    package func generation() async throws -> Int64 {
+        try await run { connection in try Self.currentGeneration(connection) }
+    }
+
     private static func findOrCreateVersion(_ model: ModelIdentity, _ connection: PostgresConnection) throws -> Int64 {
         let parameters: [PostgresValue?] = [.text(model.name), .text(model.version), .int(model.dimension)]
         try connection.execute("""
@@ -325,7 +332,7 @@ public final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Versions
 
-    public func setCurrentVersion(_ id: Int64) async throws -> StoredVersion {
+    package func setCurrentVersion(_ id: Int64) async throws -> StoredVersion {
         let location = self.location
         let version = try await run(writing: true) { connection in
             try connection.transaction { () throws -> StoredVersion in
@@ -344,7 +351,7 @@ public final class PostgresTemplateStore: TemplateStore {
         return version
     }
 
-    public func removeNonCurrentVersions() async throws -> CleanReport {
+    package func removeNonCurrentVersions() async throws -> CleanReport {
         try await run(writing: true) { connection in
             try connection.transaction { () throws -> CleanReport in
                 let old = try connection.execute("SELECT \(Self.versionColumns) FROM embedding_versions v WHERE NOT v.is_current ORDER BY v.id")
@@ -398,25 +405,14 @@ public final class PostgresTemplateStore: TemplateStore {
 
     /// Holds the session advisory lock for `body`. A second writer waits (polling, so that a
     /// shutdown can cancel the wait) and takes over when the first finishes or its session dies.
-    public func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    package func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await migrated()
         let key = PostgresValue.integer(Self.syncLockKey)
-        var announced = false
-        while try await !mapErrors(writing: false, { try await lockSession.run { try $0.execute("SELECT pg_try_advisory_lock($1)", [key]).bool(0, 0) } }) {
-            if !announced {
-                logger.notice("another faqsync holds the sync lock on this database; waiting for it", metadata: ["store": "\(location)"])
-                announced = true
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        do {
-            let value = try await body()
-            await unlock(key)
-            return value
-        } catch {
-            await unlock(key)
-            throw error
-        }
+        return try await WriterLock.exclusively(pollInterval: .milliseconds(200), tryAcquire: {
+            try await mapErrors(writing: false) { try await lockSession.run { try $0.execute("SELECT pg_try_advisory_lock($1)", [key]).bool(0, 0) } }
+        }, onFirstWait: {
+            logger.notice("another faqsync holds the sync lock on this database; waiting for it", metadata: ["store": "\(location)"])
+        }, release: { await unlock(key) }, body)
     }
 
     private func unlock(_ key: PostgresValue) async {
@@ -430,7 +426,7 @@ public final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Audit
 
-    public func record(failedRun: SyncRunRecord) async throws {
+    package func record(failedRun: SyncRunRecord) async throws {
         let host = ProcessInfo.processInfo.hostName
         _ = try await run(writing: true) { connection in try Self.insert(failedRun, host: host, connection) }
     }
@@ -439,22 +435,22 @@ public final class PostgresTemplateStore: TemplateStore {
         try connection.execute("""
             INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
                 new_count, modified_count, metadata_only_count, deleted_count, unchanged_count,
-                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, host)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, host, skipped_rows)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
             RETURNING id
             """, [.timestamp(run.startedAt), .timestamp(run.finishedAt), .text(run.sourcePath), run.sourceSHA256.map { .text($0) },
                   run.versionID.map { .integer($0) }, .text(run.outcome.rawValue), .int(run.new), .int(run.modified),
                   .int(run.metadataOnly), .int(run.deleted), .int(run.unchanged), .int(run.embeddedTexts), .int(run.cacheHits),
                   .int(run.embeddingRequests), .int(run.templates), run.error.map { .text($0) }, run.tokens.map { .int($0) },
-                  .int(run.quarantined), .text(host)]).integer(0, 0)
+                  .int(run.quarantined), .text(host), .text(SkippedRowsCoding.encode(run.skippedRows))]).integer(0, 0)
     }
 
-    public func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
+    package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
         try await run { connection in
             let result = try connection.execute("""
                 SELECT id, started_at, finished_at, source_path, source_sha256, version_id, outcome, new_count, modified_count,
                        metadata_only_count, deleted_count, unchanged_count, embedded_texts, cache_hits, embedding_requests,
-                       template_count, tokens, quarantined_count, error
+                       template_count, tokens, quarantined_count, error, skipped_rows
                 FROM sync_runs ORDER BY id DESC LIMIT $1
                 """, [.int(limit)])
             return (0..<result.rowCount).map { row in
@@ -475,6 +471,7 @@ public final class PostgresTemplateStore: TemplateStore {
                 run.tokens = result.optionalInt(row, 16)
                 run.quarantined = result.int(row, 17)
                 run.error = result.optionalString(row, 18)
+                run.skippedRows = SkippedRowsCoding.decode(result.string(row, 19))
                 return run
             }
         }
@@ -482,7 +479,7 @@ public final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Quarantine
 
-    public func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] {
+    package func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] {
         try await run { connection in
             let result = try connection.execute("""
                 SELECT q.template_id, q.input_hash, q.reason, q.since FROM quarantined_templates q
@@ -498,25 +495,27 @@ public final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Snapshots
 
-    public func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
+    package func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
         try await run { connection in
             let result = try connection.execute("""
-                SELECT generation, version_id, template_count, path, published_at FROM snapshot_publications ORDER BY generation DESC LIMIT 1
+                SELECT generation, version_id, template_count, path, published_at, store_generation FROM snapshot_publications ORDER BY generation DESC LIMIT 1
                 """)
             guard result.rowCount == 1 else { return nil }
             return SnapshotPublicationRecord(generation: UInt64(clamping: result.integer(0, 0)), versionID: result.integer(0, 1),
-                                             templateCount: result.int(0, 2), path: result.string(0, 3), publishedAt: result.date(0, 4))
+                                             templateCount: result.int(0, 2), path: result.string(0, 3), publishedAt: result.date(0, 4),
+                                             storeGeneration: result.integer(0, 5))
         }
     }
 
-    public func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
+    package func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
         try await run(writing: true) { connection in
             _ = try connection.execute("""
-                INSERT INTO snapshot_publications (generation, version_id, template_count, path, published_at) VALUES ($1, $2, $3, $4, $5)
+                INSERT INTO snapshot_publications (generation, version_id, template_count, path, published_at, store_generation)
+                VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (generation) DO UPDATE SET version_id = excluded.version_id, template_count = excluded.template_count,
-                    path = excluded.path, published_at = excluded.published_at
-                """, [.integer(Int64(record.generation)), .integer(record.versionID), .int(record.templateCount), .text(record.path),
-                      .timestamp(record.publishedAt)])
+                    path = excluded.path, published_at = excluded.published_at, store_generation = excluded.store_generation
+                """, [.integer(Int64(clamping: record.generation)), .integer(record.versionID), .int(record.templateCount), .text(record.path),
+                      .timestamp(record.publishedAt), .integer(record.storeGeneration)])
         }
     }
 
@@ -524,7 +523,7 @@ public final class PostgresTemplateStore: TemplateStore {
 
     /// The database's constraints already tie each vector's dimension to its version and reject
     /// NaN; this checks what they cannot: a current version, hash shapes, the deletion log.
-    public func checkIntegrity() async throws -> IntegrityReport {
+    package func checkIntegrity() async throws -> IntegrityReport {
         try await run { connection in
             var problems: [String] = []
             let versions = try connection.execute("SELECT count(*), count(*) FILTER (WHERE is_current) FROM embedding_versions")

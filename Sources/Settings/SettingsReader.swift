@@ -71,11 +71,11 @@ struct SettingsReader {
 }
 
 /// A host and port to listen on, parsed from `host:port` or `[v6-address]:port`.
-public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    public let host: String
-    public let port: Int
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    package let host: String
+    package let port: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let hostPart: Substring
         let portPart: Substring
         if text.hasPrefix("[") {
@@ -92,12 +92,18 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// A setting that cannot be used, named by its key (or flag), with what it must be.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let key: String
-    public let message: String
-    public var description: String { "configuration \(key) \(message)" }
+package struct ConfigurationError: Error, CustomStringConvertible {
+    package let key: String
+    package let message: String
+
+    package init(key: String, message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    package var description: String { "configuration \(key) \(message)" }
 }

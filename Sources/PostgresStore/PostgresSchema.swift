@@ -1,4 +1,5 @@
 import PostgresClient
+import TemplateStore
 
 /// The PostgreSQL schema as versioned migrations, applied under a transaction-level advisory
 /// lock so two hosts starting at once do not both migrate. Append a migration; never edit one.
@@ -116,6 +117,15 @@ enum PostgresSchema {
                 since timestamptz NOT NULL,
                 PRIMARY KEY (version_id, template_id)
             );
+            """),
+        Migration(id: "v2-publication-store-generation", sql: """
+            -- The store generation a snapshot shows: the file is stale once the store moved past it.
+            ALTER TABLE snapshot_publications ADD COLUMN store_generation bigint NOT NULL DEFAULT 0;
+            """),
+        Migration(id: "v3-skipped-rows", sql: """
+            -- The rows a sync left out for a problem of their own, as a JSON array of
+            -- {row, column, code, message}.
+            ALTER TABLE sync_runs ADD COLUMN skipped_rows text NOT NULL DEFAULT '[]';
             """),
     ]
 

@@ -3,8 +3,10 @@ import EmbeddingProviders
 import Foundation
 import Logging
 import PostgresClient
+import PostgresStore
 import Reconciliation
 import SnapshotFormat
+import SQLiteStore
 import SpreadsheetReading
 import SyncEngine
 import TemplateStore
@@ -17,53 +19,68 @@ import TemplateStore
 /// or writes anything: numbers against their ranges, choices against their values, addresses
 /// and URLs for their shape, and the model's name and version against what a snapshot header
 /// holds. An empty value is unset.
-public struct FAQSyncConfiguration: Sendable {
-    public enum Backend: String, Sendable, CaseIterable { case sqlite, postgres }
+package struct FAQSyncConfiguration: Sendable {
+    package enum Backend: String, Sendable, CaseIterable { case sqlite, postgres }
 
-    public var faqPath: String
-    public var backend: Backend
-    public var sqlitePath: String
+    package var faqPath: String
+    package var backend: Backend
+    package var sqlitePath: String
     /// Set when the backend is postgres.
-    public var postgres: PostgresSettings?
+    package var postgres: PostgresSettings?
     /// `POSTGRES_HNSW=1`: keep an HNSW index on the current version for SQL searches.
-    public var postgresHNSW = false
-    public var snapshotPath: String
-    public var sheetName: String?
-    public var aliases: ColumnAliases
-    public var modelInput: ModelInput
-    public var embedding: EmbeddingSettings
-    public var daemon: DaemonSettings
+    package var postgresHNSW = false
+    package var snapshotPath: String
+    package var sheetName: String?
+    package var aliases: ColumnAliases
+    package var modelInput: ModelInput
+    package var embedding: EmbeddingSettings
+    package var daemon: DaemonSettings
 
-    public struct EmbeddingSettings: Sendable {
-        public var provider: Provider
+    package struct EmbeddingSettings: Sendable {
+        package var provider: Provider
         /// Configured dimension; for HTTP providers nil means "learn it from the first response".
-        public var dimension: Int?
-        public var modelVersion: String?
-        public var batchSize: Int?
-        public var maxConcurrency: Int
-        public var http: HTTPEmbedderSettings?
+        package var dimension: Int?
+        package var modelVersion: String?
+        package var batchSize: Int?
+        package var maxConcurrency: Int
+        package var http: HTTPEmbedderSettings?
     }
 
     /// What `watch` (and the logging every command sets up) reads.
-    public struct DaemonSettings: Sendable {
+    package struct DaemonSettings: Sendable {
         /// `WATCH_DEBOUNCE_MS`.
-        public var debounce: Duration?
+        package var debounce: Duration?
         /// `METRICS_ADDRESS`: the daemon's Prometheus endpoint, none when unset.
-        public var metricsAddress: ListenAddress?
+        package var metricsAddress: ListenAddress?
     }
 
-    public enum Provider: String, Sendable, CaseIterable { case local, openai, ollama }
+    package enum Provider: String, Sendable, CaseIterable { case local, openai, ollama }
     enum LogLevel: String, CaseIterable { case trace, debug, info, notice, warning, error, critical }
     enum LogFormat: String, CaseIterable { case text, json }
 
-    public static let defaultFAQPath = "data/faq-sample.xlsx"
-    public static let defaultDatabaseName = "faqsync.db"
-    public static let defaultOpenAIURL = "https://api.openai.com/v1"
+    package static let defaultFAQPath = "data/faq-sample.xlsx"
+    package static let defaultDatabaseName = "faqsync.db"
+    package static let defaultOpenAIURL = "https://api.openai.com/v1"
     /// Bounds that keep a typo from becoming an outage (a 10^9-dimension vector, a zero timeout).
     static let batchSizeRange = 1...2_048
     static let concurrencyRange = 1...64
 
-    public init(options: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// The flags every command shares; each one wins over its environment variable.
+    package struct Flags: Sendable {
+        package var faq: String?
+        package var store: String?
+        package var db: String?
+        package var snapshot: String?
+
+        package init(faq: String? = nil, store: String? = nil, db: String? = nil, snapshot: String? = nil) {
+            self.faq = faq
+            self.store = store
+            self.db = db
+            self.snapshot = snapshot
+        }
+    }
+
+    package init(options: Flags = Flags(), environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let settings = SettingsReader(environment: environment)
 
         faqPath = options.faq ?? settings.string("FAQ_PATH") ?? Self.defaultFAQPath
@@ -157,9 +174,11 @@ public struct FAQSyncConfiguration: Sendable {
         let poolSize = try settings.integer("POSTGRES_POOL_SIZE", in: 1...100) ?? PostgresSettings.defaultPoolSize
         let sslMode = try settings.choice("POSTGRES_SSLMODE", PostgresSSLMode.self)?.rawValue
         var result: PostgresSettings
-        if let url = settings.string("DATABASE_URL") {
+        // POSTGRES_DSN: the original Python system's name for the same thing (docs/migrating.md).
+        let urlKey = settings.string("DATABASE_URL") == nil && settings.string("POSTGRES_DSN") != nil ? "POSTGRES_DSN" : "DATABASE_URL"
+        if let url = settings.string(urlKey) {
             do { result = try PostgresSettings(url: url, poolSize: poolSize) } catch let error as PostgresSettingsError {
-                throw ConfigurationError(key: "DATABASE_URL", message: error.message)
+                throw ConfigurationError(key: urlKey, message: error.message)
             }
         } else {
             result = PostgresSettings(host: settings.string("POSTGRES_HOST") ?? "127.0.0.1",
@@ -191,31 +210,40 @@ public struct FAQSyncConfiguration: Sendable {
     }
 
     /// The PostgreSQL settings of the environment, whatever STORAGE_BACKEND says (`store copy`).
-    public static func postgresSettingsFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresSettings {
+    package static func postgresSettingsFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresSettings {
         try postgresSettings(SettingsReader(environment: environment))
     }
 
-    public var faqURL: URL { URL(fileURLWithPath: faqPath) }
+    package var faqURL: URL { URL(fileURLWithPath: faqPath) }
 
-    public func makeStore() -> any TemplateStore {
+    /// The configured store. The one place that knows both backends.
+    package func makeStore() -> any TemplateStore {
         if let postgres { return PostgresTemplateStore(settings: postgres, buildsHNSWIndex: postgresHNSW) }
         return SQLiteTemplateStore(path: sqlitePath)
     }
 
-    public func makePublication(store: any TemplateStore) -> SnapshotPublication {
-        SnapshotPublication(store: store, path: snapshotPath)
+    /// The store's change feed, for a follower on another host: PostgreSQL only.
+    package func makeChangeFeed() throws -> any ChangeFeed {
+        guard let postgres else {
+            throw ConfigurationError(key: "STORAGE_BACKEND", message: "must be 'postgres' to follow a store from another host (the SQLite store's writer publishes the snapshot itself)")
+        }
+        return PostgresTemplateStore(settings: postgres, buildsHNSWIndex: postgresHNSW)
+    }
+
+    /// The one path of a sync, for this configuration's store, embedder, spreadsheet and snapshot.
+    package func makeCoordinator(store: any TemplateStore, embedder: (any Embedder)?, logger: Logger) -> SyncCoordinator {
+        SyncCoordinator(store: store, embedder: embedder, snapshotPath: snapshotPath, source: source, logger: logger)
     }
 
     /// The configured embedder. An HTTP provider without EMBEDDING_DIMENSIONS takes the
     /// dimension from `knownDimension` (a store version or snapshot of the same model), or else
     /// from one probe request.
-    public func makeEmbedder(knownDimension: Int? = nil, logger: Logger = Logger(label: "faqsync.embedding")) async throws -> any Embedder {
+    package func makeEmbedder(knownDimension: Int? = nil, logger: Logger = Logger(label: "faqsync.embedding")) async throws -> any Embedder {
         switch (embedding.provider, embedding.http) {
         case (.local, _), (_, nil):
-            let local = LocalHashingEmbedder(dimension: embedding.dimension ?? LocalHashingEmbedder.defaultDimension,
-                                             batchSize: embedding.batchSize ?? 64)
-            guard let version = embedding.modelVersion else { return local }
-            return RelabeledEmbedder(base: local, version: version)
+            return LocalHashingEmbedder(dimension: embedding.dimension ?? LocalHashingEmbedder.defaultDimension,
+                                        batchSize: embedding.batchSize ?? 64,
+                                        version: embedding.modelVersion ?? LocalHashingEmbedder.modelVersion)
         case (.openai, let http?), (.ollama, let http?):
             let format: any EmbeddingWireFormat = embedding.provider == .openai ? OpenAIWireFormat() : OllamaWireFormat()
             return try await HTTPEmbedder.make(settings: http, format: format, knownDimension: knownDimension, logger: logger)
@@ -223,12 +251,12 @@ public struct FAQSyncConfiguration: Sendable {
     }
 
     /// The dimension the store already records for the configured HTTP model, to skip the probe.
-    public func knownDimension(in store: any TemplateStore) async throws -> Int? {
+    package func knownDimension(in store: any TemplateStore) async throws -> Int? {
         guard let http = embedding.http, embedding.dimension == nil, store.exists() else { return nil }
         return try await store.versions().first { $0.model.name == http.model && $0.model.version == http.modelVersion }?.model.dimension
     }
 
-    public var source: SyncSource {
+    package var source: SyncSource {
         SyncSource(faqURL: faqURL, reader: SpreadsheetReader(aliases: aliases, sheetName: sheetName), modelInput: modelInput)
     }
 }
@@ -237,19 +265,3 @@ public struct FAQSyncConfiguration: Sendable {
 enum PostgresSSLMode: String, CaseIterable {
     case disable, allow, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full"
 }
-
-/// The local embedder under another recorded version (`EMBEDDING_MODEL_VERSION`), so a team can
-/// start a fresh version on purpose; the vectors are the local embedder's.
-struct RelabeledEmbedder: Embedder {
-    let base: LocalHashingEmbedder
-    let model: ModelIdentity
-    var preferredBatchSize: Int { base.preferredBatchSize }
-
-    init(base: LocalHashingEmbedder, version: String) {
-        self.base = base
-        model = ModelIdentity(name: base.model.name, version: version, dimension: base.model.dimension)
-    }
-
-    func embed(_ texts: [String]) async throws -> [[Float]] { try await base.embed(texts) }
-}
-

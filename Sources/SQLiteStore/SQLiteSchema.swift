@@ -98,6 +98,25 @@ enum SQLiteSchema {
                 ALTER TABLE sync_runs ADD COLUMN quarantined_count INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v4-store-generation") { db in
+            try db.execute(sql: """
+                -- Moved on by every committed change of templates or of the current version; a
+                -- snapshot records the generation it shows, so a stale one is told by comparing.
+                CREATE TABLE store_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    generation INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO store_state (id, generation) VALUES (1, 0);
+                ALTER TABLE snapshot_publications ADD COLUMN store_generation INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
+        migrator.registerMigration("v5-skipped-rows") { db in
+            try db.execute(sql: """
+                -- The rows a sync left out for a problem of their own, as a JSON array of
+                -- {row, column, code, message}.
+                ALTER TABLE sync_runs ADD COLUMN skipped_rows TEXT NOT NULL DEFAULT '[]';
+                """)
+        }
         return migrator
     }
 }

@@ -1,29 +1,30 @@
 import Embedding
 import Foundation
 import GRDB
+import TemplateStore
 
 /// The original Python system's SQLite store (`embedding_versions`, `embedding_records`, vectors
 /// as numpy `.npy` BLOBs), read-only, for `faqsync import-legacy`.
-public struct LegacyStore: Sendable {
-    public struct Record: Sendable {
-        public let templateID: String
-        public let question: String
-        public let answer: String
-        public let vector: [Float]
+package struct LegacyStore: Sendable {
+    package struct Record: Sendable {
+        package let templateID: String
+        package let question: String
+        package let answer: String
+        package let vector: [Float]
     }
 
-    public struct Contents: Sendable {
-        public let model: ModelIdentity
-        public let records: [Record]
+    package struct Contents: Sendable {
+        package let model: ModelIdentity
+        package let records: [Record]
     }
 
-    public let path: String
+    package let path: String
 
-    public init(path: String) { self.path = path }
+    package init(path: String) { self.path = path }
 
     /// - Throws: `StoreError` naming the file when it is not that schema or a vector is not a
     ///   float32 `.npy` array of the version's dimension.
-    public func read() throws -> Contents {
+    package func read() throws -> Contents {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: .openFailed, location: path, message: "the file does not exist")
         }

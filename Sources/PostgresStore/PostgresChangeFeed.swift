@@ -1,24 +1,12 @@
 import Foundation
 import PostgresClient
+import TemplateStore
 
-/// What a follower needs to bring its copy of the current version up to date.
-public struct TemplateChangeSet: Sendable {
-    /// The store generation these changes bring the follower to.
-    public let generation: Int64
-    /// The current version; nil when the store has none yet.
-    public let version: StoredVersion?
-    /// True when `changed` is the whole version (first load, or the current version changed):
-    /// the follower replaces its copy instead of patching it.
-    public let isComplete: Bool
-    public let changed: [StoredTemplate]
-    public let deleted: [String]
-}
-
-extension PostgresTemplateStore {
+extension PostgresTemplateStore: ChangeFeed {
     /// The current version's rows changed after `generation` (all of them when `generation` is
     /// nil or `versionID` is no longer current), read in one repeatable-read snapshot so the
     /// returned generation matches the rows exactly.
-    public func changes(since generation: Int64?, versionID: Int64?) async throws -> TemplateChangeSet {
+    package func changes(since generation: Int64?, versionID: Int64?) async throws -> TemplateChangeSet {
         let location = self.location
         return try await run { connection in
             try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -45,8 +33,23 @@ extension PostgresTemplateStore {
         }
     }
 
-    /// A listener for this store's change notifications, on a connection of its own.
-    public func makeChangeListener() -> PostgresNotificationListener {
-        PostgresNotificationListener(settings: settings, channel: Self.notificationChannel)
+    /// This store's change notifications (LISTEN faqsync_changed), on a connection of its own.
+    package func subscribe() -> any ChangeSubscription {
+        NotificationSubscription(listener: PostgresNotificationListener(settings: settings, channel: Self.notificationChannel))
     }
+}
+
+/// LISTEN as a change subscription.
+struct NotificationSubscription: ChangeSubscription {
+    let listener: PostgresNotificationListener
+
+    func next() async throws -> ChangeEvent {
+        switch try await listener.next() {
+        case .connected: .connected
+        case .notified: .notified
+        case .idle: .idle
+        }
+    }
+
+    func close() async { await listener.close() }
 }

@@ -5,22 +5,23 @@ import PathNames
 import Reconciliation
 import SpreadsheetReading
 import Synchronization
+import TemplateStore
 
 /// The default store: one SQLite file in WAL mode, accessed through a GRDB `DatabasePool`.
 ///
 /// GRDB runs every sqlite3 call on its own serial queues, so the async methods here never block
 /// the cooperative thread pool. The file is opened lazily, on the first call that needs it, so
 /// a sync that fails before touching the store (a bad spreadsheet) does not create one.
-public final class SQLiteTemplateStore: TemplateStore {
-    public let path: String
-    public var location: String { path }
+package final class SQLiteTemplateStore: TemplateStore {
+    package let path: String
+    package var location: String { path }
     private let pool = Mutex<DatabasePool?>(nil)
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = path
     }
 
-    public func exists() -> Bool {
+    package func exists() -> Bool {
         FileManager.default.fileExists(atPath: path)
     }
 
@@ -28,7 +29,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     /// on the database file, held only per transaction). Polled with LOCK_NB so that waiting
     /// never blocks a thread and a shutdown can cancel it; the kernel releases it when the
     /// holder dies.
-    public func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    package func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         let lockPath = path + ".sync-lock"
         let directory = PathName.directory(of: path)
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -38,15 +39,15 @@ public final class SQLiteTemplateStore: TemplateStore {
                              cause: String(cString: strerror(errno)))
         }
         defer { close(descriptor) }
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        let location = path
+        return try await WriterLock.exclusively(pollInterval: .milliseconds(100), tryAcquire: {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                throw StoreError(code: .openFailed, location: path, message: "the sync lock \(lockPath) could not be taken",
+                throw StoreError(code: .openFailed, location: location, message: "the sync lock \(lockPath) could not be taken",
                                  cause: String(cString: strerror(errno)))
             }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        defer { flock(descriptor, LOCK_UN) }
-        return try await body()
+            return false
+        }, release: { flock(descriptor, LOCK_UN) }, body)
     }
 
     // MARK: Backup
@@ -55,7 +56,7 @@ public final class SQLiteTemplateStore: TemplateStore {
     /// to a temporary file beside `destination` (mode 0600), checked, switched out of WAL mode so
     /// it is one self-contained file, fsynced and renamed into place. An existing file is never
     /// overwritten.
-    public func backup(to destination: String) async throws -> StoreBackup {
+    package func backup(to destination: String) async throws -> StoreBackup {
         guard exists() else {
             throw StoreError(code: .openFailed, location: path, message: "there is no store here to back up")
         }
@@ -162,16 +163,26 @@ public final class SQLiteTemplateStore: TemplateStore {
         configuration.readonly = true
         configuration.busyMode = .timeout(30)
         let applied: Set<String>
+        let isLegacyStore: Bool
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }
-            applied = try queue.read { db in
-                try db.tableExists("grdb_migrations") ? try migrator.appliedIdentifiers(db) : []
+            (applied, isLegacyStore) = try queue.read { db in
+                let ours = try db.tableExists("grdb_migrations")
+                let legacy = try !ours && db.tableExists("embedding_records")
+                return (ours ? try migrator.appliedIdentifiers(db) : [], legacy)
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw notADatabase()
         } catch {
             throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", cause: "\(error)")
+        }
+        // The original Python system's embeddings.db: migrating it in place would mix two schemas.
+        guard !isLegacyStore else {
+            throw StoreError(
+                code: .legacyStore, location: path,
+                message: "this is the original Python system's store (embeddings.db), not a faqsync store; it was left untouched",
+                cause: "import its vectors with `faqsync import-legacy \(path)` and point SQLITE_DB_PATH or --db at a new file (default data/faqsync.db); see docs/migrating.md")
         }
         let unknown = applied.subtracting(migrator.migrations)
         guard unknown.isEmpty else {
@@ -227,15 +238,13 @@ public final class SQLiteTemplateStore: TemplateStore {
     private func storeError(_ error: any Error, code: StoreError.Code, message: String) -> StoreError {
         let transient: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN,
                                           .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT]
-        if let database = error as? DatabaseError, !transient.contains(database.resultCode.primaryResultCode) {
-            return StoreError(code: .rejected, location: path, message: "SQLite refused: \(message)", cause: "\(error)")
-        }
-        return StoreError(code: code, location: path, message: message, cause: "\(error)")
+        let refused = (error as? DatabaseError).map { !transient.contains($0.resultCode.primaryResultCode) } ?? false
+        return StoreError.database(refused ? .refused : .transient, writing: code == .writeFailed, location: path, cause: "\(error)")
     }
 
     // MARK: Reading
 
-    public func versions() async throws -> [StoredVersion] {
+    package func versions() async throws -> [StoredVersion] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
@@ -245,7 +254,7 @@ public final class SQLiteTemplateStore: TemplateStore {
         }
     }
 
-    public func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] {
+    package func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] {
         try await read { db in
             var states: [String: StoredTemplateState] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT template_id, input_hash, content_hash FROM templates WHERE version_id = ?",
@@ -257,7 +266,7 @@ public final class SQLiteTemplateStore: TemplateStore {
         }
     }
 
-    public func templates(versionID: Int64) async throws -> [StoredTemplate] {
+    package func templates(versionID: Int64) async throws -> [StoredTemplate] {
         try await read { db in
             guard let dimension = try Int.fetchOne(db, sql: "SELECT dimension FROM embedding_versions WHERE id = ?", arguments: [versionID]) else {
                 return []
@@ -275,7 +284,7 @@ public final class SQLiteTemplateStore: TemplateStore {
                 }
                 result.append(StoredTemplate(
                     id: row[0], category: row[1], subcategory: row[2], question: row[3], answer: row[4],
-                    metadata: MetadataCoding.decode(row[5]), inputHash: row[6], contentHash: row[7], vector: vector))
+                    metadataJSON: row[5], inputHash: row[6], contentHash: row[7], vector: vector))
             }
             return result
         }
@@ -283,7 +292,7 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     // MARK: Embedding cache
 
-    public func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]] {
+    package func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]] {
         guard !inputHashes.isEmpty else { return [:] }
         return try await read { db in
             var found: [String: [Float]] = [:]
@@ -301,7 +310,7 @@ public final class SQLiteTemplateStore: TemplateStore {
         }
     }
 
-    public func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws {
+    package func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws {
         guard !vectors.isEmpty else { return }
         let encoded = try vectors.map { entry -> (String, Data) in
             guard entry.vector.count == model.dimension else {
@@ -325,7 +334,7 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     // MARK: Writing a sync
 
-    public func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
+    package func apply(_ changes: StoreChanges) async throws -> AppliedChanges {
         try changes.validate(location: path)
         return try await write { db in
             let now = Timestamp.string(Date())
@@ -336,22 +345,20 @@ public final class SQLiteTemplateStore: TemplateStore {
                                        input_hash, content_hash, vector, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            for embedded in changes.inserts {
-                let t = embedded.template
+            for t in changes.inserts {
                 try insert.execute(arguments: [versionID, t.id, t.category, t.subcategory, t.question, t.answer,
-                                               MetadataCoding.encode(t.metadata), t.inputHash, t.contentHash,
-                                               Data(VectorCoding.encode(embedded.vector)), now, now])
+                                               t.metadataJSON, t.inputHash, t.contentHash,
+                                               Data(VectorCoding.encode(t.vector)), now, now])
             }
             let updateWithVector = try db.cachedStatement(sql: """
                 UPDATE templates SET category = ?, subcategory = ?, question = ?, answer = ?, metadata = ?,
                        input_hash = ?, content_hash = ?, vector = ?, updated_at = ?
                 WHERE version_id = ? AND template_id = ?
                 """)
-            for embedded in changes.vectorUpdates {
-                let t = embedded.template
+            for t in changes.vectorUpdates {
                 try updateWithVector.execute(arguments: [t.category, t.subcategory, t.question, t.answer,
-                                                         MetadataCoding.encode(t.metadata), t.inputHash, t.contentHash,
-                                                         Data(VectorCoding.encode(embedded.vector)), now, versionID, t.id])
+                                                         t.metadataJSON, t.inputHash, t.contentHash,
+                                                         Data(VectorCoding.encode(t.vector)), now, versionID, t.id])
             }
             let updateFields = try db.cachedStatement(sql: """
                 UPDATE templates SET category = ?, subcategory = ?, question = ?, answer = ?, metadata = ?,
@@ -360,7 +367,7 @@ public final class SQLiteTemplateStore: TemplateStore {
                 """)
             for t in changes.fieldUpdates {
                 try updateFields.execute(arguments: [t.category, t.subcategory, t.question, t.answer,
-                                                     MetadataCoding.encode(t.metadata), t.contentHash, now, versionID, t.id])
+                                                     t.metadataJSON, t.contentHash, now, versionID, t.id])
             }
             let delete = try db.cachedStatement(sql: "DELETE FROM templates WHERE version_id = ? AND template_id = ?")
             for id in changes.deletions {
@@ -373,18 +380,38 @@ public final class SQLiteTemplateStore: TemplateStore {
             for entry in changes.quarantine {
                 try quarantine.execute(arguments: [versionID, entry.templateID, entry.inputHash, entry.reason, Timestamp.string(entry.since)])
             }
+            var switched = false
             if changes.makeCurrent {
                 try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [versionID])
-                try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [versionID])
+                switched = db.changesCount > 0
+                try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ? AND is_current = 0", arguments: [versionID])
+                switched = switched || db.changesCount > 0
             }
+            let generation = changes.changesTemplates || switched ? try Self.nextGeneration(db) : try Self.generation(db)
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE version_id = ?", arguments: [versionID]) ?? 0
             var run = changes.run
             run.versionID = versionID
             run.templates = count
             run.finishedAt = Date()
             let runID = try Self.insert(run, in: db)
-            return AppliedChanges(versionID: versionID, templateCount: count, runID: runID)
+            return AppliedChanges(versionID: versionID, templateCount: count, runID: runID, generation: generation)
         }
+    }
+
+    // MARK: Generation
+
+    package func generation() async throws -> Int64 {
+        guard exists() else { return 0 }
+        return try await read { db in try Self.generation(db) }
+    }
+
+    static func generation(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT generation FROM store_state WHERE id = 1") ?? 0
+    }
+
+    static func nextGeneration(_ db: Database) throws -> Int64 {
+        try db.execute(sql: "UPDATE store_state SET generation = generation + 1 WHERE id = 1")
+        return try generation(db)
     }
 
     private static func findOrCreateVersion(_ model: ModelIdentity, in db: Database, now: String) throws -> Int64 {
@@ -401,7 +428,7 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     // MARK: Versions
 
-    public func setCurrentVersion(_ id: Int64) async throws -> StoredVersion {
+    package func setCurrentVersion(_ id: Int64) async throws -> StoredVersion {
         let location = path
         return try await write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM embedding_versions WHERE id = ?", arguments: [id]) != nil else {
@@ -410,6 +437,7 @@ public final class SQLiteTemplateStore: TemplateStore {
             }
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [id])
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [id])
+            _ = try Self.nextGeneration(db)
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
                        (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
@@ -421,7 +449,7 @@ public final class SQLiteTemplateStore: TemplateStore {
         }
     }
 
-    public func removeNonCurrentVersions() async throws -> CleanReport {
+    package func removeNonCurrentVersions() async throws -> CleanReport {
         try await write { db in
             let removed = try Row.fetchAll(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
@@ -431,6 +459,7 @@ public final class SQLiteTemplateStore: TemplateStore {
             try db.execute(sql: "DELETE FROM templates WHERE version_id IN (SELECT id FROM embedding_versions WHERE is_current = 0)")
             let templates = db.changesCount
             try db.execute(sql: "DELETE FROM embedding_versions WHERE is_current = 0")
+            if !removed.isEmpty { _ = try Self.nextGeneration(db) }
             // Cached vectors of models that no longer have a version are dead weight.
             try db.execute(sql: """
                 DELETE FROM embedding_cache WHERE NOT EXISTS (
@@ -443,12 +472,12 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     // MARK: Audit
 
-    public func record(failedRun: SyncRunRecord) async throws {
+    package func record(failedRun: SyncRunRecord) async throws {
         guard exists() else { return }
         _ = try await write { db in try Self.insert(failedRun, in: db) }
     }
 
-    public func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
+    package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
                 var run = SyncRunRecord(startedAt: Timestamp.date(row["started_at"]), finishedAt: Timestamp.date(row["finished_at"]),
@@ -467,6 +496,7 @@ public final class SQLiteTemplateStore: TemplateStore {
                 run.templates = row["template_count"]
                 run.tokens = row["tokens"]
                 run.quarantined = row["quarantined_count"]
+                run.skippedRows = SkippedRowsCoding.decode((row["skipped_rows"] as String?) ?? "[]")
                 run.error = row["error"]
                 return run
             }
@@ -477,18 +507,19 @@ public final class SQLiteTemplateStore: TemplateStore {
         try db.execute(sql: """
             INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
                 new_count, modified_count, metadata_only_count, deleted_count, unchanged_count,
-                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, skipped_rows)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [Timestamp.string(run.startedAt), Timestamp.string(run.finishedAt), run.sourcePath,
                              run.sourceSHA256, run.versionID, run.outcome.rawValue, run.new, run.modified,
                              run.metadataOnly, run.deleted, run.unchanged, run.embeddedTexts, run.cacheHits,
-                             run.embeddingRequests, run.templates, run.error, run.tokens, run.quarantined])
+                             run.embeddingRequests, run.templates, run.error, run.tokens, run.quarantined,
+                             SkippedRowsCoding.encode(run.skippedRows)])
         return db.lastInsertedRowID
     }
 
     // MARK: Quarantine
 
-    public func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] {
+    package func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT q.* FROM quarantined_templates q JOIN embedding_versions v ON v.id = q.version_id
@@ -502,29 +533,29 @@ public final class SQLiteTemplateStore: TemplateStore {
 
     // MARK: Snapshots
 
-    public func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
+    package func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM snapshot_publications ORDER BY generation DESC LIMIT 1").map { row in
                 SnapshotPublicationRecord(generation: UInt64(clamping: row["generation"] as Int64), versionID: row["version_id"],
                                           templateCount: row["template_count"], path: row["path"],
-                                          publishedAt: Timestamp.date(row["published_at"]))
+                                          publishedAt: Timestamp.date(row["published_at"]), storeGeneration: row["store_generation"])
             }
         }
     }
 
-    public func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
+    package func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
         try await write { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO snapshot_publications (generation, version_id, template_count, path, published_at)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [Int64(record.generation), record.versionID, record.templateCount, record.path,
-                                 Timestamp.string(record.publishedAt)])
+                INSERT OR REPLACE INTO snapshot_publications (generation, version_id, template_count, path, published_at, store_generation)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [Int64(clamping: record.generation), record.versionID, record.templateCount, record.path,
+                                 Timestamp.string(record.publishedAt), record.storeGeneration])
         }
     }
 
     // MARK: Integrity
 
-    public func checkIntegrity() async throws -> IntegrityReport {
+    package func checkIntegrity() async throws -> IntegrityReport {
         try await read { db in
             var problems: [String] = []
             let quickCheck = try String.fetchAll(db, sql: "PRAGMA quick_check")
@@ -581,19 +612,6 @@ extension Configuration {
         var configuration = Configuration()
         configuration.qos = .default
         return configuration
-    }
-}
-
-/// Metadata as a JSON array of {name, value}, keeping the sheet's column order.
-public enum MetadataCoding {
-    public static func encode(_ entries: [MetadataEntry]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(entries), as: UTF8.self)) ?? "[]"
-    }
-
-    public static func decode(_ text: String) -> [MetadataEntry] {
-        (try? JSONDecoder().decode([MetadataEntry].self, from: Data(text.utf8))) ?? []
     }
 }
 

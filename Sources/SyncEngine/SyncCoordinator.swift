@@ -1,0 +1,112 @@
+import Embedding
+import Foundation
+import Logging
+import SnapshotFormat
+import TemplateStore
+
+/// The one owner of a sync, from the writer lock to the published snapshot. Every command and
+/// the daemon call it; none of them repeats a step.
+///
+///     lock → prepare (read, plan) → confirm a model change → execute (embed, apply) → publish
+///
+/// "Did the store change?" is the plan's answer, and whether the snapshot must be written is the
+/// store generation's: the file is republished when it does not show the store as it is (changed,
+/// or a publication that failed before), and patched from the previous one when it can be.
+package struct SyncCoordinator: Sendable {
+    package let store: any TemplateStore
+    /// Nil for a coordinator that only switches versions and publishes (no model needed).
+    let engine: SyncEngine?
+    package let publication: SnapshotPublication
+    package let source: SyncSource
+
+    /// - Parameter embedder: nil when the caller never syncs (`versions set`, `snapshot publish`).
+    package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger) {
+        self.store = store
+        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger) }
+        publication = SnapshotPublication(store: store, path: snapshotPath)
+        self.source = source
+    }
+
+    private func syncEngine() throws -> SyncEngine {
+        guard let engine else { throw SyncWithoutModel() }
+        return engine
+    }
+
+    /// Asked before a new model re-embeds everything; false stops the sync with nothing written.
+    package typealias ConfirmModelChange = @Sendable (PreparedSync) async -> Bool
+
+    /// A whole sync, as the store's only writer: one report, with the publication in it.
+    package func sync(_ options: SyncOptions = SyncOptions(), confirmModelChange: ConfirmModelChange? = nil,
+                      progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
+        let engine = try syncEngine()
+        return try await store.exclusively {
+            let prepared = try await engine.prepare(source, options: options)
+            if prepared.changesModel, let confirmModelChange, !(await confirmModelChange(prepared)) {
+                throw SyncDeclined(from: prepared.currentVersion?.model, to: prepared.model)
+            }
+            var (report, changes, applied) = try await engine.executeApplying(prepared, progress: progress)
+            report.changedStore = prepared.plan.hasChanges || prepared.changesModel
+            report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
+            return report
+        }
+    }
+
+    /// What a sync would do and cost; writes nothing, takes no lock.
+    package func dryRun(_ options: SyncOptions = SyncOptions()) async throws -> (report: SyncReport, prepared: PreparedSync) {
+        let engine = try syncEngine()
+        let prepared = try await engine.prepare(source, options: options)
+        return (engine.dryRunReport(prepared), prepared)
+    }
+
+    /// Makes a stored version current and publishes it, as the store's only writer. A version
+    /// whose model the snapshot cannot name is refused before the switch.
+    package func setCurrentVersion(_ id: Int64) async throws -> (version: StoredVersion, publication: SnapshotPublicationRecord?) {
+        try await store.exclusively {
+            if let target = try await store.versions().first(where: { $0.id == id }) {
+                try SnapshotEncoder.validate(model: .init(name: target.model.name, version: target.model.version, dimension: target.model.dimension))
+            }
+            let version = try await store.setCurrentVersion(id)
+            return (version, try await publishing { try await publication.publishCurrentVersion() })
+        }
+    }
+
+    /// A new snapshot generation of the current version, read whole from the store.
+    package func publishNow() async throws -> SnapshotPublicationRecord? {
+        try await store.exclusively {
+            try await publishing { try await publication.publishCurrentVersion() }
+        }
+    }
+
+    private func publish(after changes: StoreChanges, applied: AppliedChanges, generationBefore: Int64) async throws -> SnapshotPublicationRecord? {
+        try await publishing { try await publication.publish(after: changes, applied: applied, generationBefore: generationBefore) }
+    }
+
+    private func publishing(_ body: () async throws -> SnapshotPublicationRecord?) async throws -> SnapshotPublicationRecord? {
+        do { return try await body() } catch let error as CancellationError { throw error } catch {
+            throw PublicationFailure(snapshotPath: publication.path, cause: error)
+        }
+    }
+}
+
+/// A coordinator built without a model was asked to sync: a programming error, reported as one.
+struct SyncWithoutModel: Error, CustomStringConvertible {
+    var description: String { "this coordinator was built without an embedding model and cannot sync" }
+}
+
+/// The operator answered no to re-embedding everything for a new model.
+package struct SyncDeclined: Error, CustomStringConvertible {
+    package let from: ModelIdentity?
+    package let to: ModelIdentity
+    package var description: String { "the switch to \(to) was declined; nothing changed" }
+}
+
+/// The store was updated but the snapshot could not be written; the next sync retries it (the
+/// store generation says the file is stale).
+package struct PublicationFailure: Error, CustomStringConvertible {
+    package let snapshotPath: String
+    package let cause: any Error
+
+    package var description: String {
+        "the store was updated, but the snapshot \(snapshotPath) could not be published (\(cause)); readers keep the previous snapshot. Fix the cause and run `faqsync snapshot publish` or sync again"
+    }
+}

@@ -1,0 +1,357 @@
+import Foundation
+
+/// The daemon's decisions, with no I/O and no clock of its own: events in, actions out. Time
+/// comes in with each event; `WatchService` turns inotify, timers, signals and finished syncs
+/// into events and performs the actions.
+///
+/// The rules it keeps:
+/// - **Start-up** syncs once (which costs nothing when nothing changed); READY=1 follows it.
+/// - **Debounce.** A burst of file events becomes one check after `debounce` of quiet.
+/// - **Stability.** The check must find the file complete (a zip with its directory, sizes that
+///   held still); a file still settling is looked at again after another `debounce`, and read
+///   anyway once it has settled for longer than `settleLimit`.
+/// - **Same content, no sync.** A file whose SHA-256 is the one last synced is not synced again
+///   (and if a bad save had left the daemon degraded, that is over); a file whose SHA-256 is the
+///   last bad one waits for the next save.
+/// - **Failures.** A bad or half-saved file, or a change the store refused, waits for the next
+///   save (or SIGHUP); a transient failure is retried with backoff, 1 s doubling up to
+///   `maxRetryDelay`, one retry scheduled at a time.
+/// - **One sync at a time.** Events during a sync are remembered and handled after it; SIGHUP
+///   during a sync syncs again after it.
+/// - **Watchdog.** WATCHDOG=1 at its interval, from the same loop as everything else, so a
+///   wedged loop stops the pings and systemd restarts the service.
+/// - **Shutdown** stops everything; a sync in flight is cancelled (its transaction rolls back).
+package struct WatchPolicy: Sendable {
+    package struct Configuration: Sendable {
+        package var debounce: Duration
+        package var settleLimit: Duration
+        package var maxRetryDelay: Duration
+        package var watchdogInterval: Duration?
+        /// The spreadsheet, as status lines name it.
+        package var faqPath: String
+
+        package init(faqPath: String, debounce: Duration = .milliseconds(500), settleLimit: Duration = .seconds(5),
+                     maxRetryDelay: Duration = .seconds(60), watchdogInterval: Duration? = nil) {
+            self.faqPath = faqPath
+            self.debounce = debounce
+            self.settleLimit = settleLimit
+            self.maxRetryDelay = maxRetryDelay
+            self.watchdogInterval = watchdogInterval
+        }
+    }
+
+    package typealias Instant = ContinuousClock.Instant
+
+    package enum Timer: Hashable, Sendable { case debounce, settle, retry, watchdog }
+
+    package enum SyncReason: String, Sendable, Equatable { case startUp = "start-up", saved, reload = "SIGHUP", retry }
+
+    /// What a check of the file found.
+    package enum FileCheck: Sendable, Equatable {
+        case ready(sha256: String)
+        case missing
+        /// `sha256`: of a file that holds still but is not complete (a save cut off), so the
+        /// same cut-off bytes are recognised after they were read once.
+        case settling(reason: String, sha256: String? = nil)
+    }
+
+    /// What one sync did, as the daemon reports it.
+    package struct SyncSummary: Sendable, Equatable {
+        package let templates: Int
+        package let model: String
+        package let changes: String
+        package let generation: UInt64?
+        package let finishedAt: Date
+        /// The rows the sync left out, each as `row 14, column F (…): reason`.
+        package let skippedRows: [String]
+
+        package init(templates: Int, model: String, changes: String, generation: UInt64?, finishedAt: Date, skippedRows: [String] = []) {
+            self.templates = templates
+            self.model = model
+            self.changes = changes
+            self.generation = generation
+            self.finishedAt = finishedAt
+            self.skippedRows = skippedRows
+        }
+    }
+
+    package enum SyncResult: Sendable, Equatable {
+        /// `sha256`: of the bytes the sync parsed.
+        case succeeded(SyncSummary, sha256: String)
+        case failed(WatchFailureKind, problem: String)
+        case cancelled
+    }
+
+    package enum Event: Sendable, Equatable {
+        case started(at: Instant)
+        /// inotify named the file with a content-changing event.
+        case fileChanged(at: Instant)
+        case timerFired(Timer, at: Instant)
+        case fileChecked(FileCheck, at: Instant)
+        case syncFinished(SyncResult, at: Instant)
+        case reloadRequested(at: Instant)
+        case shutdownRequested
+    }
+
+    package enum Notification: Sendable, Equatable {
+        case status(String)
+        case ready(status: String)
+        case reloading(status: String)
+        case stopping
+        case watchdog
+    }
+
+    package enum LogLevel: Sendable, Equatable { case debug, info, notice, warning, error }
+
+    package enum Action: Sendable, Equatable {
+        /// (Re)start `timer`: an earlier one of the same kind no longer counts.
+        case startTimer(Timer, after: Duration)
+        /// Check stability and take the SHA-256; answers with `.fileChecked`.
+        case checkFile
+        /// Run a sync; answers with `.syncFinished`.
+        case sync(SyncReason)
+        case notify(Notification)
+        case log(LogLevel, String)
+        /// Cancel a sync in flight and end the loop once it is over.
+        case stop
+    }
+
+    private enum Phase: Equatable {
+        case starting, idle, debouncing, checking(since: Instant), syncing, stopping
+    }
+
+    let configuration: Configuration
+    private var phase = Phase.starting
+    private var lastEvent: Instant?
+    private var lastSyncedSHA256: String?
+    private var lastBadSHA256: String?
+    private var problem: String?
+    private var lastSummary: SyncSummary?
+    private var consecutiveFailures = 0
+    private var retryScheduled = false
+    private var retrySHA256: String?
+    /// The content the check found before a sync of a save (nil for the other syncs): a bad file
+    /// is remembered by it, so the same bad content is not read again.
+    private var syncingSHA256: String?
+    /// Remembered while a sync runs.
+    private var fileChangedDuringSync = false
+    private var reloadDuringSync = false
+
+    /// - Parameter lastSyncedSHA256: what the store says was synced last from this file (from
+    ///   its audit log), so that a restart does not treat unchanged content as new.
+    package init(configuration: Configuration, lastSyncedSHA256: String? = nil) {
+        self.configuration = configuration
+        self.lastSyncedSHA256 = lastSyncedSHA256
+    }
+
+    package var isStopping: Bool { phase == .stopping }
+
+    package mutating func on(_ event: Event) -> [Action] {
+        if phase == .stopping { return [] }
+        switch event {
+        case .started:
+            var actions: [Action] = [.notify(.status("Starting: syncing \(configuration.faqPath)"))]
+            if let interval = configuration.watchdogInterval { actions += [.notify(.watchdog), .startTimer(.watchdog, after: interval)] }
+            return actions + beginSync(.startUp)
+
+        case .fileChanged(let at):
+            lastEvent = at
+            switch phase {
+            case .syncing:
+                fileChangedDuringSync = true
+                return []
+            case .starting:
+                return []
+            default:
+                phase = .debouncing
+                return [.log(.debug, "spreadsheet event"), .startTimer(.debounce, after: configuration.debounce)]
+            }
+
+        case .timerFired(.watchdog, _):
+            guard let interval = configuration.watchdogInterval else { return [] }
+            return [.notify(.watchdog), .startTimer(.watchdog, after: interval)]
+
+        case .timerFired(.debounce, let at):
+            guard phase == .debouncing else { return [] }
+            if let quiet = quietTime(at), quiet < configuration.debounce {
+                return [.startTimer(.debounce, after: configuration.debounce - quiet)]
+            }
+            phase = .checking(since: at)
+            return [.checkFile]
+
+        case .timerFired(.settle, _):
+            guard case .checking = phase else { return [] }
+            return [.checkFile]
+
+        case .timerFired(.retry, _):
+            retryScheduled = false
+            if phase == .syncing {
+                reloadDuringSync = true
+                return []
+            }
+            return beginSync(.retry)
+
+        case .fileChecked(let check, let at):
+            guard case .checking(let since) = phase else { return [] }
+            return fileChecked(check, at: at, since: since)
+
+        case .syncFinished(let result, let at):
+            return syncFinished(result, startedSHA256: syncingSHA256, at: at)
+
+        case .reloadRequested:
+            if phase == .syncing || phase == .starting {
+                reloadDuringSync = true
+                return [.log(.info, "SIGHUP: syncing again after the sync in progress")]
+            }
+            return [.log(.info, "SIGHUP: syncing again")] + beginSync(.reload)
+
+        case .shutdownRequested:
+            phase = .stopping
+            return [.notify(.stopping),
+                    .log(.info, "stopping: an in-flight sync is cancelled and rolls back; the store keeps its last committed state"),
+                    .stop]
+        }
+    }
+
+    // MARK: Rules
+
+    private mutating func fileChecked(_ check: FileCheck, at: Instant, since: Instant) -> [Action] {
+        switch check {
+        case .missing:
+            phase = .idle
+            problem = "\(configuration.faqPath) is missing"
+            return [.log(.warning, "the spreadsheet is missing; still serving the last good snapshot, waiting for it to come back"),
+                    .notify(.status(statusLine))]
+        case .settling(let reason, let sha256):
+            if let sha256, sha256 == lastBadSHA256 {
+                phase = .idle
+                return [.log(.debug, "the same bad content as before; nothing to do until the next save")]
+            }
+            // (A writer still at work sends new events, which put the policy back to debouncing.)
+            guard at - since <= configuration.settleLimit else {
+                return [.log(.warning, "the spreadsheet kept changing; reading it anyway (\(reason))")] + beginSync(.saved, sha256: sha256)
+            }
+            return [.log(.debug, "waiting for the save to finish (\(reason))"), .startTimer(.settle, after: configuration.debounce)]
+        case .ready(let sha256):
+            phase = .idle
+            if sha256 == lastSyncedSHA256 {
+                var actions: [Action] = [.log(.debug, "content unchanged (same SHA-256 as the last sync); nothing to do")]
+                if problem != nil {
+                    // Back to what the store serves (a bad save undone): nothing is wrong any more.
+                    problem = nil
+                    lastBadSHA256 = nil
+                    consecutiveFailures = 0
+                    actions += [.log(.info, "the spreadsheet is back to the content last synced; no longer degraded"),
+                                .notify(.status(statusLine))]
+                }
+                return actions
+            }
+            if sha256 == lastBadSHA256 {
+                return [.log(.debug, "the same bad content as before; nothing to do until the next save")]
+            }
+            if retryScheduled, sha256 == retrySHA256 {
+                return [.log(.debug, "a retry of this content is already scheduled; nothing to do")]
+            }
+            return beginSync(.saved, sha256: sha256)
+        }
+    }
+
+    private mutating func syncFinished(_ result: SyncResult, startedSHA256: String?, at: Instant) -> [Action] {
+        var actions: [Action] = []
+        switch result {
+        case .succeeded(let summary, let sha256):
+            lastSummary = summary
+            lastSyncedSHA256 = sha256
+            lastBadSHA256 = nil
+            problem = nil
+            consecutiveFailures = 0
+            retrySHA256 = nil
+            actions.append(.log(.info, "sync done: \(summary.templates) templates, \(summary.changes), generation \(summary.generation.map(String.init) ?? "-")"))
+            if !summary.skippedRows.isEmpty {
+                actions.append(.log(.warning, "\(summary.skippedRows.count) rows skipped (the rest synced): \(summary.skippedRows.joined(separator: "; "))"))
+            }
+        case .cancelled:
+            actions.append(.log(.notice, "sync cancelled; the store keeps its last committed state"))
+        case .failed(let kind, let problem):
+            self.problem = problem
+            consecutiveFailures += 1
+            switch kind {
+            case .badFile:
+                lastBadSHA256 = startedSHA256
+                actions.append(.log(.error, "the spreadsheet was not synced; still serving the last good snapshot until the next save: \(problem)"))
+            case .incompleteFile:
+                lastBadSHA256 = startedSHA256
+                actions.append(.log(.error, "the spreadsheet stays unreadable (cut off); still serving the last good snapshot until the next save: \(problem)"))
+            case .permanent:
+                lastBadSHA256 = startedSHA256
+                actions.append(.log(.error, "the store refused the change; not retrying it unchanged, still serving the last good snapshot until the next save or SIGHUP: \(problem)"))
+            case .transient:
+                let delay = retryDelay(attempt: consecutiveFailures)
+                retrySHA256 = startedSHA256
+                if !retryScheduled {
+                    retryScheduled = true
+                    actions += [.log(.error, "sync failed (attempt \(consecutiveFailures)); retrying in \(delay): \(problem)"),
+                                .startTimer(.retry, after: delay)]
+                } else {
+                    actions.append(.log(.error, "sync failed (attempt \(consecutiveFailures)); a retry is already scheduled: \(problem)"))
+                }
+            }
+        }
+        phase = .idle
+        actions.append(.notify(.ready(status: statusLine)))
+        if reloadDuringSync {
+            reloadDuringSync = false
+            fileChangedDuringSync = false
+            return actions + beginSync(.reload)
+        }
+        if fileChangedDuringSync {
+            fileChangedDuringSync = false
+            phase = .debouncing
+            let waited = quietTime(at) ?? .zero
+            actions.append(.startTimer(.debounce, after: max(.zero, configuration.debounce - waited)))
+        }
+        return actions
+    }
+
+    private mutating func beginSync(_ reason: SyncReason, sha256: String? = nil) -> [Action] {
+        phase = .syncing
+        syncingSHA256 = sha256
+        fileChangedDuringSync = false
+        return [.notify(.reloading(status: "Syncing \(configuration.faqPath) (\(reason.rawValue))")), .sync(reason)]
+    }
+
+    private func quietTime(_ now: Instant) -> Duration? { lastEvent.map { now - $0 } }
+
+    /// 1 s, 2 s, 4 s, … up to the maximum.
+    func retryDelay(attempt: Int) -> Duration {
+        min(Duration.seconds(1) * (1 << min(max(attempt - 1, 0), 10)), configuration.maxRetryDelay)
+    }
+
+    /// STATUS=: what is served, the last sync, and what is wrong.
+    package var statusLine: String {
+        var parts: [String] = []
+        if let summary = lastSummary {
+            parts.append("\(summary.templates) templates, \(summary.model), snapshot generation \(summary.generation.map(String.init) ?? "-")")
+            parts.append("last sync \(summary.finishedAt.formatted(.iso8601)): \(summary.changes)")
+            if let first = summary.skippedRows.first {
+                let more = summary.skippedRows.count > 1 ? " and \(summary.skippedRows.count - 1) more" : ""
+                parts.append("\(summary.skippedRows.count) rows skipped: \(first)\(more)")
+            }
+        }
+        if let problem { parts.append("DEGRADED: \(problem)") }
+        return parts.isEmpty ? "Watching \(configuration.faqPath)" : parts.joined(separator: "; ")
+    }
+}
+
+/// How a failed sync should be handled.
+package enum WatchFailureKind: Sendable, Equatable {
+    /// The file is bad (wrong header, empty question, duplicate identity): wait for the next save.
+    case badFile
+    /// The file may have been caught half-written: look again shortly.
+    case incompleteFile
+    /// The store (or the snapshot format) refused the change: retrying the same content cannot
+    /// succeed, so wait for the next save or SIGHUP.
+    case permanent
+    /// The model API or the store failed: retry with backoff.
+    case transient
+}

@@ -1,0 +1,107 @@
+import Embedding
+import Foundation
+import Logging
+import Reconciliation
+import SnapshotFormat
+import SpreadsheetReading
+import SQLiteStore
+import Synchronization
+import SyncEngine
+import TemplateStore
+import Testing
+import TestSupport
+
+/// After a sync, the snapshot is the previous one patched with the sync's changes, not the whole
+/// version read back from the store. The patched file must hold exactly what a full publication
+/// of the same store state holds.
+@Suite("patched publication")
+struct PatchedPublicationTests {
+    static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Целевая аудитория", "Шаблонный ответ"]
+
+    static func fixtureRows() throws -> [[String]] {
+        try SpreadsheetReader().read(Fixtures.faq).rows.map { row in
+            let meta = Dictionary(uniqueKeysWithValues: row.metadata.map { ($0.name, $0.value) })
+            return [row.category, row.subcategory, row.question, meta["Приоритет"] ?? "", meta["Целевая аудитория"] ?? "", row.answer]
+        }
+    }
+
+    static func contents(_ path: String) throws -> [String] {
+        // The view reads the mapping's memory: keep the mapping alive while it is read.
+        let mapping = try SnapshotMapping(path: path)
+        defer { withExtendedLifetime(mapping) {} }
+        let view = mapping.view
+        #expect(view.count > 0)
+        return (0..<view.count).map { index in
+            let fields: [SnapshotLayout.Field] = [.id, .category, .subcategory, .question, .answer, .metadata]
+            return fields.map { view.string(index, $0) }.joined(separator: "|") + "|" + view.vector(index).map { String($0.bitPattern, radix: 16) }.joined(separator: ",")
+        }
+    }
+
+    @Test func aPatchedSnapshotEqualsAFullPublicationAndReadsNoVersionBack() async throws {
+        let directory = try TemporaryDirectory("patched")
+        defer { directory.remove() }
+        let faq = directory.file("faq.xlsx")
+        var rows = try Self.fixtureRows()
+        try XLSXWriter.table([Self.header] + rows).write(to: faq)
+        let store = ReadCountingStore(SQLiteTemplateStore(path: directory.path("store.db")))
+        let coordinator = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(dimension: 256), snapshotPath: directory.path("faqsync.snapshot"),
+                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let first = try await coordinator.sync()
+        #expect(first.publication != nil)
+        #expect(store.versionReads == 1, "the first snapshot is the whole version")
+
+        // One of each change: a new priority (fields only), a new answer (new vector), a row
+        // deleted, a row added.
+        rows[3][3] = "99"
+        rows[10][5] += " Срочно."
+        rows.remove(at: 20)
+        rows.append(["Карты", "Новая", "Как оформить карту «ЧЕРЕПАХА»?", "1", "Все", "В любом отделении."])
+        try XLSXWriter.table([Self.header] + rows).write(to: faq)
+        let second = try await coordinator.sync()
+        let counts = (second.new, second.modified, second.metadataOnly, second.deleted)
+        #expect(counts == (1, 1, 1, 1), "\(counts)")
+        #expect(second.publication.map { $0.generation > first.publication!.generation } == true)
+        #expect(store.versionReads == 1, "patched from the previous snapshot: no version read back")
+
+        // A sync that changes nothing writes no snapshot at all.
+        let third = try await coordinator.sync()
+        #expect(third.publication == nil)
+
+        let full = directory.path("full.snapshot")
+        _ = try await SnapshotPublication(store: store, path: full).publishCurrentVersion()
+        #expect(try Self.contents(coordinator.publication.path) == Self.contents(full))
+    }
+}
+
+/// A real store that counts how often a whole version is read back; everything else goes
+/// straight through.
+final class ReadCountingStore: TemplateStore {
+    let base: any TemplateStore
+    private let reads = Mutex(0)
+    init(_ base: any TemplateStore) { self.base = base }
+    var versionReads: Int { reads.withLock { $0 } }
+
+    var location: String { base.location }
+    func exists() -> Bool { base.exists() }
+    func versions() async throws -> [StoredVersion] { try await base.versions() }
+    func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] { try await base.templateStates(versionID: versionID) }
+    func templates(versionID: Int64) async throws -> [StoredTemplate] {
+        reads.withLock { $0 += 1 }
+        return try await base.templates(versionID: versionID)
+    }
+    func cachedVectors(model: ModelIdentity, inputHashes: [String]) async throws -> [String: [Float]] {
+        try await base.cachedVectors(model: model, inputHashes: inputHashes)
+    }
+    func cache(model: ModelIdentity, vectors: [(inputHash: String, vector: [Float])]) async throws { try await base.cache(model: model, vectors: vectors) }
+    func apply(_ changes: StoreChanges) async throws -> AppliedChanges { try await base.apply(changes) }
+    func setCurrentVersion(_ id: Int64) async throws -> StoredVersion { try await base.setCurrentVersion(id) }
+    func removeNonCurrentVersions() async throws -> CleanReport { try await base.removeNonCurrentVersions() }
+    func generation() async throws -> Int64 { try await base.generation() }
+    func record(failedRun: SyncRunRecord) async throws { try await base.record(failedRun: failedRun) }
+    func recentRuns(limit: Int) async throws -> [SyncRunRecord] { try await base.recentRuns(limit: limit) }
+    func checkIntegrity() async throws -> IntegrityReport { try await base.checkIntegrity() }
+    func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] { try await base.quarantine(model: model) }
+    func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? { try await base.lastSnapshotPublication() }
+    func record(snapshotPublication: SnapshotPublicationRecord) async throws { try await base.record(snapshotPublication: snapshotPublication) }
+    func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await base.exclusively(body) }
+}
