@@ -41,7 +41,12 @@ let package = Package(
         // zlib, from zlib1g-dev: SpreadsheetReading inflates xlsx parts with it.
         .systemLibrary(name: "CZlibInflate", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Model identity, the Embedder protocol and the local (model-free) embedder.
-        .target(name: "Embedding"),
+        .target(name: "Embedding", dependencies: ["TextAnalysis"]),
+        // The one tokenisation (case folding, ё → е, numbers and product names kept) and Snowball
+        // stemming of Russian and English, shared by the lexical index, queries and the local embedder.
+        .target(name: "TextAnalysis", dependencies: ["CSnowball"]),
+        // Snowball's C library, from libstemmer-dev (no pkg-config file: linked by name).
+        .systemLibrary(name: "CSnowball", providers: [.apt(["libstemmer-dev"])]),
         // Templates with identities and hashes, and the pure planner that diffs them against a store.
         .target(
             name: "Reconciliation",
@@ -72,11 +77,11 @@ let package = Package(
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
         .target(name: "SnapshotFormat"),
         // Atomic publication of snapshot files (temp file, fsync, rename, fsync directory).
-        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "PathNames"]),
+        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "PathNames", "TextAnalysis"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
-            dependencies: ["SnapshotFormat", "PathNames", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SnapshotFormat", "TextAnalysis", "PathNames", .product(name: "Logging", package: "swift-log")]
         ),
         // Embedding models behind HTTP: OpenAI-compatible servers and Ollama, with a careful client.
         .target(
@@ -192,6 +197,7 @@ let package = Package(
             path: "Tests/StoreConformance"
         ),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "StoreConformance", "TestSupport"]),
+        .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis"]),
         .testTarget(name: "SpreadsheetReadingTests", dependencies: ["SpreadsheetReading", "TestSupport"]),
         .testTarget(
             name: "ReconciliationTests",

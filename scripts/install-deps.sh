@@ -3,7 +3,7 @@
 set -euo pipefail
 
 # python3-openpyxl and python3-xlsxwriter write the test workbooks "as other writers do" (Tests/SpreadsheetReadingTests).
-packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev pkg-config systemd curl python3-openpyxl python3-xlsxwriter)
+packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev libstemmer-dev pkg-config systemd curl python3-openpyxl python3-xlsxwriter)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

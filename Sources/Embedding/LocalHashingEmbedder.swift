@@ -1,7 +1,10 @@
 import Foundation
+import TextAnalysis
 
-/// A model-free embedder: normalised words, word stems, word pairs and character n-grams hashed
-/// into a fixed number of dimensions (the "hashing trick"), weighted and L2-normalised.
+/// A model-free embedder: normalised words, their Snowball stems, word pairs and character
+/// n-grams hashed into a fixed number of dimensions (the "hashing trick"), weighted and
+/// L2-normalised. Words and stems come from `TextAnalysis.Tokenizer`, the tokenisation the
+/// snapshot's lexical index uses too.
 ///
 /// It needs no network and no model download, is deterministic across runs and machines, and
 /// handles Cyrillic and Latin alike. A text's vector depends on that text alone (no corpus
@@ -9,7 +12,8 @@ import Foundation
 package struct LocalHashingEmbedder: Embedder {
     package static let modelName = "faqsync-local-hash"
     /// Bump when the features change: vectors of different versions must not be mixed.
-    package static let modelVersion = "1"
+    /// 2: Snowball stems instead of five-letter prefixes.
+    package static let modelVersion = "2"
     package static let defaultDimension = 1024
 
     package let model: ModelIdentity
@@ -25,25 +29,28 @@ package struct LocalHashingEmbedder: Embedder {
     }
 
     package func embed(_ texts: [String]) async throws -> [[Float]] {
-        texts.map(vector(for:))
+        let tokenizer = Tokenizer()
+        return texts.map { vector(for: $0, tokenizer: tokenizer) }
     }
 
     /// The vector for one text; synchronous because it is pure computation.
-    ///
+    package func vector(for text: String) -> [Float] { vector(for: text, tokenizer: Tokenizer()) }
+
     /// Features are hashed straight from unicode scalars, without building a string per feature.
-    package func vector(for text: String) -> [Float] {
+    func vector(for text: String, tokenizer: Tokenizer) -> [Float] {
         var vector = [Float](repeating: 0, count: model.dimension)
-        let words = Self.words(in: text)
+        let tokens = tokenizer.tokens(in: text)
+        let words = tokens.map { Array($0.word.unicodeScalars) }
         let wordHashes = words.map { Self.hash(.word, $0[...]) }
-        let stop = wordHashes.map { Self.stopWordHashes.contains($0) }
+        let stop = tokens.map(\.isStopWord)
         var padded: [Unicode.Scalar] = []
         for (index, word) in words.enumerated() {
             let weight: Float = stop[index] ? 0.15 : 1.0
             add(wordHashes[index], weight: weight, to: &vector)
-            if word.count > 5 {
-                // A crude stem: Russian inflects word endings (вклад, вклада, вкладе), so the
-                // first five letters match forms of one word that whole words would miss.
-                add(Self.hash(.stem, word.prefix(5)), weight: weight * 0.8, to: &vector)
+            if tokens[index].term != tokens[index].word {
+                // The stem: Russian inflects word endings (вклад, вклада, вкладе), so forms of one
+                // word meet at their Snowball stem where whole words would miss.
+                add(Self.hash(.stem, Array(tokens[index].term.unicodeScalars)[...]), weight: weight * 0.8, to: &vector)
             }
             guard !stop[index] else { continue }
             padded.removeAll(keepingCapacity: true)
@@ -96,52 +103,4 @@ package struct LocalHashingEmbedder: Embedder {
         }
         return hash
     }
-
-    /// NFKC, lowercased, `ё` folded to `е`, split at everything that is not a letter or a digit.
-    static func words(in text: String) -> [[Unicode.Scalar]] {
-        let folded = text.precomposedStringWithCompatibilityMapping.lowercased()
-        var words: [[Unicode.Scalar]] = []
-        var current: [Unicode.Scalar] = []
-        for scalar in folded.unicodeScalars {
-            if isWordScalar(scalar) {
-                current.append(scalar == "ё" ? "е" : scalar)
-            } else if !current.isEmpty {
-                words.append(current)
-                current.removeAll(keepingCapacity: true)
-            }
-        }
-        if !current.isEmpty { words.append(current) }
-        return words
-    }
-
-    @inline(__always)
-    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.isASCII {
-            let value = scalar.value
-            return (value >= 0x30 && value <= 0x39) || (value >= 0x61 && value <= 0x7A) || (value >= 0x41 && value <= 0x5A)
-        }
-        if scalar.value >= 0x0430 && scalar.value <= 0x045F { return true }  // lowercase Cyrillic
-        return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
-    }
-
-    static let stopWordHashes: Set<UInt64> = Set(stopWords.map { hash(.word, Array($0.unicodeScalars)[...]) })
-
-    /// Function words that say little about which template is meant.
-    static let stopWords: Set<String> = [
-        "и", "в", "во", "не", "что", "он", "на", "я", "с", "со", "как", "а", "то", "все", "она", "так",
-        "его", "но", "да", "ты", "к", "у", "же", "вы", "за", "бы", "по", "только", "ее", "мне", "было",
-        "вот", "от", "меня", "еще", "нет", "о", "из", "ему", "теперь", "когда", "даже", "ну", "ли",
-        "если", "уже", "или", "ни", "быть", "был", "него", "до", "вас", "нибудь", "опять", "уж", "вам",
-        "ведь", "там", "потом", "себя", "ничего", "ей", "может", "они", "тут", "где", "есть", "надо",
-        "ней", "для", "мы", "тебя", "их", "чем", "была", "сам", "чтоб", "без", "будто", "чего", "раз",
-        "тоже", "себе", "под", "будет", "ж", "тогда", "кто", "этот", "того", "потому", "этого", "какой",
-        "совсем", "ним", "здесь", "этом", "один", "почти", "мой", "тем", "чтобы", "нее", "были", "куда",
-        "зачем", "всех", "никогда", "можно", "при", "наконец", "два", "об", "другой", "хоть", "после",
-        "над", "больше", "тот", "через", "эти", "нас", "про", "всего", "них", "какая", "много", "разве",
-        "три", "эту", "моя", "впрочем", "хорошо", "свою", "этой", "перед", "иногда", "лучше", "чуть",
-        "том", "нельзя", "такой", "им", "более", "всегда", "конечно", "всю", "между", "это", "ваш",
-        "вашей", "ваши", "вашего", "также", "the", "a", "an", "and", "or", "of", "to", "in", "on", "for",
-        "is", "are", "be", "it", "with", "as", "by", "at", "from", "that", "this", "you", "your", "can",
-        "do", "does", "how", "what", "i", "my", "we", "our", "if", "not", "will", "which",
-    ]
 }

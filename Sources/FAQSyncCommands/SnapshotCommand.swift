@@ -93,27 +93,35 @@ extension FAQSyncCommand {
         @Option(name: .short, help: "How many templates to return (1-\(MappedSnapshot.maximumK)).") var k = 5
         @Option(help: "Only templates of this category.") var category: String?
         @Option(help: "Only templates of this subcategory.") var subcategory: String?
-        @Option(help: "Leave out templates scoring below this cosine similarity.") var minScore: Float?
+        @Option(help: "Leave out templates scoring below this (the mode's score: fused, cosine or BM25).") var minScore: Float?
+        @Option(help: "hybrid (default: the model and the lexical index, fused), dense (the model alone) or lexical (BM25, no model).")
+        var mode: SearchMode = .hybrid
 
         func run() async throws {
             try await withFailureHandling(json: common.json) {
                 let configuration = try common.configuration()
                 let snapshot = try MappedSnapshot(path: configuration.snapshotPath)
                 let header = snapshot.header
-                let embedder = try await configuration.makeEmbedder(knownDimension: header.dimension)
-                guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
-                      embedder.model.dimension == header.dimension else {
-                    throw SearchError(message: "the configured model \(embedder.model) is not the snapshot's model \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions): their vectors cannot be compared. Configure the snapshot's model, or sync and publish with the configured one")
+                var vector: [Float]?
+                if mode != .lexical {
+                    let embedder = try await configuration.makeEmbedder(knownDimension: header.dimension)
+                    guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
+                          embedder.model.dimension == header.dimension else {
+                        throw SearchError(message: "the configured model \(embedder.model) is not the snapshot's model \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions): their vectors cannot be compared. Configure the snapshot's model, sync and publish with the configured one, or use --mode lexical")
+                    }
+                    vector = try await embedder.embed([text])[0]
                 }
-                let vector = try await embedder.embed([text])[0]
-                let results = try snapshot.search(vector, k: k,
+                let results = try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k,
                                                   filter: SearchFilter(category: category, subcategory: subcategory, minimumScore: minScore))
                 if common.json {
                     try JSONOutput.print(results)
                 } else {
-                    print("Snapshot generation \(results.generation), \(results.results.count) result(s):")
+                    print("Snapshot generation \(results.generation), \(mode.rawValue) search, \(results.results.count) result(s):")
                     for (rank, hit) in results.results.enumerated() {
-                        print(String(format: "%2d. %.3f  ", rank + 1, hit.score) + "[\(hit.category) / \(hit.subcategory)] \(hit.question)")
+                        let components = [hit.dense.map { String(format: "dense %.3f", $0) }, hit.lexical.map { String(format: "lexical %.2f", $0) }]
+                            .compactMap { $0 }.joined(separator: ", ")
+                        print(String(format: "%2d. %.3f  ", rank + 1, hit.score) + "[\(hit.category) / \(hit.subcategory)] \(hit.question)"
+                              + (components.isEmpty ? "" : "  (\(components))"))
                         print("      \(hit.answer.replacingOccurrences(of: "\n", with: " ").prefix(160))")
                     }
                 }
@@ -131,6 +139,9 @@ struct SnapshotInfo: Encodable {
     let dimension: Int
     let templates: Int
     let bytes: Int
+    let formatVersion: UInt32
+    /// Distinct terms in the lexical index; nil for a version 1 file.
+    let lexicalTerms: Int?
 
     init(_ snapshot: MappedSnapshot) {
         let header = snapshot.header
@@ -142,14 +153,20 @@ struct SnapshotInfo: Encodable {
         dimension = header.dimension
         templates = header.count
         bytes = header.fileSize
+        formatVersion = header.formatVersion
+        lexicalTerms = snapshot.view.lexical?.termCount
     }
 
     enum CodingKeys: String, CodingKey {
         case path, generation, createdAt = "created_at", modelName = "model_name", modelVersion = "model_version"
-        case dimension, templates, bytes
+        case dimension, templates, bytes, formatVersion = "format_version", lexicalTerms = "lexical_terms"
     }
 
     var text: String {
-        "\(path): generation \(generation), \(templates) templates, \(modelName) \(modelVersion) (\(dimension) dimensions), \(bytes) bytes, created \(createdAt.formatted(.iso8601)); checksum verified"
+        "\(path): format version \(formatVersion), generation \(generation), \(templates) templates, \(modelName) \(modelVersion) (\(dimension) dimensions), "
+            + (lexicalTerms.map { "lexical index of \($0) terms, " } ?? "no lexical index (dense search only), ")
+            + "\(bytes) bytes, created \(createdAt.formatted(.iso8601)); checksum verified"
     }
 }
+
+extension SearchMode: ExpressibleByArgument {}

@@ -7,8 +7,10 @@ struct SearchRequest: Decodable {
     let category: String?
     let subcategory: String?
     let minScore: Float?
+    /// hybrid (default), dense or lexical; an unknown value is a 400.
+    let mode: SearchMode?
 
-    enum CodingKeys: String, CodingKey { case query, k, category, subcategory, minScore = "min_score" }
+    enum CodingKeys: String, CodingKey { case query, k, category, subcategory, minScore = "min_score", mode }
 }
 
 struct TemplateResponse: Encodable {

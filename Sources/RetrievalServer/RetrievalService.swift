@@ -92,7 +92,7 @@ package struct RetrievalService: Sendable {
             search = try JSONDecoder().decode(SearchRequest.self, from: body)
         } catch {
             metrics.failedQueries.increment()
-            throw HTTPError(.badRequest, message: "the body must be JSON {\"query\": \"...\", \"k\": 5, \"category\": ..., \"subcategory\": ...}: \(Self.describe(error))")
+            throw HTTPError(.badRequest, message: "the body must be JSON {\"query\": \"...\", \"k\": 5, \"mode\": \"hybrid\" | \"dense\" | \"lexical\", \"category\": ..., \"subcategory\": ...}: \(Self.describe(error))")
         }
         let k = search.k ?? limits.defaultK
         guard (1...MappedSnapshot.maximumK).contains(k) else {
@@ -110,14 +110,24 @@ package struct RetrievalService: Sendable {
             throw HTTPError(.serviceUnavailable, message: "no snapshot loaded from \(live.path) yet")
         }
         let header = snapshot.header
-        guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
-              embedder.model.dimension == header.dimension else {
-            metrics.failedQueries.increment()
-            throw HTTPError(.conflict, message: "the snapshot's model is \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions) but this server embeds queries with \(embedder.model); restart it with the snapshot's model configured")
+        let mode = search.mode ?? .hybrid
+        var vector: [Float]?
+        if mode != .lexical {
+            guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
+                  embedder.model.dimension == header.dimension else {
+                metrics.failedQueries.increment()
+                throw HTTPError(.conflict, message: "the snapshot's model is \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions) but this server embeds queries with \(embedder.model); restart it with the snapshot's model configured, or ask with \"mode\": \"lexical\"")
+            }
+            vector = try await embedder.embed([text])[0]
         }
-        let vector = try await embedder.embed([text])[0]
-        let results = try snapshot.search(vector, k: k, filter: SearchFilter(category: search.category, subcategory: search.subcategory,
-                                                                             minimumScore: search.minScore))
+        let results: SearchResults
+        do {
+            results = try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k,
+                                          filter: SearchFilter(category: search.category, subcategory: search.subcategory, minimumScore: search.minScore))
+        } catch let error as SearchError {
+            metrics.failedQueries.increment()
+            throw HTTPError(.badRequest, message: error.message)
+        }
         metrics.queries.increment()
         metrics.latency.recordInterval(since: started)
         return JSON.response(.ok, results, generation: results.generation)

@@ -57,8 +57,11 @@ public enum SnapshotEncoder {
 
     /// - Throws: `SnapshotError` with code `.io` when a write fails, `.tooLarge` when the model
     ///   or the templates do not fit the format (checked before anything is written).
+    /// - Parameter lexical: each template's question and answer terms, in template order, for
+    ///   the lexical section (format version 2); nil writes a version 1 file without one (kept for
+    ///   the tests of version 1 readers).
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
-                             model: Model, templates: [SnapshotTemplate]) throws {
+                             model: Model, templates: [SnapshotTemplate], lexical: [LexicalIndexBuilder.FieldTerms]?) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
         }
@@ -89,10 +92,19 @@ public enum SnapshotEncoder {
             }
         }
         let stringsOffset = indexOffset + indexLength
+        var lexicalSection: [UInt8]?
+        if let lexical {
+            guard lexical.count == templates.count else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical terms cover \(lexical.count) templates, not \(templates.count)")
+            }
+            lexicalSection = try LexicalIndexBuilder.build(lexical, path: path)
+        }
+        let stringsEnd = stringsOffset + strings.count
+        let lexicalOffset = (stringsEnd + SnapshotLayout.lexicalAlignment - 1) / SnapshotLayout.lexicalAlignment * SnapshotLayout.lexicalAlignment
 
         var header = [UInt8](repeating: 0, count: SnapshotLayout.headerSize)
         header.replaceSubrange(0..<8, with: SnapshotLayout.magic)
-        put(SnapshotLayout.formatVersion, at: SnapshotLayout.Offset.formatVersion, in: &header)
+        put(lexicalSection == nil ? 1 : SnapshotLayout.formatVersion, at: SnapshotLayout.Offset.formatVersion, in: &header)
         put(UInt32(SnapshotLayout.headerSize), at: SnapshotLayout.Offset.headerSize, in: &header)
         put(generation, at: SnapshotLayout.Offset.generation, in: &header)
         put(UInt64(bitPattern: createdMillis), at: SnapshotLayout.Offset.createdMillis, in: &header)
@@ -106,6 +118,10 @@ public enum SnapshotEncoder {
         put(UInt64(strings.count), at: SnapshotLayout.Offset.stringsLength, in: &header)
         header.replaceSubrange(SnapshotLayout.Offset.modelName..<(SnapshotLayout.Offset.modelName + model.name.utf8.count), with: Array(model.name.utf8))
         header.replaceSubrange(SnapshotLayout.Offset.modelVersion..<(SnapshotLayout.Offset.modelVersion + model.version.utf8.count), with: Array(model.version.utf8))
+        if let lexicalSection {
+            put(UInt64(lexicalOffset), at: SnapshotLayout.Offset.lexicalOffset, in: &header)
+            put(UInt64(lexicalSection.count), at: SnapshotLayout.Offset.lexicalLength, in: &header)
+        }
 
         var writer = ChunkWriter(descriptor: descriptor, path: path)
         try writer.append(header)
@@ -115,9 +131,14 @@ public enum SnapshotEncoder {
         }
         try writer.append(index)
         try writer.append(strings)
+        var fileSize = stringsEnd
+        if let lexicalSection {
+            try writer.append([UInt8](repeating: 0, count: lexicalOffset - stringsEnd))
+            try writer.append(lexicalSection)
+            fileSize = lexicalOffset + lexicalSection.count
+        }
         try writer.flush()
 
-        let fileSize = stringsOffset + strings.count
         let checksum = try checksumOfPayload(descriptor: descriptor, path: path, fileSize: fileSize)
         var checksumBytes = [UInt8]()
         appendLE(checksum, to: &checksumBytes)

@@ -1,5 +1,6 @@
 /// The decoded header of a snapshot file.
 public struct SnapshotHeader: Sendable, Hashable {
+    public let formatVersion: UInt32
     public let generation: UInt64
     public let createdMillis: Int64
     public let modelName: String
@@ -13,9 +14,15 @@ public struct SnapshotHeader: Sendable, Hashable {
     public let stringsOffset: Int
     public let stringsLength: Int
     public let checksum: UInt64
+    /// The lexical section (version 2), nil in a version 1 file.
+    public let lexicalOffset: Int?
+    public let lexicalLength: Int?
 
     /// Validated when the header was read: the sum fits the file.
-    public var fileSize: Int { stringsOffset + stringsLength }
+    public var fileSize: Int {
+        if let lexicalOffset, let lexicalLength { return lexicalOffset + lexicalLength }
+        return stringsOffset + stringsLength
+    }
 }
 
 /// Why a snapshot file was not accepted. Readers keep serving the previous snapshot and log this.

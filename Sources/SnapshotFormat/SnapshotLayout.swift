@@ -1,4 +1,4 @@
-/// The snapshot file layout, version 1. `docs/snapshot-format.md` describes it for other
+/// The snapshot file layout, version 2 (version 1 is still read: it has no lexical section). `docs/snapshot-format.md` describes it for other
 /// languages; this type is the single source of the numbers.
 ///
 /// ```
@@ -19,14 +19,20 @@
 ///     88     8  payload checksum: XXH64 (seed 0) of every byte from header size to end of file
 ///     96    64  model name, UTF-8, zero padded
 ///    160    32  model version, UTF-8, zero padded
-///    192    64  reserved, zero
+///    192     8  lexical section offset (version 2; 8-byte aligned, after the string data)
+///    200     8  lexical section length (version 2; the file ends with the section)
+///    208    48  reserved, zero
 /// ```
 /// Vectors: one row-major matrix of little-endian float32, L2-normalised rows.
 /// String index: per template, six (offset u32, length u32) pairs into the string data, in field
 /// order id, category, subcategory, question, answer, metadata (a JSON array of {name, value}).
+/// Lexical section (version 2): see `LexicalLayout`.
 public enum SnapshotLayout {
     public static let magic: [UInt8] = Array("FAQSNAP".utf8) + [0]
-    public static let formatVersion: UInt32 = 1
+    /// What the encoder writes.
+    public static let formatVersion: UInt32 = 2
+    /// What the readers accept: version 1 files (dense only) keep working.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
     public static let headerSize = 256
     public static let alignment = 64
     public static let fieldsPerTemplate = 6
@@ -50,7 +56,12 @@ public enum SnapshotLayout {
         static let checksum = 88
         static let modelName = 96
         static let modelVersion = 160
+        static let lexicalOffset = 192
+        static let lexicalLength = 200
     }
+
+    /// The lexical section starts on this boundary.
+    public static let lexicalAlignment = 8
 
     public enum Field: Int, CaseIterable, Sendable {
         case id = 0, category, subcategory, question, answer, metadata

@@ -6,12 +6,20 @@ public struct SnapshotView: @unchecked Sendable {
     // writes through it.
     public let buffer: UnsafeRawBufferPointer
     public let header: SnapshotHeader
+    /// The inverted index for lexical search; nil in a version 1 file (dense search only).
+    public let lexical: LexicalView?
 
     /// Checks magic, version, section bounds and alignment; with `verifyChecksum`, the payload hash.
     /// The buffer's start must be 64-byte aligned (a mapping is page-aligned) for the vectors.
     public init(buffer: UnsafeRawBufferPointer, path: String, verifyChecksum: Bool = true) throws {
         self.header = try Self.header(of: buffer, path: path)
         self.buffer = buffer
+        if let offset = header.lexicalOffset, let length = header.lexicalLength {
+            lexical = try LexicalView(section: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + length)]),
+                                      count: header.count, path: path)
+        } else {
+            lexical = nil
+        }
         if verifyChecksum {
             let payload = UnsafeRawBufferPointer(rebasing: buffer[SnapshotLayout.headerSize..<header.fileSize])
             let computed = XXHash64.hash(payload)
@@ -109,8 +117,8 @@ public struct SnapshotView: @unchecked Sendable {
         }
 
         let version = u32(SnapshotLayout.Offset.formatVersion)
-        guard version == SnapshotLayout.formatVersion else {
-            throw fail(.unsupportedVersion, "format version \(version) is not supported by this reader (it reads version \(SnapshotLayout.formatVersion)); upgrade the reader")
+        guard SnapshotLayout.readableVersions.contains(version) else {
+            throw fail(.unsupportedVersion, "format version \(version) is not supported by this reader (it reads versions \(SnapshotLayout.readableVersions.lowerBound) to \(SnapshotLayout.readableVersions.upperBound)); upgrade the reader")
         }
         guard Int(u32(SnapshotLayout.Offset.headerSize)) == SnapshotLayout.headerSize else {
             throw fail(.inconsistent, "the header size field says \(u32(SnapshotLayout.Offset.headerSize)), not \(SnapshotLayout.headerSize)")
@@ -129,8 +137,18 @@ public struct SnapshotView: @unchecked Sendable {
               let vectorsEnd = sum(vectorsOffset, vectorsLength), indexOffset >= vectorsEnd,
               indexLength == product(count, SnapshotLayout.fieldsPerTemplate, 8),
               let indexEnd = sum(indexOffset, indexLength), stringsOffset >= indexEnd,
-              let fileSize = sum(stringsOffset, stringsLength) else {
+              let stringsEnd = sum(stringsOffset, stringsLength) else {
             throw fail(.inconsistent, "the header's section sizes do not fit together (count \(count), dimension \(dimension))")
+        }
+        var fileSize = stringsEnd
+        var lexicalOffset: Int?, lexicalLength: Int?
+        if version >= 2 {
+            let offset = try position(SnapshotLayout.Offset.lexicalOffset, "lexical section offset")
+            let length = try position(SnapshotLayout.Offset.lexicalLength, "lexical section length")
+            guard offset >= stringsEnd, offset % SnapshotLayout.lexicalAlignment == 0, let end = sum(offset, length) else {
+                throw fail(.inconsistent, "the header's lexical section (offset \(offset), length \(length)) does not follow the string data")
+            }
+            (lexicalOffset, lexicalLength, fileSize) = (offset, length, end)
         }
         let generation = u64(SnapshotLayout.Offset.generation)
         guard generation <= SnapshotLayout.maxGeneration else {
@@ -141,6 +159,7 @@ public struct SnapshotView: @unchecked Sendable {
                        "the header describes \(fileSize) bytes but the file has \(buffer.count): it is truncated or was not written by faqsync")
         }
         return SnapshotHeader(
+            formatVersion: version,
             generation: generation,
             createdMillis: Int64(bitPattern: u64(SnapshotLayout.Offset.createdMillis)),
             modelName: text(SnapshotLayout.Offset.modelName, SnapshotLayout.modelNameCapacity),
@@ -148,7 +167,8 @@ public struct SnapshotView: @unchecked Sendable {
             dimension: dimension, count: count,
             vectorsOffset: vectorsOffset, vectorsLength: vectorsLength, indexOffset: indexOffset, indexLength: indexLength,
             stringsOffset: stringsOffset, stringsLength: stringsLength,
-            checksum: u64(SnapshotLayout.Offset.checksum))
+            checksum: u64(SnapshotLayout.Offset.checksum),
+            lexicalOffset: lexicalOffset, lexicalLength: lexicalLength)
     }
 }
 

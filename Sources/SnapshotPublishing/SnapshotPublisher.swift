@@ -1,6 +1,8 @@
+import Dispatch
 import Foundation
 import PathNames
 import SnapshotFormat
+import TextAnalysis
 
 /// Publishes snapshot files atomically: readers see the old file or the new one, never a part.
 ///
@@ -25,8 +27,11 @@ package struct SnapshotPublisher: Sendable {
 
     /// Writes and publishes a snapshot whose generation is above both `minimumGeneration - 1` and
     /// the generation of the (valid) file being replaced.
+    ///
+    /// - Parameter lexicalIndex: build the lexical section (format version 2), the default;
+    ///   false writes a version 1 file, for the tests of readers that must keep reading those.
     package func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
-                        now: Date = Date()) throws -> UInt64 {
+                        now: Date = Date(), lexicalIndex: Bool = true) throws -> UInt64 {
         let generation = max(minimumGeneration, (existingGeneration() ?? 0) + 1)
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
@@ -47,7 +52,8 @@ package struct SnapshotPublisher: Sendable {
             // The umask may have narrowed the mode; readers in the group need it as documented.
             fchmod(descriptor, Self.fileMode)
             try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
-                                      createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates)
+                                      createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates,
+                                      lexical: lexicalIndex ? Self.terms(of: templates) : nil)
             guard fsync(descriptor) == 0 else { throw failure("fsync of \(temporary)") }
         }
         guard rename(temporary, path) == 0 else { throw failure("renaming \(temporary) over \(path)") }
@@ -58,6 +64,22 @@ package struct SnapshotPublisher: Sendable {
             close(directoryDescriptor)
         }
         return generation
+    }
+
+    /// Each template's question and answer terms, tokenised in parallel chunks (a tokenizer per
+    /// chunk: Snowball's stemmers are not thread-safe).
+    static func terms(of templates: [SnapshotTemplate]) -> [LexicalIndexBuilder.FieldTerms] {
+        let chunkSize = 1_024
+        let chunks = (templates.count + chunkSize - 1) / chunkSize
+        let results = ChunkedTerms(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let tokenizer = Tokenizer()
+            let range = (chunk * chunkSize)..<min(templates.count, (chunk + 1) * chunkSize)
+            results.store(chunk, templates[range].map {
+                LexicalIndexBuilder.FieldTerms(question: tokenizer.terms(in: $0.question), answer: tokenizer.terms(in: $0.answer))
+            })
+        }
+        return results.joined()
     }
 
     /// Temporary files of publishers that died mid-write (SIGKILL, power loss) would otherwise
@@ -75,4 +97,13 @@ package struct SnapshotPublisher: Sendable {
     private func failure(_ action: String) -> SnapshotError {
         SnapshotError(code: .io, path: path, message: "\(action) failed: \(String(cString: strerror(errno)))")
     }
+}
+
+/// Per-chunk results written from `concurrentPerform`: each slot has one writer and is read only
+/// after all chunks finished, hence `@unchecked Sendable`.
+private final class ChunkedTerms: @unchecked Sendable {
+    private var slots: [[LexicalIndexBuilder.FieldTerms]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func store(_ index: Int, _ terms: [LexicalIndexBuilder.FieldTerms]) { slots.withUnsafeMutableBufferPointer { $0[index] = terms } }
+    func joined() -> [LexicalIndexBuilder.FieldTerms] { slots.flatMap { $0 } }
 }

@@ -80,6 +80,15 @@ public final class LiveSnapshot: Sendable {
         return try snapshot.search(query, k: k, filter: filter)
     }
 
+    /// Top-k for a query in its mode (hybrid by default), from the snapshot served now.
+    public func search(_ query: SearchQuery, k: Int, filter: SearchFilter = SearchFilter(),
+                       tuning: SearchTuning = SearchTuning()) throws -> SearchResults {
+        guard let snapshot = current else {
+            throw SearchError(message: "no snapshot is loaded yet (\(path)); run `faqsync sync` to publish one")
+        }
+        return try snapshot.search(query, k: k, filter: filter, tuning: tuning)
+    }
+
     /// Switches to the file at the path if it is another, valid file with a newer generation.
     @discardableResult
     public func reloadIfChanged() -> ReloadOutcome {

@@ -17,7 +17,12 @@ public struct SearchFilter: Sendable, Equatable {
 
 public struct SearchHit: Sendable, Codable, Equatable {
     public let id: String
+    /// What the hit was ranked by: the fused score (hybrid), the cosine (dense) or BM25 (lexical).
     public let score: Float
+    /// Cosine similarity to the query's vector; nil without one.
+    public let dense: Float?
+    /// BM25 over the question and answer terms; nil for a version 1 snapshot.
+    public let lexical: Float?
     public let category: String
     public let subcategory: String
     public let question: String
@@ -38,6 +43,12 @@ public struct SearchError: Error, CustomStringConvertible, Sendable {
 
 extension MappedSnapshot {
     public static let maximumK = 100
+
+    /// Top-k templates for a query in its mode (hybrid by default); see `SnapshotView.search(_:k:filter:tuning:)`.
+    public func search(_ query: SearchQuery, k: Int, filter: SearchFilter = SearchFilter(),
+                       tuning: SearchTuning = SearchTuning()) throws -> SearchResults {
+        SearchResults(generation: generation, results: try view.search(query, k: k, filter: filter, tuning: tuning))
+    }
 
     /// Top-k templates by cosine similarity to `query` (any length-normalisation is applied here).
     ///
@@ -63,19 +74,15 @@ extension SnapshotView {
         let norm = query.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
         let normalized = norm > 0 ? query.map { $0 / norm } : query
         let ranked = TopK.scan(view: self, query: normalized, k: k, filter: CompiledFilter(filter))
-        return ranked.map { candidate in
-            SearchHit(id: string(candidate.index, .id), score: candidate.score,
-                      category: string(candidate.index, .category), subcategory: string(candidate.index, .subcategory),
-                      question: string(candidate.index, .question), answer: string(candidate.index, .answer))
-        }
+        return ranked.map { hit($0.index, score: $0.score, dense: $0.score, lexical: nil) }
     }
 
     /// The template with this id, if the view has it.
     public func template(id: String) -> SearchHit? {
         let wanted = Array(id.utf8)
         for index in 0..<count where field(index, .id, equals: wanted) {
-            return SearchHit(id: id, score: 1, category: string(index, .category), subcategory: string(index, .subcategory),
-                             question: string(index, .question), answer: string(index, .answer))
+            return SearchHit(id: id, score: 1, dense: nil, lexical: nil, category: string(index, .category),
+                             subcategory: string(index, .subcategory), question: string(index, .question), answer: string(index, .answer))
         }
         return nil
     }
@@ -90,6 +97,12 @@ struct CompiledFilter: Sendable {
         category = filter.category.map { Array($0.utf8) }
         subcategory = filter.subcategory.map { Array($0.utf8) }
         minimumScore = filter.minimumScore ?? -.infinity
+    }
+
+    init(category: [UInt8]?, subcategory: [UInt8]?, minimumScore: Float) {
+        self.category = category
+        self.subcategory = subcategory
+        self.minimumScore = minimumScore
     }
 
     func admits(_ view: SnapshotView, _ index: Int) -> Bool {

@@ -3,6 +3,8 @@ import Logging
 import SnapshotFormat
 import SnapshotPublishing
 import SnapshotReader
+import SpreadsheetReading
+import TestSupport
 
 /// Snapshot figures: open, top-5 search, publish-to-switch, shared memory of 8 readers, and
 /// process start to first answered query, at 201 / 10k / 100k templates × 1024 dimensions.
@@ -14,10 +16,12 @@ enum SnapshotBenchmarks {
         print("faqsync-bench snapshot on \(ProcessInfo.processInfo.activeProcessorCount) cores; \(dimension) dimensions; N per figure in brackets\n")
         print("templates | file MiB | publish s | open (map+header) p50/p99 µs [N=50] | full checksum verify ms [N=5] | top-5 p50/p99 ms [N=200] | publish→switch p50/max ms [N=10] | start→first answer ms [N=10]")
         var memoryLines: [String] = []
+        var hybridLines: [String] = []
+        let texts = faqTexts()
         for count in sizes {
             let path = directory.appendingPathComponent("snapshot-\(count).snapshot").path
             try? FileManager.default.removeItem(atPath: path)
-            let templates = syntheticTemplates(count: count, seed: 1)
+            let templates = syntheticTemplates(count: count, seed: 1, texts: texts)
             let publisher = SnapshotPublisher(path: path)
             let clock = ContinuousClock()
             let publish = try clock.measure {
@@ -42,6 +46,26 @@ enum SnapshotBenchmarks {
                 latencies.append(seconds(try clock.measure { _ = try snapshot.search(query, k: 5) }) * 1e3)
             }
 
+            // Hybrid against dense on the same file, with the real FAQ's questions as query texts,
+            // and the file's size without the lexical section (a version 1 file).
+            var dense: [Double] = [], hybrid: [Double] = [], lexical: [Double] = []
+            for round in 0..<200 {
+                let vector = randomUnitVector(&generator)
+                let text = texts[round % texts.count].question
+                dense.append(seconds(try clock.measure { _ = try snapshot.search(SearchQuery(text: text, vector: vector, mode: .dense), k: 5) }) * 1e3)
+                hybrid.append(seconds(try clock.measure { _ = try snapshot.search(SearchQuery(text: text, vector: vector, mode: .hybrid), k: 5) }) * 1e3)
+                lexical.append(seconds(try clock.measure { _ = try snapshot.search(SearchQuery(text: text, vector: nil, mode: .lexical), k: 5) }) * 1e3)
+            }
+            let densePath = directory.appendingPathComponent("snapshot-\(count)-v1.snapshot").path
+            _ = try SnapshotPublisher(path: densePath).publish(model: model, templates: templates, minimumGeneration: 1, lexicalIndex: false)
+            let denseMiB = Double((try FileManager.default.attributesOfItem(atPath: densePath)[.size] as? Int) ?? 0) / 1_048_576
+            try? FileManager.default.removeItem(atPath: densePath)
+            hybridLines.append("\(count) | " + String(format: "%.2f / %.2f | %.2f / %.2f (%.2f×) | %.2f / %.2f | %.1f → %.1f (+%.1f%%) | %.1f",
+                                                       percentile(dense, 0.5), percentile(dense, 0.99), percentile(hybrid, 0.5),
+                                                       percentile(hybrid, 0.99), percentile(hybrid, 0.5) / max(percentile(dense, 0.5), 1e-9),
+                                                       percentile(lexical, 0.5), percentile(lexical, 0.99),
+                                                       denseMiB, fileMiB, (fileMiB / denseMiB - 1) * 100, percentile(opens, 0.5)))
+
             let switches = try await publishToSwitch(path: path, templates: templates, publisher: publisher)
             let firstAnswers = try (0..<10).map { _ in try firstQueryWallMillis(path: path) }
 
@@ -51,6 +75,9 @@ enum SnapshotBenchmarks {
                                          percentile(switches, 0.5), switches.max() ?? 0, percentile(firstAnswers, 0.5)))
             memoryLines.append(try eightReaders(path: path, count: count, fileMiB: fileMiB))
         }
+        print("\nSearch modes (real FAQ questions as query texts, random query vectors; top-5, N=200 each)")
+        print("templates | dense p50/p99 ms | hybrid p50/p99 ms (vs dense) | lexical p50/p99 ms | file MiB v1 → v2 (lexical section) | open p50 µs")
+        hybridLines.forEach { print($0) }
         print("\nMemory of 8 reader processes mapping one snapshot (each ran 3 searches, touching every vector)")
         print("templates | file MiB | RSS per reader MiB (min-max) | PSS per reader MiB (sum of 8)")
         memoryLines.forEach { print($0) }
@@ -58,13 +85,22 @@ enum SnapshotBenchmarks {
 
     static var model: SnapshotEncoder.Model { .init(name: "bench-random", version: "1", dimension: dimension) }
 
-    static func syntheticTemplates(count: Int, seed: UInt64) -> [SnapshotTemplate] {
+    /// Templates with the real FAQ's questions and answers (cycled, each numbered so every one
+    /// differs), so the lexical section has a real vocabulary, and random unit vectors.
+    static func syntheticTemplates(count: Int, seed: UInt64, texts: [(question: String, answer: String)]) -> [SnapshotTemplate] {
         var generator = SplitMix(seed: seed)
         return (0..<count).map { index in
-            SnapshotTemplate(id: "t\(index)", category: "Категория \(index % 6)", subcategory: "Раздел \(index % 37)",
-                             question: "Вопрос номер \(index)?", answer: "Ответ на вопрос номер \(index).", metadataJSON: "[]",
-                             vector: randomUnitVector(&generator))
+            let text = texts[index % texts.count]
+            return SnapshotTemplate(id: "t\(index)", category: "Категория \(index % 6)", subcategory: "Раздел \(index % 37)",
+                                    question: "\(text.question) (\(index))", answer: text.answer, metadataJSON: "[]",
+                                    vector: randomUnitVector(&generator))
         }
+    }
+
+    /// The real FAQ's (question, answer) pairs; a generated sheet's when the fixture is absent.
+    static func faqTexts() -> [(question: String, answer: String)] {
+        if let table = try? SpreadsheetReader().read(Fixtures.faq) { return table.rows.map { ($0.question, $0.answer) } }
+        return GeneratedFAQ(count: 201).entries.map { ($0.question, $0.answer) }
     }
 
     static func randomUnitVector(_ generator: inout SplitMix) -> [Float] {

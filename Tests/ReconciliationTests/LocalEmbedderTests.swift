@@ -15,7 +15,7 @@ struct LocalEmbedderTests {
         let norm = vectors[0].reduce(0) { $0 + $1 * $1 }.squareRoot()
         #expect(abs(norm - 1) < 1e-5)
         #expect(try await embedder.embed(["Как открыть вклад?"])[0] == vectors[0])
-        #expect(embedder.model == ModelIdentity(name: "faqsync-local-hash", version: "1", dimension: 300))
+        #expect(embedder.model == ModelIdentity(name: "faqsync-local-hash", version: "2", dimension: 300))
     }
 
     @Test func relatedTextsScoreHigherThanUnrelatedOnes() {

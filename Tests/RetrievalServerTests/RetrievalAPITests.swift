@@ -70,6 +70,33 @@ struct RetrievalAPITests {
         await server.stop()
     }
 
+    /// `mode` picks hybrid (the default), dense or lexical; every hit carries its score and both
+    /// components; an unknown mode is a 400.
+    @Test func searchModesCarryTheirComponents() async throws {
+        let directory = try TemporaryDirectory("api-modes")
+        defer { directory.remove() }
+        let path = directory.path("faqsync.snapshot")
+        try LocalModelSnapshots.publish(to: path, generation: 4)
+        let server = try await InProcessServer(snapshotPath: path)
+        let base = "http://127.0.0.1:\(server.port)"
+        for mode in ["hybrid", "dense", "lexical", nil] {
+            let body = mode.map { #"{"query":"Вопрос 5 про карту","k":3,"mode":"\#($0)"}"# } ?? #"{"query":"Вопрос 5 про карту","k":3}"#
+            let result = try await HTTP.request(.POST, "\(base)/v1/search", body: body)
+            #expect(result.status == 200, "\(mode ?? "default"): \(result.body)")
+            let hits = try #require(try result.json()["results"] as? [[String: Any]])
+            #expect(hits.first?["id"] as? String == "t5", "\(mode ?? "default")")
+            let first = try #require(hits.first)
+            #expect(first["lexical"] as? Double != nil, "\(mode ?? "default"): \(first)")
+            if mode != "lexical" { #expect(first["dense"] as? Double != nil) }
+            if mode == "dense" { #expect(first["score"] as? Double == first["dense"] as? Double) }
+            if mode == "lexical" { #expect(first["score"] as? Double == first["lexical"] as? Double) }
+        }
+        let bad = try await HTTP.request(.POST, "\(base)/v1/search", body: #"{"query":"вклад","mode":"fuzzy"}"#)
+        #expect(bad.status == 400)
+        #expect((try bad.json()["error"] as? [String: Any])?["reason"] as? String != nil)
+        await server.stop()
+    }
+
     @Test func badRequestsGetJSONReasons() async throws {
         let directory = try TemporaryDirectory("api-bad")
         defer { directory.remove() }

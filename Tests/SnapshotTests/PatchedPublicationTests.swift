@@ -31,7 +31,11 @@ struct PatchedPublicationTests {
         defer { withExtendedLifetime(mapping) {} }
         let view = mapping.view
         #expect(view.count > 0)
-        return (0..<view.count).map { index in
+        // The lexical section too, byte for byte: it is rebuilt from the templates either way.
+        let lexical = view.header.lexicalOffset.map { offset in
+            Array(view.buffer[offset..<(offset + (view.header.lexicalLength ?? 0))]).map { String($0, radix: 16) }.joined()
+        } ?? "none"
+        return ["lexical: \(lexical)"] + (0..<view.count).map { index in
             let fields: [SnapshotLayout.Field] = [.id, .category, .subcategory, .question, .answer, .metadata]
             return fields.map { view.string(index, $0) }.joined(separator: "|") + "|" + view.vector(index).map { String($0.bitPattern, radix: 16) }.joined(separator: ",")
         }

@@ -14,6 +14,10 @@ package enum SnapshotHeaderDamage: String, CaseIterable, Sendable {
     case maximumGeneration
     /// A vectors offset that is not 64-byte aligned.
     case misalignedVectors
+    /// A lexical section (format version 2) that does not start on its 8-byte boundary.
+    case misalignedLexicalSection
+    /// A lexical section length that, added to its offset, wraps around.
+    case lexicalLengthWrapsAround
 
     package func apply(to data: Data) -> Data {
         var bytes = [UInt8](data)
@@ -31,6 +35,11 @@ package enum SnapshotHeaderDamage: String, CaseIterable, Sendable {
             put64(.max, at: 16)
         case .misalignedVectors:
             put64(257, at: 40)
+        case .misalignedLexicalSection:
+            let offset = bytes[192..<200].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            put64(offset + 1, at: 192)
+        case .lexicalLengthWrapsAround:
+            put64(.max - 100, at: 200)
         }
         return Data(bytes)
     }

@@ -60,7 +60,7 @@ struct DaemonBehaviourTests {
         let firstReady = try #require(messages.firstIndex { $0.hasPrefix("READY=1") })
         #expect(FileManager.default.fileExists(atPath: harness.snapshot), "READY=1 comes after the first snapshot")
         #expect(messages[..<firstReady].contains { $0.hasPrefix("STATUS=Starting") })
-        #expect(messages[firstReady].contains("STATUS=30 templates, faqsync-local-hash 1 (1024 dimensions), snapshot generation 1"))
+        #expect(messages[firstReady].contains("STATUS=30 templates, faqsync-local-hash 2 (1024 dimensions), snapshot generation 1"))
 
         try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq)
         #expect(try await harness.waitForSyncs(2))

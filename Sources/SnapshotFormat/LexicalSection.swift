@@ -1,0 +1,216 @@
+/// The lexical section of a version 2 snapshot: an inverted index over each template's question
+/// and answer terms, with what BM25 needs (term frequencies per field, field lengths, their
+/// averages). The terms come from `TextAnalysis.Tokenizer`; this module only lays them out, so
+/// the format keeps no dependencies. docs/snapshot-format.md describes it for other languages.
+///
+/// ```
+/// offset              size      field (all little-endian)
+///      0                 4      term count T (u32)
+///      4                 4      template count n (u32), equal to the header's
+///      8                 4      posting count P (u32)
+///     12                 4      term bytes S (u32)
+///     16                 4      average question length in terms (f32)
+///     20                 4      average answer length in terms (f32)
+///     24            n × 4      per template: question length, answer length (u16 each, capped at 65535)
+///     24 + 4n      T × 16      term directory, sorted by the term's UTF-8 bytes: term offset,
+///                              term length, first posting, posting count (u32 each)
+///     … + 16T       P × 8      postings, grouped by term, by template: template (u32),
+///                              question frequency, answer frequency (u16 each, capped)
+///     … + 8P            S      term bytes (UTF-8)
+/// ```
+/// The section's length is exactly 24 + 4n + 16T + 8P + S.
+public enum LexicalLayout {
+    public static let headerSize = 24
+    public static let lengthEntrySize = 4
+    public static let directoryEntrySize = 16
+    public static let postingSize = 8
+
+    /// The section length these counts describe, nil when it overflows.
+    static func length(terms: Int, count: Int, postings: Int, termBytes: Int) -> Int? {
+        var total = headerSize
+        for (a, b) in [(count, lengthEntrySize), (terms, directoryEntrySize), (postings, postingSize), (termBytes, 1)] {
+            let (product, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow else { return nil }
+            let (sum, overflow2) = total.addingReportingOverflow(product)
+            guard !overflow2 else { return nil }
+            total = sum
+        }
+        return total
+    }
+}
+
+/// Builds the lexical section from each template's question and answer terms.
+public enum LexicalIndexBuilder {
+    public struct FieldTerms: Sendable {
+        public let question: [String]
+        public let answer: [String]
+        public init(question: [String], answer: [String]) {
+            self.question = question
+            self.answer = answer
+        }
+    }
+
+    public static func build(_ templates: [FieldTerms], path: String) throws -> [UInt8] {
+        // term → [(template, question tf, answer tf)], templates visited in order.
+        var postings: [String: [(UInt32, UInt16, UInt16)]] = [:]
+        var lengths: [UInt8] = []
+        lengths.reserveCapacity(templates.count * LexicalLayout.lengthEntrySize)
+        var totalQuestion = 0.0, totalAnswer = 0.0
+        for (index, fields) in templates.enumerated() {
+            var frequencies: [String: (question: Int, answer: Int)] = [:]
+            for term in fields.question { frequencies[term, default: (0, 0)].question += 1 }
+            for term in fields.answer { frequencies[term, default: (0, 0)].answer += 1 }
+            for (term, frequency) in frequencies {
+                postings[term, default: []].append((UInt32(index), capped(frequency.question), capped(frequency.answer)))
+            }
+            appendLE(capped(fields.question.count), to: &lengths)
+            appendLE(capped(fields.answer.count), to: &lengths)
+            totalQuestion += Double(fields.question.count)
+            totalAnswer += Double(fields.answer.count)
+        }
+        let terms = postings.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let postingCount = postings.values.reduce(0) { $0 + $1.count }
+        let termBytes = terms.reduce(0) { $0 + $1.utf8.count }
+        guard let length = LexicalLayout.length(terms: terms.count, count: templates.count, postings: postingCount, termBytes: termBytes),
+              length <= Int(UInt32.max), UInt32(exactly: templates.count) != nil else {
+            throw SnapshotError(code: .tooLarge, path: path, message: "the lexical index of \(templates.count) templates exceeds the 4 GiB a section holds")
+        }
+        var section: [UInt8] = []
+        section.reserveCapacity(length)
+        appendLE(UInt32(terms.count), to: &section)
+        appendLE(UInt32(templates.count), to: &section)
+        appendLE(UInt32(postingCount), to: &section)
+        appendLE(UInt32(termBytes), to: &section)
+        let count = max(1, templates.count)
+        appendLE(Float(totalQuestion / Double(count)).bitPattern, to: &section)
+        appendLE(Float(totalAnswer / Double(count)).bitPattern, to: &section)
+        section += lengths
+        var termOffset: UInt32 = 0, postingStart: UInt32 = 0
+        for term in terms {
+            let list = postings[term] ?? []
+            appendLE(termOffset, to: &section)
+            appendLE(UInt32(term.utf8.count), to: &section)
+            appendLE(postingStart, to: &section)
+            appendLE(UInt32(list.count), to: &section)
+            termOffset += UInt32(term.utf8.count)
+            postingStart += UInt32(list.count)
+        }
+        for term in terms {
+            for (template, question, answer) in postings[term] ?? [] {
+                appendLE(template, to: &section)
+                appendLE(question, to: &section)
+                appendLE(answer, to: &section)
+            }
+        }
+        for term in terms { section += Array(term.utf8) }
+        return section
+    }
+
+    private static func capped(_ value: Int) -> UInt16 { UInt16(clamping: value) }
+
+    private static func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// Read access to a validated lexical section. Opening checks the counts against the section's
+/// length with checked arithmetic (constant time); each directory entry and posting is checked
+/// when it is used, so a damaged entry reads as "no postings", never out of bounds.
+public struct LexicalView: @unchecked Sendable {
+    // @unchecked: points into the snapshot's read-only mapping, kept alive by its owner.
+    let section: UnsafeRawBufferPointer
+    public let termCount: Int
+    public let count: Int
+    public let postingCount: Int
+    public let averageQuestionLength: Float
+    public let averageAnswerLength: Float
+    private let directoryStart: Int
+    private let postingsStart: Int
+    private let termsStart: Int
+    private let termBytes: Int
+
+    init(section: UnsafeRawBufferPointer, count expectedCount: Int, path: String) throws {
+        func fail(_ message: String) -> SnapshotError {
+            SnapshotError(code: .inconsistent, path: path, message: "the lexical section \(message): the file is damaged or was not written by faqsync")
+        }
+        guard section.count >= LexicalLayout.headerSize else { throw fail("is shorter than its header") }
+        func u32(_ offset: Int) -> Int { Int(UInt32(littleEndian: section.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+        termCount = u32(0)
+        count = u32(4)
+        postingCount = u32(8)
+        termBytes = u32(12)
+        averageQuestionLength = Float(bitPattern: UInt32(littleEndian: section.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+        averageAnswerLength = Float(bitPattern: UInt32(littleEndian: section.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
+        guard count == expectedCount else { throw fail("counts \(count) templates, the header \(expectedCount)") }
+        guard LexicalLayout.length(terms: termCount, count: count, postings: postingCount, termBytes: termBytes) == section.count else {
+            throw fail("has counts (\(termCount) terms, \(postingCount) postings) that do not fit its \(section.count) bytes")
+        }
+        guard averageQuestionLength.isFinite, averageAnswerLength.isFinite, averageQuestionLength >= 0, averageAnswerLength >= 0 else {
+            throw fail("has an average field length that is not a finite number")
+        }
+        self.section = section
+        directoryStart = LexicalLayout.headerSize + count * LexicalLayout.lengthEntrySize
+        postingsStart = directoryStart + termCount * LexicalLayout.directoryEntrySize
+        termsStart = postingsStart + postingCount * LexicalLayout.postingSize
+    }
+
+    /// Question and answer length of template `index` (0..<count), in terms.
+    @inline(__always)
+    public func lengths(_ index: Int) -> (question: Int, answer: Int) {
+        let offset = LexicalLayout.headerSize + index * LexicalLayout.lengthEntrySize
+        return (Int(UInt16(littleEndian: section.loadUnaligned(fromByteOffset: offset, as: UInt16.self))),
+                Int(UInt16(littleEndian: section.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))))
+    }
+
+    /// The postings of a term: a range of posting indices, empty when the index lacks the term.
+    public func postings(of term: String) -> Range<Int> {
+        let wanted = Array(term.utf8)
+        var low = 0, high = termCount
+        while low < high {
+            let middle = (low + high) / 2
+            let order = compare(entry: middle, with: wanted)
+            if order == 0 { return postingRange(entry: middle) }
+            if order < 0 { low = middle + 1 } else { high = middle }
+        }
+        return 0..<0
+    }
+
+    /// Posting `index` (from `postings(of:)`): the template and the term's frequency in each field.
+    /// A template index beyond the snapshot (a damaged file) is reported as nil.
+    @inline(__always)
+    public func posting(_ index: Int) -> (template: Int, question: Int, answer: Int)? {
+        let offset = postingsStart + index * LexicalLayout.postingSize
+        let template = Int(UInt32(littleEndian: section.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        guard template < count else { return nil }
+        return (template,
+                Int(UInt16(littleEndian: section.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self))),
+                Int(UInt16(littleEndian: section.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self))))
+    }
+
+    private func entry(_ index: Int) -> (termOffset: Int, termLength: Int, first: Int, postings: Int) {
+        let offset = directoryStart + index * LexicalLayout.directoryEntrySize
+        func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: section.loadUnaligned(fromByteOffset: offset + at, as: UInt32.self))) }
+        return (u32(0), u32(4), u32(8), u32(12))
+    }
+
+    private func postingRange(entry index: Int) -> Range<Int> {
+        let entry = entry(index)
+        guard entry.first <= postingCount, entry.postings <= postingCount - entry.first else { return 0..<0 }
+        return entry.first..<(entry.first + entry.postings)
+    }
+
+    /// memcmp-style order of directory entry `index`'s term against `wanted`; a damaged entry
+    /// compares as the empty term.
+    private func compare(entry index: Int, with wanted: [UInt8]) -> Int {
+        let entry = entry(index)
+        let valid = entry.termOffset <= termBytes && entry.termLength <= termBytes - entry.termOffset
+        let length = valid ? entry.termLength : 0
+        let start = termsStart + (valid ? entry.termOffset : 0)
+        let common = min(length, wanted.count)
+        for position in 0..<common {
+            let byte = section[start + position]
+            if byte != wanted[position] { return Int(byte) - Int(wanted[position]) }
+        }
+        return length - wanted.count
+    }
+}
