@@ -109,6 +109,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let category = view.string(0, .category)
             _ = try? view.search(query, k: 3, filter: SearchFilter(category: category, minimumScore: 0.1))
             _ = view.template(id: view.string(shown - 1, .id))
+            // The lexical section (format 2): postings, lengths and fusion over whatever it claims.
+            let text = view.string(0, .question) + " " + view.string(shown - 1, .answer)
+            for mode in SearchMode.allCases {
+                _ = try? view.search(SearchQuery(text: text, vector: query, mode: mode), k: 5)
+            }
         }
         return true
     }
