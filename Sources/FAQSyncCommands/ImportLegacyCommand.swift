@@ -38,7 +38,7 @@ extension FAQSyncCommand {
 
                 // How much of the current spreadsheet these vectors cover.
                 let table = try configuration.source.reader.read(configuration.faqURL)
-                let templates = try Template.templates(from: table, modelInput: .questionAndAnswer)
+                let templates = Template.templates(from: table, modelInput: .questionAndAnswer)
                 let imported = Set(entries.map(\.inputHash))
                 let matched = templates.filter { imported.contains($0.inputHash) }.count
                 let output = ImportOutput(model: "\(legacy.model.name) \(legacy.model.version)", dimension: legacy.model.dimension,

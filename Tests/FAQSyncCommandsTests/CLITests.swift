@@ -118,11 +118,11 @@ struct CLITests {
         let faq = Fixtures.sampleFAQ.path
         #expect(try CLIProcess.run(["sync", "--faq", faq, "--db", db]).status == 0)
         // Without a terminal the model change proceeds without asking.
-        let changed = try CLIProcess.run(["sync", "--faq", faq, "--db", db, "--json"], environment: ["EMBEDDING_MODEL_VERSION": "2"])
+        let changed = try CLIProcess.run(["sync", "--faq", faq, "--db", db, "--json"], environment: ["EMBEDDING_MODEL_VERSION": "next"])
         #expect(changed.status == 0, "\(changed.stderr)")
         let changedJSON = try changed.json()
         #expect(changedJSON["embedded_texts"] as? Int == 30)
-        #expect((changedJSON["previous_model"] as? [String: Any])?["version"] as? String == "1")
+        #expect((changedJSON["previous_model"] as? [String: Any])?["version"] as? String == "2")
 
         let listed = try CLIProcess.run(["versions", "list", "--db", db])
         #expect(listed.stdout.split(separator: "\n").count == 2)

@@ -18,7 +18,7 @@ struct ModelVersionTests {
         let firstVersion = try #require(first.versionID)
 
         let base = LocalHashingEmbedder(dimension: 256)
-        let v2 = CountingEmbedder(base, model: ModelIdentity(name: base.model.name, version: "2", dimension: 256))
+        let v2 = CountingEmbedder(base, model: ModelIdentity(name: base.model.name, version: "next", dimension: 256))
         let second = try await harness.sync(v2)
         #expect(v2.texts == 200)
         #expect(second.new == 201)
