@@ -45,6 +45,7 @@ extension FAQSyncCommand {
                 lastRun: runs.first.map(RunOutput.init),
                 lastSuccess: runs.first(where: { $0.outcome == .succeeded }).map(RunOutput.init),
                 quarantined: quarantined.map(QuarantineOutput.init),
+                recentSyncs: runs.map(RunOutput.init),
                 snapshot: snapshot,
                 integrity: IntegrityOutput(integrity))
             if common.json {
@@ -94,7 +95,7 @@ struct RunOutput: Encodable {
         case id, startedAt = "started_at", finishedAt = "finished_at", source = "source_path", sha256 = "source_sha256"
         case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
         case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
-        case templates, tokens, quarantined, skippedRows = "skipped_rows", error
+        case templates, tokens, quarantined, skippedRows = "skipped_rows", changes, error
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -118,6 +119,7 @@ struct RunOutput: Encodable {
         try c.encodeIfPresent(run.tokens, forKey: .tokens)
         try c.encode(run.quarantined, forKey: .quarantined)
         try c.encode(run.skippedRows, forKey: .skippedRows)
+        try c.encode(run.changes, forKey: .changes)
         try c.encodeIfPresent(run.error, forKey: .error)
     }
 
@@ -140,6 +142,8 @@ struct StatusOutput: Encodable {
     let lastRun: RunOutput?
     let lastSuccess: RunOutput?
     let quarantined: [QuarantineOutput]
+    /// The last 20 runs, newest first, each with the templates it touched.
+    let recentSyncs: [RunOutput]
     /// The rows the last successful sync left out: what the spreadsheet still needs fixed.
     var skippedRows: [SkippedRow] { lastSuccess?.run.skippedRows ?? [] }
     let snapshot: SnapshotStatus
@@ -147,7 +151,7 @@ struct StatusOutput: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
-        case lastSuccess = "last_success", quarantined, skippedRows = "skipped_rows", snapshot, integrity
+        case lastSuccess = "last_success", quarantined, skippedRows = "skipped_rows", recentSyncs = "recent_syncs", snapshot, integrity
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -160,6 +164,7 @@ struct StatusOutput: Encodable {
         try c.encode(lastSuccess, forKey: .lastSuccess)
         try c.encode(quarantined, forKey: .quarantined)
         try c.encode(skippedRows, forKey: .skippedRows)
+        try c.encode(recentSyncs, forKey: .recentSyncs)
         try c.encode(snapshot, forKey: .snapshot)
         try c.encode(integrity, forKey: .integrity)
     }
@@ -183,6 +188,14 @@ struct StatusOutput: Encodable {
         if !quarantined.isEmpty {
             text += "\nquarantined (the provider rejected their text; they keep their previous state until it changes):\n"
                 + quarantined.map { "  - \($0.templateID) since \($0.since.formatted(.iso8601)): \($0.reason)" }.joined(separator: "\n")
+        }
+        let touched = recentSyncs.filter { !$0.run.changes.isEmpty }.prefix(5)
+        if !touched.isEmpty {
+            text += "\nrecent changes:\n" + touched.map { output in
+                let changes = output.run.changes
+                let listed = changes.prefix(5).map { "      \($0.kind.rawValue): \($0.question.prefix(100))" }.joined(separator: "\n")
+                return "  \(output.run.finishedAt.formatted(.iso8601)):\n" + listed + (changes.count > 5 ? "\n      … and \(changes.count - 5) more" : "")
+            }.joined(separator: "\n")
         }
         if !skippedRows.isEmpty {
             text += "\nskipped rows (fix them in the spreadsheet; the rest of it synced):\n"

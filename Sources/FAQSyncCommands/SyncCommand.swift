@@ -40,7 +40,7 @@ extension FAQSyncCommand {
             let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store))
             let coordinator = configuration.makeCoordinator(store: store, embedder: embedder, logger: Logger(label: "faqsync.sync"))
             let options = SyncOptions(force: force, batchSize: configuration.embedding.batchSize,
-                                      maxConcurrency: configuration.embedding.maxConcurrency)
+                                      maxConcurrency: configuration.embedding.maxConcurrency, historyRuns: configuration.syncHistory)
             if dryRun {
                 let (report, prepared) = try await coordinator.dryRun(options)
                 if common.json { try JSONOutput.print(DryRunOutput(report: report, textsToEmbed: prepared.textsToEmbed.count)) }

@@ -55,7 +55,8 @@ extension FAQSyncCommand {
                 } catch let error as StoreError where error.code == .connectionFailed {
                     logger.error("the store is unreachable; syncing will retry with backoff", metadata: ["error": "\(error)"])
                 }
-                let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency)
+                let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency,
+                                          historyRuns: configuration.syncHistory)
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
                                            classify: Self.classify) { _ in
                     let report = try await coordinator.sync(options, confirmModelChange: { prepared in

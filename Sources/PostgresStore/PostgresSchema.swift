@@ -127,6 +127,18 @@ enum PostgresSchema {
             -- {row, column, code, message}.
             ALTER TABLE sync_runs ADD COLUMN skipped_rows text NOT NULL DEFAULT '[]';
             """),
+        Migration(id: "v4-sync-changes", sql: """
+            -- The templates each sync touched (new, modified, metadata_only, deleted), kept for
+            -- the last SYNC_HISTORY runs: what the FAQ team's page shows.
+            CREATE TABLE sync_changes (
+                run_id bigint NOT NULL REFERENCES sync_runs (id) ON DELETE CASCADE,
+                position integer NOT NULL,
+                template_id text NOT NULL,
+                question text NOT NULL,
+                kind text NOT NULL,
+                PRIMARY KEY (run_id, position)
+            );
+            """),
     ]
 
     /// Applies what is missing; refuses a database migrated by a newer faqsync.

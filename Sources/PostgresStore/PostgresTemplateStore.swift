@@ -199,9 +199,15 @@ package final class PostgresTemplateStore: TemplateStore {
                 let versionID = try Self.findOrCreateVersion(model, connection)
                 let id = PostgresValue.integer(versionID)
                 try Self.stageAndWrite(changes, versionID: versionID, generation: generation, connection)
+                var changeLog = changes.changeLog
                 if !changes.deletions.isEmpty {
-                    try connection.execute("DELETE FROM templates WHERE version_id = $1 AND template_id = ANY($2::text[])",
-                                           [id, .textArray(changes.deletions)])
+                    // RETURNING: the deleted templates' questions, for the change log.
+                    let deleted = try connection.execute("""
+                        DELETE FROM templates WHERE version_id = $1 AND template_id = ANY($2::text[]) RETURNING template_id, question
+                        """, [id, .textArray(changes.deletions)])
+                    changeLog += (0..<deleted.rowCount).map {
+                        SyncChange(templateID: deleted.string($0, 0), question: deleted.string($0, 1), kind: .deleted)
+                    }.sorted { $0.templateID < $1.templateID }
                     try connection.execute("""
                         INSERT INTO template_deletions (version_id, template_id, generation)
                         SELECT $1, unnest($2::text[]), $3
@@ -225,6 +231,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 run.templates = count
                 run.finishedAt = Date()
                 let runID = try Self.insert(run, host: host, connection)
+                try Self.record(changeLog, runID: runID, keepingRuns: changes.historyRuns, connection)
                 if changes.changesTemplates || becameCurrent { try Self.notify(generation: generation, connection) }
                 return (AppliedChanges(versionID: versionID, templateCount: count, runID: runID, generation: generation), becameCurrent)
             }
@@ -431,6 +438,22 @@ package final class PostgresTemplateStore: TemplateStore {
         _ = try await run(writing: true) { connection in try Self.insert(failedRun, host: host, connection) }
     }
 
+    /// Writes a run's change log (one statement, arrays unnested) and prunes the logs of runs
+    /// beyond the newest `keepingRuns`.
+    private static func record(_ changeLog: [SyncChange], runID: Int64, keepingRuns: Int, _ connection: PostgresConnection) throws {
+        if !changeLog.isEmpty {
+            try connection.execute("""
+                INSERT INTO sync_changes (run_id, position, template_id, question, kind)
+                SELECT $1, c.position, c.template_id, c.question, c.kind
+                FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS c(template_id, question, kind, position)
+                """, [.integer(runID), .textArray(changeLog.map(\.templateID)), .textArray(changeLog.map(\.question)),
+                      .textArray(changeLog.map(\.kind.rawValue))])
+        }
+        try connection.execute("""
+            DELETE FROM sync_changes WHERE run_id NOT IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT $1)
+            """, [.int(max(1, keepingRuns))])
+    }
+
     private static func insert(_ run: SyncRunRecord, host: String, _ connection: PostgresConnection) throws -> Int64 {
         try connection.execute("""
             INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
@@ -453,6 +476,16 @@ package final class PostgresTemplateStore: TemplateStore {
                        template_count, tokens, quarantined_count, error, skipped_rows
                 FROM sync_runs ORDER BY id DESC LIMIT $1
                 """, [.int(limit)])
+            let changeRows = try connection.execute("""
+                SELECT run_id, template_id, question, kind FROM sync_changes
+                WHERE run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT $1) ORDER BY run_id, position
+                """, [.int(limit)])
+            var changes: [Int64: [SyncChange]] = [:]
+            for row in 0..<changeRows.rowCount {
+                guard let kind = SyncChange.Kind(rawValue: changeRows.string(row, 3)) else { continue }
+                changes[changeRows.integer(row, 0), default: []].append(
+                    SyncChange(templateID: changeRows.string(row, 1), question: changeRows.string(row, 2), kind: kind))
+            }
             return (0..<result.rowCount).map { row in
                 var run = SyncRunRecord(startedAt: result.date(row, 1), finishedAt: result.date(row, 2), sourcePath: result.string(row, 3),
                                         sourceSHA256: result.optionalString(row, 4),
@@ -472,6 +505,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 run.quarantined = result.int(row, 17)
                 run.error = result.optionalString(row, 18)
                 run.skippedRows = SkippedRowsCoding.decode(result.string(row, 19))
+                run.changes = run.id.flatMap { changes[$0] } ?? []
                 return run
             }
         }

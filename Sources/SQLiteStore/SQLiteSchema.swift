@@ -117,6 +117,19 @@ enum SQLiteSchema {
                 ALTER TABLE sync_runs ADD COLUMN skipped_rows TEXT NOT NULL DEFAULT '[]';
                 """)
         }
+        migrator.registerMigration("v6-sync-changes") { db in
+            try db.execute(sql: """
+                -- The templates each sync touched (new, modified, metadata_only, deleted), kept for
+                -- the last SYNC_HISTORY runs: what the FAQ team's page shows.
+                CREATE TABLE sync_changes (
+                    run_id INTEGER NOT NULL REFERENCES sync_runs (id) ON DELETE CASCADE,
+                    template_id TEXT NOT NULL,
+                    question TEXT NOT NULL,
+                    kind TEXT NOT NULL
+                );
+                CREATE INDEX sync_changes_run ON sync_changes (run_id);
+                """)
+        }
         return migrator
     }
 }

@@ -369,8 +369,13 @@ package final class SQLiteTemplateStore: TemplateStore {
                 try updateFields.execute(arguments: [t.category, t.subcategory, t.question, t.answer,
                                                      t.metadataJSON, t.contentHash, now, versionID, t.id])
             }
+            // The deleted templates' questions, for the change log, before the rows go.
+            var changeLog = changes.changeLog
+            let deletedQuestion = try db.cachedStatement(sql: "SELECT question FROM templates WHERE version_id = ? AND template_id = ?")
             let delete = try db.cachedStatement(sql: "DELETE FROM templates WHERE version_id = ? AND template_id = ?")
             for id in changes.deletions {
+                let question = try String.fetchOne(deletedQuestion, arguments: [versionID, id]) ?? ""
+                changeLog.append(SyncChange(templateID: id, question: question, kind: .deleted))
                 try delete.execute(arguments: [versionID, id])
             }
             try db.execute(sql: "DELETE FROM quarantined_templates WHERE version_id = ?", arguments: [versionID])
@@ -394,6 +399,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             run.templates = count
             run.finishedAt = Date()
             let runID = try Self.insert(run, in: db)
+            try Self.record(changeLog, runID: runID, keepingRuns: changes.historyRuns, in: db)
             return AppliedChanges(versionID: versionID, templateCount: count, runID: runID, generation: generation)
         }
     }
@@ -479,7 +485,16 @@ package final class SQLiteTemplateStore: TemplateStore {
 
     package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+            var changes: [Int64: [SyncChange]] = [:]
+            let changeRows = try Row.fetchAll(db, sql: """
+                SELECT c.run_id, c.template_id, c.question, c.kind FROM sync_changes c
+                WHERE c.run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT ?) ORDER BY c.run_id, c.rowid
+                """, arguments: [limit])
+            for row in changeRows {
+                guard let kind = SyncChange.Kind(rawValue: row["kind"]) else { continue }
+                changes[row["run_id"], default: []].append(SyncChange(templateID: row["template_id"], question: row["question"], kind: kind))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
                 var run = SyncRunRecord(startedAt: Timestamp.date(row["started_at"]), finishedAt: Timestamp.date(row["finished_at"]),
                                         sourcePath: row["source_path"], sourceSHA256: row["source_sha256"],
                                         outcome: SyncRunRecord.Outcome(rawValue: row["outcome"]) ?? .failed)
@@ -497,10 +512,22 @@ package final class SQLiteTemplateStore: TemplateStore {
                 run.tokens = row["tokens"]
                 run.quarantined = row["quarantined_count"]
                 run.skippedRows = SkippedRowsCoding.decode((row["skipped_rows"] as String?) ?? "[]")
+                run.changes = run.id.flatMap { changes[$0] } ?? []
                 run.error = row["error"]
                 return run
             }
         }
+    }
+
+    /// Writes a run's change log and prunes the logs of runs beyond the newest `keepingRuns`.
+    private static func record(_ changeLog: [SyncChange], runID: Int64, keepingRuns: Int, in db: Database) throws {
+        let insert = try db.cachedStatement(sql: "INSERT INTO sync_changes (run_id, template_id, question, kind) VALUES (?, ?, ?, ?)")
+        for change in changeLog {
+            try insert.execute(arguments: [runID, change.templateID, change.question, change.kind.rawValue])
+        }
+        try db.execute(sql: """
+            DELETE FROM sync_changes WHERE run_id NOT IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT ?)
+            """, arguments: [max(1, keepingRuns)])
     }
 
     private static func insert(_ run: SyncRunRecord, in db: Database) throws -> Int64 {

@@ -35,6 +35,13 @@ package struct FAQSyncConfiguration: Sendable {
     package var modelInput: ModelInput
     package var embedding: EmbeddingSettings
     package var daemon: DaemonSettings
+    /// `SYNC_HISTORY`: how many runs keep the list of templates they touched (default 100).
+    package var syncHistory = SyncHistory.defaultRuns
+
+    package enum SyncHistory {
+        package static let defaultRuns = 100
+        package static let range = 1...100_000
+    }
 
     package struct EmbeddingSettings: Sendable {
         package var provider: Provider
@@ -109,6 +116,7 @@ package struct FAQSyncConfiguration: Sendable {
         }
         self.aliases = aliases
         modelInput = try settings.choice("EMBEDDING_INPUT", ModelInput.self) ?? .questionAndAnswer
+        syncHistory = try settings.integer("SYNC_HISTORY", in: SyncHistory.range, unit: " runs") ?? SyncHistory.defaultRuns
         embedding = try Self.embeddingSettings(settings, environment: environment)
         daemon = DaemonSettings(
             debounce: try settings.integer("WATCH_DEBOUNCE_MS", in: 0...600_000, unit: " milliseconds").map { .milliseconds($0) },

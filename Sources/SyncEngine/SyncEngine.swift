@@ -78,7 +78,8 @@ package struct SyncEngine: Sendable {
                             currentVersion: current, targetVersion: target, plan: plan, textsToEmbed: texts,
                             cachedVectors: cached, knownRejections: knownRejections, force: options.force,
                             batchSize: max(1, options.batchSize ?? embedder.preferredBatchSize),
-                            maxConcurrency: options.maxConcurrency, startedAt: startedAt, storeGenerationBefore: generationBefore)
+                            maxConcurrency: options.maxConcurrency, historyRuns: options.historyRuns, startedAt: startedAt,
+                            storeGenerationBefore: generationBefore)
     }
 
     /// Embeds what the plan needs and applies it in one transaction.
@@ -116,6 +117,11 @@ package struct SyncEngine: Sendable {
             }
             changes.fieldUpdates = prepared.plan.metadataOnly.map { StoredTemplate($0, vector: []) }
             changes.deletions = prepared.plan.deleted
+            // What the FAQ team sees changed: what was written (a quarantined template was not).
+            changes.changeLog = changes.inserts.map { SyncChange(templateID: $0.id, question: $0.question, kind: .new) }
+                + changes.vectorUpdates.map { SyncChange(templateID: $0.id, question: $0.question, kind: .modified) }
+                + changes.fieldUpdates.map { SyncChange(templateID: $0.id, question: $0.question, kind: .metadataOnly) }
+            changes.historyRuns = prepared.historyRuns
             changes.quarantine = report.quarantined
             let applied = try await store.apply(changes)
             report.versionID = applied.versionID

@@ -24,11 +24,14 @@ package struct SyncOptions: Sendable {
     package var batchSize: Int?
     /// Embedding requests in flight at once.
     package var maxConcurrency: Int
+    /// Runs whose change logs the store keeps (`SYNC_HISTORY`).
+    package var historyRuns: Int
 
-    package init(force: Bool = false, batchSize: Int? = nil, maxConcurrency: Int = 1) {
+    package init(force: Bool = false, batchSize: Int? = nil, maxConcurrency: Int = 1, historyRuns: Int = SyncChange.defaultHistoryRuns) {
         self.force = force
         self.batchSize = batchSize
         self.maxConcurrency = max(1, maxConcurrency)
+        self.historyRuns = max(1, historyRuns)
     }
 }
 
@@ -53,6 +56,7 @@ package struct PreparedSync: Sendable {
     package let force: Bool
     package let batchSize: Int
     package let maxConcurrency: Int
+    let historyRuns: Int
     let startedAt: Date
     /// The store's generation when the sync planned (under the writer lock): what the previous
     /// snapshot must show for the next one to be patched from it.

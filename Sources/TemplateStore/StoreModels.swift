@@ -97,6 +97,9 @@ package struct SyncRunRecord: Sendable, Codable, Hashable {
     package var quarantined = 0
     /// Rows the sync left out for a problem of their own (kept as JSON with the run).
     package var skippedRows: [SkippedRow] = []
+    /// The templates the sync touched (kept for the last `StoreChanges.historyRuns` runs);
+    /// filled by `recentRuns`, empty for older runs and failed ones.
+    package var changes: [SyncChange] = []
     package var error: String?
 
     package init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
@@ -123,6 +126,11 @@ package struct StoreChanges: Sendable {
     /// Make this model's version current once the changes are in.
     package var makeCurrent = true
     package var run: SyncRunRecord
+    /// What the run touched, by template: new, modified and metadata-only ones from the plan; the
+    /// store adds the deleted ones (it has their questions) in the same transaction.
+    package var changeLog: [SyncChange] = []
+    /// Runs whose change logs are kept (`SYNC_HISTORY`); older ones are pruned by `apply`.
+    package var historyRuns = SyncChange.defaultHistoryRuns
 
     package init(model: ModelIdentity, run: SyncRunRecord) {
         self.model = model
@@ -272,4 +280,26 @@ package enum SkippedRowsCoding {
     package static func decode(_ text: String) -> [SkippedRow] {
         (try? JSONDecoder().decode([SkippedRow].self, from: Data(text.utf8))) ?? []
     }
+}
+
+/// One template a sync touched, as the FAQ team's page and `status` list it.
+package struct SyncChange: Sendable, Hashable, Codable {
+    package enum Kind: String, Sendable, Codable, CaseIterable {
+        case new, modified, metadataOnly = "metadata_only", deleted
+    }
+
+    package let templateID: String
+    package let question: String
+    package let kind: Kind
+
+    package init(templateID: String, question: String, kind: Kind) {
+        self.templateID = templateID
+        self.question = question
+        self.kind = kind
+    }
+
+    enum CodingKeys: String, CodingKey { case templateID = "template_id", question, kind }
+
+    /// How many runs keep their change logs unless `SYNC_HISTORY` says otherwise.
+    package static let defaultHistoryRuns = 100
 }

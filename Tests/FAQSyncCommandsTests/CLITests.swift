@@ -207,3 +207,30 @@ struct StoreBackupTests {
         #expect(result.stderr.contains("pg_dump"))
     }
 }
+
+@Suite("recent syncs in status")
+struct RecentSyncsTests {
+    /// `status --json` lists the recent syncs, newest first, each with the templates it touched.
+    @Test func statusListsRecentSyncsWithTheirChanges() throws {
+        let directory = try TemporaryDirectory("recent-syncs")
+        defer { directory.remove() }
+        let db = directory.path("store.db"), sheet = directory.file("faq.xlsx")
+        let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Шаблонный ответ"]
+        try XLSXWriter.table([header, ["c", "s", "Первый?", "a"], ["c", "s", "Второй?", "b"]]).write(to: sheet)
+        #expect(try CLIProcess.run(["sync", "--faq", sheet.path, "--db", db]).status == 0)
+        try XLSXWriter.table([header, ["c", "s", "Первый?", "a, исправлено"], ["c", "s", "Третий?", "c"]]).write(to: sheet)
+        #expect(try CLIProcess.run(["sync", "--faq", sheet.path, "--db", db], environment: ["SYNC_HISTORY": "5"]).status == 0)
+
+        let status = try CLIProcess.run(["status", "--db", db, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let recent = try #require(try status.json()["recent_syncs"] as? [[String: Any]])
+        #expect(recent.count == 2)
+        let changes = try #require(recent.first?["changes"] as? [[String: String]])
+        #expect(Set(changes.map { "\($0["kind"] ?? ""): \($0["question"] ?? "")" }) == ["modified: Первый?", "new: Третий?", "deleted: Второй?"])
+        #expect(changes.allSatisfy { $0["template_id"]?.isEmpty == false })
+        #expect((recent.last?["changes"] as? [[String: String]])?.count == 2)
+        let text = try CLIProcess.run(["status", "--db", db])
+        #expect(text.stdout.contains("recent changes:") && text.stdout.contains("deleted: Второй?"), "\(text.stdout)")
+        #expect(try CLIProcess.run(["status", "--db", db], environment: ["SYNC_HISTORY": "0"]).status == 1, "a setting out of range is refused")
+    }
+}

@@ -24,6 +24,7 @@ package enum StoreConformance {
         case versionsSwitchAndTheOldOnesCanBeRemoved
         case runsPublicationsAndQuarantineAreKept
         case writersTakeTurns
+        case changeLogsAreKeptForTheLastRuns
 
         package var description: String { rawValue }
     }
@@ -39,6 +40,7 @@ package enum StoreConformance {
         case .versionsSwitchAndTheOldOnesCanBeRemoved: try await versionsSwitchAndTheOldOnesCanBeRemoved(open())
         case .runsPublicationsAndQuarantineAreKept: try await runsPublicationsAndQuarantineAreKept(open())
         case .writersTakeTurns: try await writersTakeTurns(open)
+        case .changeLogsAreKeptForTheLastRuns: try await changeLogsAreKeptForTheLastRuns(open())
         }
     }
 
@@ -269,6 +271,39 @@ package enum StoreConformance {
         let last = try #require(try await store.lastSnapshotPublication())
         #expect(last.generation == 2 && last.versionID == applied.versionID && last.storeGeneration == applied.generation)
         #expect(last.path == "/run/faqsync/faqsync.snapshot" && abs(last.publishedAt.timeIntervalSince(published)) < 1)
+    }
+
+    /// Each run keeps the templates it touched, the store adding the deleted ones with their
+    /// questions, for the newest `historyRuns` runs only.
+    static func changeLogsAreKeptForTheLastRuns(_ store: any TemplateStore) async throws {
+        let a = template("a", question: "Вопрос А?"), b = template("b", question: "Вопрос Б?")
+        _ = try await store.apply(changes {
+            $0.inserts = [a, b]
+            $0.changeLog = [SyncChange(templateID: "a", question: a.question, kind: .new), SyncChange(templateID: "b", question: b.question, kind: .new)]
+            $0.historyRuns = 2
+        })
+        _ = try await store.apply(changes {
+            $0.deletions = ["b"]
+            $0.fieldUpdates = [template("a", question: a.question, answer: "Новый ответ")]
+            $0.changeLog = [SyncChange(templateID: "a", question: a.question, kind: .metadataOnly)]
+            $0.historyRuns = 2
+        })
+        var runs = try await store.recentRuns(limit: 10)
+        #expect(runs.map(\.changes.count) == [2, 2])
+        #expect(runs.first?.changes == [SyncChange(templateID: "a", question: a.question, kind: .metadataOnly),
+                                       SyncChange(templateID: "b", question: "Вопрос Б?", kind: .deleted)],
+                "the deleted template's question comes from the store")
+        #expect(runs.last?.changes.map(\.kind) == [.new, .new])
+
+        // A third run: only the newest two keep their logs.
+        _ = try await store.apply(changes {
+            $0.vectorUpdates = [template("a", question: a.question, seed: 7)]
+            $0.changeLog = [SyncChange(templateID: "a", question: a.question, kind: .modified)]
+            $0.historyRuns = 2
+        })
+        runs = try await store.recentRuns(limit: 10)
+        #expect(runs.map(\.changes.count) == [1, 2, 0])
+        #expect(runs.first?.changes.first?.kind == .modified)
     }
 
     /// Two instances on one location (two processes): `exclusively` never lets their bodies overlap.
