@@ -108,9 +108,12 @@ extension SnapshotView {
         var denseRank: [Int: Int] = [:], lexicalRank: [Int: Int] = [:]
         for (rank, candidate) in dense.enumerated() { denseRank[candidate.index] = rank + 1 }
         for (rank, candidate) in lexical.enumerated() { lexicalRank[candidate.index] = rank + 1 }
+        var cosines: [Int: Float] = [:]
+        for candidate in dense { cosines[candidate.index] = candidate.score }
         var fused: [TopK.Candidate] = []
         for index in Set(denseRank.keys).union(lexicalRank.keys) {
-            let cosine = dot(vector, index), bm25 = scores[index]
+            let cosine = cosines[index] ?? dot(vector, index), bm25 = scores[index]
+            cosines[index] = cosine
             let score: Float
             switch tuning.fusion {
             case .reciprocalRank(let constant):
@@ -121,10 +124,11 @@ extension SnapshotView {
             guard score >= filter.minimumScore else { continue }
             TopK.insert(TopK.Candidate(score: score, index: index), into: &fused, k: k)
         }
-        return fused.map { hit($0.index, score: $0.score, dense: dot(vector, $0.index), lexical: scores[$0.index]) }
+        return fused.map { hit($0.index, score: $0.score, dense: cosines[$0.index], lexical: scores[$0.index]) }
     }
 
-    private func normalizedQuery(_ query: [Float]) throws -> [Float] {
+    /// The query vector checked against the snapshot's dimension and length-normalised.
+    func normalizedQuery(_ query: [Float]) throws -> [Float] {
         guard query.count == dimension else {
             throw SearchError(message: "the query vector has \(query.count) values, the snapshot's model has \(dimension)")
         }

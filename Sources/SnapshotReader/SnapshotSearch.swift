@@ -65,14 +65,10 @@ extension MappedSnapshot {
 extension SnapshotView {
     /// Top-k hits in this view; see `MappedSnapshot.search`. The view's owner keeps it mapped.
     public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> [SearchHit] {
-        guard query.count == dimension else {
-            throw SearchError(message: "the query vector has \(query.count) values, the snapshot's model has \(dimension)")
-        }
+        let normalized = try normalizedQuery(query)
         guard (1...MappedSnapshot.maximumK).contains(k) else {
             throw SearchError(message: "k must be between 1 and \(MappedSnapshot.maximumK), not \(k)")
         }
-        let norm = query.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        let normalized = norm > 0 ? query.map { $0 / norm } : query
         let ranked = TopK.scan(view: self, query: normalized, k: k, filter: CompiledFilter(filter))
         return ranked.map { hit($0.index, score: $0.score, dense: $0.score, lexical: nil) }
     }

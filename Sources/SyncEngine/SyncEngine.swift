@@ -67,12 +67,8 @@ package struct SyncEngine: Sendable {
             for entry in try await store.quarantine(model: model) { knownRejections[entry.inputHash] = entry.reason }
         }
         let texts = plan.textsToEmbed(skipping: { cached[$0] != nil || knownRejections[$0] != nil })
-        if !sheet.skippedRows.isEmpty {
-            logger.warning("rows skipped; the rest of the spreadsheet syncs", metadata: [
-                "skipped": "\(sheet.skippedRows.count)",
-                "rows": "\(sheet.skippedRows.prefix(10).map(\.summary).joined(separator: "; "))",
-            ])
-        }
+        // Skipped rows travel in the report; the caller presents them (the summary, --json,
+        // the daemon's log and STATUS= line), so they are not logged here a second time.
         return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256, templates: sheet.templates,
                             skippedRows: sheet.skippedRows, model: model,
                             currentVersion: current, targetVersion: target, plan: plan, textsToEmbed: texts,

@@ -251,12 +251,7 @@ package struct QuarantinedTemplate: Sendable, Hashable, Codable {
 /// Metadata as a JSON array of {name, value}, keeping the sheet's column order. The one place
 /// it is encoded and decoded.
 package enum MetadataCoding {
-    package static func encode(_ entries: [MetadataEntry]) -> String {
-        guard !entries.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(entries), as: UTF8.self)) ?? "[]"
-    }
+    package static func encode(_ entries: [MetadataEntry]) -> String { StoredJSON.array(entries) }
 
     /// The one encoding of `text`: a database that re-formats JSON (PostgreSQL's jsonb adds
     /// spaces) hands it back through this, so every backend returns the same bytes.
@@ -270,12 +265,7 @@ package enum MetadataCoding {
 /// Skipped rows as the JSON text a sync run keeps them in. The one place they are encoded and
 /// decoded for the store.
 package enum SkippedRowsCoding {
-    package static func encode(_ rows: [SkippedRow]) -> String {
-        guard !rows.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(rows), as: UTF8.self)) ?? "[]"
-    }
+    package static func encode(_ rows: [SkippedRow]) -> String { StoredJSON.array(rows) }
 
     package static func decode(_ text: String) -> [SkippedRow] {
         (try? JSONDecoder().decode([SkippedRow].self, from: Data(text.utf8))) ?? []
@@ -302,4 +292,15 @@ package struct SyncChange: Sendable, Hashable, Codable {
 
     /// How many runs keep their change logs unless `SYNC_HISTORY` says otherwise.
     package static let defaultHistoryRuns = 100
+}
+
+/// The one JSON encoding of arrays the stores keep as text: sorted keys, slashes as they are,
+/// `[]` for none, so equal values are equal bytes on every backend.
+enum StoredJSON {
+    static func array<T: Encodable>(_ values: [T]) -> String {
+        guard !values.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(values), as: UTF8.self)) ?? "[]"
+    }
 }

@@ -21,11 +21,8 @@ struct XLSXReader {
         let inspector = SheetInspector(builder: builder, aliases: aliases, maxRows: maxRows)
         var sheets: [SheetInspection] = []
         for sheet in workbook.worksheets {
-            guard let bytes = try package.part(sheet.path) else {
-                throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
-            }
-            let scanned = try workbook.sheetParser.parse(bytes, part: sheet.path)
-            sheets.append(inspector.inspect(name: sheet.name, rows: Self.ordered(scanned.rows), merges: scanned.merges))
+            let scanned = try scan(sheet, in: workbook)
+            sheets.append(inspector.inspect(name: sheet.name, rows: scanned.rows, merges: scanned.merges))
         }
         return SpreadsheetInspection(file: file, sheets: sheets)
     }
@@ -34,9 +31,15 @@ struct XLSXReader {
         FAQTableBuilder(file: file, format: .xlsx, aliases: aliases, columnLabel: CellReference.letters(forColumn:))
     }
 
-    /// Excel writes rows in ascending order; a file that does not is read in that order.
-    private static func ordered(_ rows: [RawRow]) -> [RawRow] {
-        rows.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }.map(\.element)
+    /// One worksheet's rows, in row order (Excel writes them ascending; a file that does not is
+    /// read in that order anyway), with its merges and cell count.
+    private func scan(_ sheet: (name: String, path: String), in workbook: OpenedWorkbook) throws -> WorksheetParser.Result {
+        guard let bytes = try package.part(sheet.path) else {
+            throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
+        }
+        var scanned = try workbook.sheetParser.parse(bytes, part: sheet.path)
+        scanned.rows = scanned.rows.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }.map(\.element)
+        return scanned
     }
 
     func read() throws -> FAQTable {
@@ -59,11 +62,8 @@ struct XLSXReader {
         let builder = self.builder
         var seen: [(sheet: String, firstRow: [String])] = []
         for sheet in candidates {
-            guard let bytes = try package.part(sheet.path) else {
-                throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
-            }
-            let scanned = try workbook.sheetParser.parse(bytes, part: sheet.path)
-            let rows = Self.ordered(scanned.rows)
+            let scanned = try scan(sheet, in: workbook)
+            let rows = scanned.rows
             if let header = builder.findHeader(in: rows) {
                 return try builder.build(rows: rows, merges: scanned.merges, header: header,
                                          sheetName: sheet.name, cellsScanned: scanned.cellCount)
