@@ -5,6 +5,8 @@ import PackageDescription
 // SpreadsheetReading → Reconciliation → TemplateStore → SyncEngine → Settings → FAQSyncCommands → faqsync
 // TemplateStore → SQLiteStore, and CLibPQ → PostgresClient → PostgresStore; both backends → Settings
 // (the one place a store is chosen). SnapshotFollowing sees only TemplateStore's ChangeFeed protocol.
+// SyncActivity (the writer's recent syncs for people) sits on TemplateStore: SyncEngine writes it,
+// RetrievalServer reads and renders it.
 // Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors).
 // `public` is kept for the products below (the reader library, the fuzz entry points); the rest
 // is `package`.
@@ -76,8 +78,14 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
         .target(name: "SnapshotFormat"),
-        // Atomic publication of snapshot files (temp file, fsync, rename, fsync directory).
-        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "PathNames", "TextAnalysis"]),
+        // Replacing a file atomically (temp file, fsync, rename, fsync directory): how the snapshot
+        // and the activity document are published.
+        .target(name: "AtomicFiles", dependencies: ["PathNames"]),
+        // Publication of snapshot files, atomically.
+        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "AtomicFiles", "TextAnalysis"]),
+        // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
+        // published beside the snapshot for `serve`, which cannot read the store.
+        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "AtomicFiles"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
@@ -113,8 +121,9 @@ let package = Package(
         .target(
             name: "RetrievalServer",
             dependencies: [
-                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd",
+                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "TemplateStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -139,7 +148,7 @@ let package = Package(
             name: "SyncEngine",
             dependencies: [
                 "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
-                "SnapshotFormat", "SnapshotPublishing",
+                "SnapshotFormat", "SnapshotPublishing", "SyncActivity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -159,7 +168,7 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

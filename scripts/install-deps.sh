@@ -3,7 +3,8 @@
 set -euo pipefail
 
 # python3-openpyxl and python3-xlsxwriter write the test workbooks "as other writers do" (Tests/SpreadsheetReadingTests).
-packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev libstemmer-dev pkg-config systemd curl python3-openpyxl python3-xlsxwriter)
+# chromium (headless) loads the FAQ team's page in Tests/RetrievalServerTests.
+packages=(libsqlite3-dev libpq-dev libsystemd-dev zlib1g-dev libstemmer-dev pkg-config systemd curl python3-openpyxl python3-xlsxwriter chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

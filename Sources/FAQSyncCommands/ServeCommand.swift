@@ -6,6 +6,7 @@ import Logging
 import RetrievalServer
 import ServiceLifecycle
 import SnapshotReader
+import SyncActivity
 
 extension FAQSyncCommand {
     struct Serve: AsyncParsableCommand {
@@ -25,14 +26,23 @@ extension FAQSyncCommand {
                 live.startFollowing()
                 defer { live.stopFollowing() }
                 let embedder = try await configuration.makeEmbedder(knownDimension: live.current?.header.dimension, logger: logger)
-                let service = RetrievalService(live: live, embedder: embedder)
+                let activated = SystemdSockets.take().first
+                let listening = activated.map(LoopbackAddress.of(descriptor:)) ?? (address: "\(host):\(port)", isLoopback: LoopbackAddress.contains(host: host))
+                let access = PageAccess.forListening(onLoopback: listening.isLoopback, address: listening.address,
+                                                     token: try FAQSyncConfiguration.serveToken())
+                if case .tokenMissing = access {
+                    logger.warning("the FAQ team's page and /v1/syncs are refused: serve listens beyond loopback without SERVE_TOKEN",
+                                   metadata: ["address": "\(listening.address)"])
+                }
+                let service = RetrievalService(live: live, embedder: embedder,
+                                               activitySource: Self.activitySource(configuration, logger: logger), pageAccess: access)
                 let snapshotPath = configuration.snapshotPath
                 @Sendable func announce(_ address: String) {
                     let generation = live.current.map { "generation \($0.generation)" } ?? "no snapshot yet"
                     Terminal.writeLine("faqsync serve: listening on \(address) (snapshot \(snapshotPath), \(generation))")
                 }
                 let server: any Service
-                if let descriptor = SystemdSockets.take().first {
+                if let descriptor = activated {
                     server = ActivatedSocketServer(descriptor: descriptor, router: service.makeRouter(), logger: logger) {
                         announce("the socket passed by systemd (fd \(descriptor))")
                     }
@@ -49,6 +59,17 @@ extension FAQSyncCommand {
                 let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                               logger: logger))
                 try await group.run()
+            }
+        }
+
+        /// With PostgreSQL, serve can query the store itself (it is configured with the database);
+        /// with SQLite, the store is the writer's alone, and the writer publishes the document.
+        static func activitySource(_ configuration: FAQSyncConfiguration, logger: Logger) -> SyncActivitySource {
+            guard configuration.backend == .postgres else { return .file(SyncActivityFile(besideSnapshot: configuration.snapshotPath)) }
+            let store = configuration.makeStore()
+            return SyncActivitySource(origin: store.location) {
+                guard store.exists() else { return nil }
+                return try await SyncActivity.read(from: store, lastAttempt: nil)
             }
         }
     }

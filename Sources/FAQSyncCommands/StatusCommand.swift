@@ -44,7 +44,7 @@ extension FAQSyncCommand {
                 versions: versions.map(VersionOutput.init),
                 lastRun: runs.first.map(RunOutput.init),
                 lastSuccess: runs.first(where: { $0.outcome == .succeeded }).map(RunOutput.init),
-                quarantined: quarantined.map(QuarantineOutput.init),
+                quarantined: quarantined,
                 recentSyncs: runs.map(RunOutput.init),
                 snapshot: snapshot,
                 integrity: IntegrityOutput(integrity))
@@ -91,37 +91,8 @@ struct RunOutput: Encodable {
 
     init(_ run: SyncRunRecord) { self.run = run }
 
-    enum CodingKeys: String, CodingKey {
-        case id, startedAt = "started_at", finishedAt = "finished_at", source = "source_path", sha256 = "source_sha256"
-        case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
-        case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
-        case templates, tokens, quarantined, skippedRows = "skipped_rows", changes, error
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(run.id, forKey: .id)
-        try c.encode(run.startedAt, forKey: .startedAt)
-        try c.encode(run.finishedAt, forKey: .finishedAt)
-        try c.encode(run.sourcePath, forKey: .source)
-        try c.encodeIfPresent(run.sourceSHA256, forKey: .sha256)
-        try c.encodeIfPresent(run.versionID, forKey: .versionID)
-        try c.encode(run.outcome.rawValue, forKey: .outcome)
-        try c.encode(run.new, forKey: .new)
-        try c.encode(run.modified, forKey: .modified)
-        try c.encode(run.metadataOnly, forKey: .metadataOnly)
-        try c.encode(run.deleted, forKey: .deleted)
-        try c.encode(run.unchanged, forKey: .unchanged)
-        try c.encode(run.embeddedTexts, forKey: .embeddedTexts)
-        try c.encode(run.cacheHits, forKey: .cacheHits)
-        try c.encode(run.embeddingRequests, forKey: .embeddingRequests)
-        try c.encode(run.templates, forKey: .templates)
-        try c.encodeIfPresent(run.tokens, forKey: .tokens)
-        try c.encode(run.quarantined, forKey: .quarantined)
-        try c.encode(run.skippedRows, forKey: .skippedRows)
-        try c.encode(run.changes, forKey: .changes)
-        try c.encodeIfPresent(run.error, forKey: .error)
-    }
+    /// The store's own names for a run, shared with `GET /v1/syncs`.
+    func encode(to encoder: any Encoder) throws { try run.encode(to: encoder) }
 
     var line: String {
         let when = run.finishedAt.formatted(.iso8601)
@@ -141,7 +112,7 @@ struct StatusOutput: Encodable {
     let versions: [VersionOutput]
     let lastRun: RunOutput?
     let lastSuccess: RunOutput?
-    let quarantined: [QuarantineOutput]
+    let quarantined: [QuarantinedTemplate]
     /// The last 20 runs, newest first, each with the templates it touched.
     let recentSyncs: [RunOutput]
     /// The rows the last successful sync left out: what the spreadsheet still needs fixed.
@@ -204,20 +175,6 @@ struct StatusOutput: Encodable {
         if !integrity.passed { text += "\nproblems:\n" + integrity.problems.map { "  - \($0)" }.joined(separator: "\n") }
         return text
     }
-}
-
-struct QuarantineOutput: Encodable {
-    let templateID: String
-    let reason: String
-    let since: Date
-
-    init(_ entry: QuarantinedTemplate) {
-        templateID = entry.templateID
-        reason = entry.reason
-        since = entry.since
-    }
-
-    enum CodingKeys: String, CodingKey { case templateID = "template_id", reason, since }
 }
 
 /// The snapshot as readers see it (the file's header) and as the store last published it.

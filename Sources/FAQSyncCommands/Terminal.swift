@@ -1,4 +1,5 @@
 import Foundation
+import SyncActivity
 import Settings
 import SyncEngine
 
@@ -63,9 +64,9 @@ struct KeyValueTable {
 
 enum JSONOutput {
     static func print<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        // The activity document's encoding (timestamps with milliseconds): `status --json` and
+        // `GET /v1/syncs` show a sync alike.
+        let encoder = SyncActivity.encoder(pretty: true)
         Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }

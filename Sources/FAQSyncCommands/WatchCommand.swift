@@ -55,6 +55,9 @@ extension FAQSyncCommand {
                 } catch let error as StoreError where error.code == .connectionFailed {
                     logger.error("the store is unreachable; syncing will retry with backoff", metadata: ["error": "\(error)"])
                 }
+                // The page `serve` shows has the store's recent syncs from the start (after a reboot
+                // /run is empty, and an unchanged spreadsheet is not synced again).
+                if lastSynced != nil { await coordinator.activity.publish(attempt: nil) }
                 let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency,
                                           historyRuns: configuration.syncHistory)
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SnapshotReader
+import SyncActivity
 
 /// The HTTP retrieval API over a live snapshot:
 ///
@@ -12,6 +13,8 @@ import SnapshotReader
 /// - `GET /v1/templates/{id}` → `{generation, template}`
 /// - `GET /healthz` → 503 until a snapshot is loaded, then 200 `{status, generation, model, templates}`
 /// - `GET /metrics` → Prometheus text
+/// - `GET /` → the FAQ team's page (HTML), `GET /v1/syncs` → the writer's recent syncs (JSON);
+///   both behind `SERVE_TOKEN` beyond loopback (`PageAccess`)
 ///
 /// Every response carries the serving generation in `X-Snapshot-Generation`; errors are JSON
 /// with a reason.
@@ -30,12 +33,20 @@ package struct RetrievalService: Sendable {
     package let embedder: any Embedder
     package let metrics: RetrievalMetrics
     package let limits: Limits
+    /// What the FAQ team's page shows of the writer's syncs.
+    package let activitySource: SyncActivitySource
+    /// Who may see the page and `/v1/syncs`.
+    package let pageAccess: PageAccess
 
-    package init(live: LiveSnapshot, embedder: any Embedder, metrics: RetrievalMetrics = RetrievalMetrics(), limits: Limits = Limits()) {
+    /// - Parameter activitySource: by default the document the writer publishes beside the snapshot.
+    package init(live: LiveSnapshot, embedder: any Embedder, metrics: RetrievalMetrics = RetrievalMetrics(), limits: Limits = Limits(),
+                 activitySource: SyncActivitySource? = nil, pageAccess: PageAccess = .open) {
         self.live = live
         self.embedder = embedder
         self.metrics = metrics
         self.limits = limits
+        self.activitySource = activitySource ?? .file(SyncActivityFile(besideSnapshot: live.path))
+        self.pageAccess = pageAccess
     }
 
     package func makeRouter() -> Router<BasicRequestContext> {
@@ -45,6 +56,7 @@ package struct RetrievalService: Sendable {
         router.get("/metrics") { _, _ in self.metricsResponse() }
         router.post("/v1/search") { request, _ in try await self.search(request) }
         router.get("/v1/templates/:id") { _, context in try self.template(id: context.parameters.require("id")) }
+        addTeamPage(to: router)
         return router
     }
 
@@ -94,12 +106,21 @@ package struct RetrievalService: Sendable {
             metrics.failedQueries.increment()
             throw HTTPError(.badRequest, message: "the body must be JSON {\"query\": \"...\", \"k\": 5, \"mode\": \"hybrid\" | \"dense\" | \"lexical\", \"category\": ..., \"subcategory\": ...}: \(Self.describe(error))")
         }
-        let k = search.k ?? limits.defaultK
+        let results = try await perform(query: search.query, mode: search.mode ?? .hybrid, k: search.k ?? limits.defaultK,
+                                        filter: SearchFilter(category: search.category, subcategory: search.subcategory, minimumScore: search.minScore))
+        metrics.latency.recordInterval(since: started)
+        return JSON.response(.ok, results, generation: results.generation)
+    }
+
+    /// One search, as the API and the page both run it: the checks, the query's embedding (not for
+    /// lexical), the search of one snapshot generation. Failures are `HTTPError`s with a reason
+    /// worded for the caller, and counted.
+    func perform(query: String, mode: SearchMode, k: Int, filter: SearchFilter) async throws -> SearchResults {
         guard (1...MappedSnapshot.maximumK).contains(k) else {
             metrics.failedQueries.increment()
             throw HTTPError(.badRequest, message: "k must be between 1 and \(MappedSnapshot.maximumK), not \(k)")
         }
-        let text = search.query.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = query.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty, text.count <= limits.maxQueryCharacters else {
             metrics.failedQueries.increment()
             throw HTTPError(.badRequest, message: text.isEmpty ? "the query is empty" : "the query is longer than \(limits.maxQueryCharacters) characters")
@@ -110,7 +131,6 @@ package struct RetrievalService: Sendable {
             throw HTTPError(.serviceUnavailable, message: "no snapshot loaded from \(live.path) yet")
         }
         let header = snapshot.header
-        let mode = search.mode ?? .hybrid
         var vector: [Float]?
         if mode != .lexical {
             guard embedder.model.name == header.modelName, embedder.model.version == header.modelVersion,
@@ -118,19 +138,22 @@ package struct RetrievalService: Sendable {
                 metrics.failedQueries.increment()
                 throw HTTPError(.conflict, message: "the snapshot's model is \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions) but this server embeds queries with \(embedder.model); restart it with the snapshot's model configured, or ask with \"mode\": \"lexical\"")
             }
-            vector = try await embedder.embed([text])[0]
+            do {
+                vector = try await embedder.embed([text])[0]
+            } catch {
+                metrics.failedQueries.increment()
+                throw error
+            }
         }
         let results: SearchResults
         do {
-            results = try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k,
-                                          filter: SearchFilter(category: search.category, subcategory: search.subcategory, minimumScore: search.minScore))
+            results = try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k, filter: filter)
         } catch let error as SearchError {
             metrics.failedQueries.increment()
             throw HTTPError(.badRequest, message: error.message)
         }
         metrics.queries.increment()
-        metrics.latency.recordInterval(since: started)
-        return JSON.response(.ok, results, generation: results.generation)
+        return results
     }
 
     func template(id: String) throws -> Response {

@@ -162,18 +162,35 @@ package struct FAQSyncConfiguration: Sendable {
     /// `EMBEDDING_API_KEY`, else the file `EMBEDDING_API_KEY_FILE` names, else the systemd
     /// credential `$CREDENTIALS_DIRECTORY/embedding-api-key` (LoadCredential=).
     static func apiKey(_ settings: SettingsReader) throws -> Secret? {
-        if let key = settings.environment["EMBEDDING_API_KEY"], !key.isEmpty { return Secret(key) }
-        var file = settings.string("EMBEDDING_API_KEY_FILE")
+        try secret(settings, key: "EMBEDDING_API_KEY", credential: "embedding-api-key").map(Secret.init)
+    }
+
+    /// `SERVE_TOKEN`, else the file `SERVE_TOKEN_FILE` names, else the systemd credential
+    /// `serve-token`: what the FAQ team's page asks for when `serve` listens beyond loopback.
+    package static func serveToken(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        let settings = SettingsReader(environment: environment)
+        guard let token = try secret(settings, key: "SERVE_TOKEN", credential: "serve-token") else { return nil }
+        guard token.utf8.count >= 16, token.utf8.count <= 4_096 else {
+            throw ConfigurationError(key: "SERVE_TOKEN", message: "must be 16 to 4096 bytes long (for example `openssl rand -hex 32`), not \(token.utf8.count)")
+        }
+        return token
+    }
+
+    /// A secret from `key`, else the file `key_FILE` names, else `$CREDENTIALS_DIRECTORY/credential`
+    /// (systemd's LoadCredential=), trimmed; nil when none is set or it is empty.
+    static func secret(_ settings: SettingsReader, key: String, credential: String) throws -> String? {
+        if let value = settings.environment[key], !value.isEmpty { return value }
+        var file = settings.string("\(key)_FILE")
         if file == nil, let credentials = settings.string("CREDENTIALS_DIRECTORY") {
-            let candidate = "\(credentials)/embedding-api-key"
+            let candidate = "\(credentials)/\(credential)"
             if FileManager.default.fileExists(atPath: candidate) { file = candidate }
         }
         guard let file else { return nil }
         guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ConfigurationError(key: "EMBEDDING_API_KEY_FILE", message: "names \(file), which cannot be read")
+            throw ConfigurationError(key: "\(key)_FILE", message: "names \(file), which cannot be read")
         }
-        let key = contents.trimmingCharacters(in: .whitespacesAndNewlines)
-        return key.isEmpty ? nil : Secret(key)
+        let value = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
     }
 
     /// `DATABASE_URL`, else the `POSTGRES_*` settings; `POSTGRES_PASSWORD_FILE` (or the systemd
@@ -196,20 +213,8 @@ package struct FAQSyncConfiguration: Sendable {
                                       sslMode: sslMode, poolSize: poolSize)
         }
         if let sslMode { result.sslMode = sslMode }
-        if let password = settings.string("POSTGRES_PASSWORD") {
+        if let password = try secret(settings, key: "POSTGRES_PASSWORD", credential: "postgres-password") {
             result.password = PostgresPassword(password)
-        } else {
-            var file = settings.string("POSTGRES_PASSWORD_FILE")
-            if file == nil, let credentials = settings.string("CREDENTIALS_DIRECTORY"),
-               FileManager.default.fileExists(atPath: "\(credentials)/postgres-password") {
-                file = "\(credentials)/postgres-password"
-            }
-            if let file {
-                guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    throw ConfigurationError(key: "POSTGRES_PASSWORD_FILE", message: "names \(file), which cannot be read")
-                }
-                result.password = PostgresPassword(contents.trimmingCharacters(in: .whitespacesAndNewlines))
-            }
         }
         if let timeout = try settings.integer("POSTGRES_CONNECT_TIMEOUT_S", in: 1...3_600, unit: " seconds") {
             result.connectTimeoutSeconds = timeout

@@ -1,14 +1,13 @@
 import Dispatch
 import Foundation
-import PathNames
+import AtomicFiles
 import SnapshotFormat
 import TextAnalysis
 
 /// Publishes snapshot files atomically: readers see the old file or the new one, never a part.
 ///
-/// The file is written to a temporary name in the same directory, fsynced, renamed over the
-/// snapshot path (atomic within a filesystem), and the directory is fsynced so the rename itself
-/// survives a crash. Blocking: call it from a thread of your own.
+/// `AtomicFile` does the replacing (temporary file, fsync, rename, fsync of the directory).
+/// Blocking: call it from a thread of your own.
 package struct SnapshotPublisher: Sendable {
     package let path: String
     /// Readers are typically other users in the same group (mode 0640).
@@ -36,32 +35,14 @@ package struct SnapshotPublisher: Sendable {
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }
-        let directory = PathName.directoryOrCurrent(of: path)
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = "\(directory)/.\(PathName.fileName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        removeStaleTemporaries(in: directory)
-
-        let descriptor = open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, Self.fileMode)
-        guard descriptor >= 0 else { throw failure("creating \(temporary)") }
-        var published = false
-        defer {
-            if !published { unlink(temporary) }
-        }
         do {
-            defer { close(descriptor) }
-            // The umask may have narrowed the mode; readers in the group need it as documented.
-            fchmod(descriptor, Self.fileMode)
-            try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
-                                      createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates,
-                                      lexical: lexicalIndex ? Self.terms(of: templates) : nil)
-            guard fsync(descriptor) == 0 else { throw failure("fsync of \(temporary)") }
-        }
-        guard rename(temporary, path) == 0 else { throw failure("renaming \(temporary) over \(path)") }
-        published = true
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
+            try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
+                try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
+                                          createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates,
+                                          lexical: lexicalIndex ? Self.terms(of: templates) : nil)
+            }
+        } catch let failure as AtomicFile.Failure {
+            throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
         }
         return generation
     }
@@ -80,22 +61,6 @@ package struct SnapshotPublisher: Sendable {
             })
         }
         return results.joined()
-    }
-
-    /// Temporary files of publishers that died mid-write (SIGKILL, power loss) would otherwise
-    /// stay in the directory forever: remove those whose process no longer exists.
-    func removeStaleTemporaries(in directory: String) {
-        let prefix = ".\(PathName.fileName(of: path))."
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-            let fields = name.dropFirst(prefix.count).split(separator: ".")
-            guard let pid = fields.first.flatMap({ pid_t($0) }), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink("\(directory)/\(name)") }
-        }
-    }
-
-    private func failure(_ action: String) -> SnapshotError {
-        SnapshotError(code: .io, path: path, message: "\(action) failed: \(String(cString: strerror(errno)))")
     }
 }
 

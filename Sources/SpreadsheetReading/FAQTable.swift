@@ -61,6 +61,8 @@ package struct SkippedRow: Sendable, Hashable, Codable {
     /// Worded for the person who will fix the spreadsheet.
     package let message: String
     package let identityHint: IdentityHint?
+    /// The row's question when it has one: how an editor finds the row again. Kept with the run.
+    package let question: String?
 
     package struct IdentityHint: Sendable, Hashable, Codable {
         package let id: String?
@@ -82,18 +84,20 @@ package struct SkippedRow: Sendable, Hashable, Codable {
         self.code = code.rawValue
         self.message = message
         self.identityHint = identityHint
+        question = identityHint.flatMap { $0.question.isEmpty ? nil : $0.question }
     }
 
-    enum CodingKeys: String, CodingKey { case row, column, code, message }
+    enum CodingKeys: String, CodingKey { case row, column, code, message, question }
 
-    /// As reports and the store keep it: row, column, code and message (the hint only serves
-    /// the sync that read the row).
+    /// As reports and the store keep it: row, column, code, message and the question (the
+    /// identity hint only serves the sync that read the row).
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(row, forKey: .row)
         try container.encode(column, forKey: .column)
         try container.encode(code, forKey: .code)
         try container.encode(message, forKey: .message)
+        try container.encodeIfPresent(question, forKey: .question)
     }
 
     package init(from decoder: any Decoder) throws {
@@ -102,6 +106,7 @@ package struct SkippedRow: Sendable, Hashable, Codable {
         column = try container.decodeIfPresent(String.self, forKey: .column)
         code = try container.decode(String.self, forKey: .code)
         message = try container.decode(String.self, forKey: .message)
+        question = try container.decodeIfPresent(String.self, forKey: .question)
         identityHint = nil
     }
 

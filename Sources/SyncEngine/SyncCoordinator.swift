@@ -18,6 +18,9 @@ package struct SyncCoordinator: Sendable {
     let engine: SyncEngine?
     package let publication: SnapshotPublication
     package let source: SyncSource
+    /// The document beside the snapshot that `serve`'s page shows; refreshed after each sync,
+    /// switch and publication.
+    package let activity: SyncActivityPublication
 
     /// - Parameter embedder: nil when the caller never syncs (`versions set`, `snapshot publish`).
     package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger) {
@@ -25,6 +28,7 @@ package struct SyncCoordinator: Sendable {
         engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger) }
         publication = SnapshotPublication(store: store, path: snapshotPath)
         self.source = source
+        activity = SyncActivityPublication(store: store, snapshotPath: snapshotPath, logger: logger)
     }
 
     private func syncEngine() throws -> SyncEngine {
@@ -39,15 +43,26 @@ package struct SyncCoordinator: Sendable {
     package func sync(_ options: SyncOptions = SyncOptions(), confirmModelChange: ConfirmModelChange? = nil,
                       progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
         let engine = try syncEngine()
-        return try await store.exclusively {
-            let prepared = try await engine.prepare(source, options: options)
-            if prepared.changesModel, let confirmModelChange, !(await confirmModelChange(prepared)) {
-                throw SyncDeclined(from: prepared.currentVersion?.model, to: prepared.model)
+        do {
+            let report = try await store.exclusively {
+                let prepared = try await engine.prepare(source, options: options)
+                if prepared.changesModel, let confirmModelChange, !(await confirmModelChange(prepared)) {
+                    throw SyncDeclined(from: prepared.currentVersion?.model, to: prepared.model)
+                }
+                var (report, changes, applied) = try await engine.executeApplying(prepared, progress: progress)
+                report.changedStore = prepared.plan.hasChanges || prepared.changesModel
+                report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
+                return report
             }
-            var (report, changes, applied) = try await engine.executeApplying(prepared, progress: progress)
-            report.changedStore = prepared.plan.hasChanges || prepared.changesModel
-            report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
+            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil))
             return report
+        } catch let error as CancellationError {
+            throw error
+        } catch let declined as SyncDeclined {
+            throw declined
+        } catch {
+            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: false, error: "\(error)"))
+            throw error
         }
     }
 
@@ -66,14 +81,18 @@ package struct SyncCoordinator: Sendable {
                 try SnapshotEncoder.validate(model: .init(name: target.model.name, version: target.model.version, dimension: target.model.dimension))
             }
             let version = try await store.setCurrentVersion(id)
-            return (version, try await publishing { try await publication.publishCurrentVersion() })
+            let published = try await publishing { try await publication.publishCurrentVersion() }
+            await activity.publish(attempt: nil)
+            return (version, published)
         }
     }
 
     /// A new snapshot generation of the current version, read whole from the store.
     package func publishNow() async throws -> SnapshotPublicationRecord? {
         try await store.exclusively {
-            try await publishing { try await publication.publishCurrentVersion() }
+            let published = try await publishing { try await publication.publishCurrentVersion() }
+            await activity.publish(attempt: nil)
+            return published
         }
     }
 

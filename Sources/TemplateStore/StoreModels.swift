@@ -102,6 +102,14 @@ package struct SyncRunRecord: Sendable, Codable, Hashable {
     package var changes: [SyncChange] = []
     package var error: String?
 
+    /// The names `status --json`, `GET /v1/syncs` and the activity document use.
+    enum CodingKeys: String, CodingKey {
+        case id, startedAt = "started_at", finishedAt = "finished_at", sourcePath = "source_path", sourceSHA256 = "source_sha256"
+        case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
+        case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
+        case templates, tokens, quarantined, skippedRows = "skipped_rows", changes, error
+    }
+
     package init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
@@ -239,6 +247,8 @@ package struct QuarantinedTemplate: Sendable, Hashable, Codable {
     package let inputHash: String
     package let reason: String
     package let since: Date
+
+    enum CodingKeys: String, CodingKey { case templateID = "template_id", inputHash = "input_hash", reason, since }
 
     package init(templateID: String, inputHash: String, reason: String, since: Date) {
         self.templateID = templateID

@@ -78,14 +78,29 @@ struct HTTPResult {
 }
 
 enum HTTP {
-    static func request(_ method: HTTPMethod, _ url: String, body: String? = nil) async throws -> HTTPResult {
+    static func request(_ method: HTTPMethod, _ url: String, body: String? = nil, contentType: String = "application/json",
+                        headers extra: [(String, String)] = [], followRedirects: Bool = true) async throws -> HTTPResult {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        guard !followRedirects else { return try await execute(request, on: HTTPClient.shared) }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        do {
+            let result = try await execute(request, on: client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private static func execute(_ request: HTTPClientRequest, on client: HTTPClient) async throws -> HTTPResult {
+        let response = try await client.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 16 << 20)
         var headers: [String: String] = [:]
         for header in response.headers { headers[header.name.lowercased()] = header.value }

@@ -23,7 +23,7 @@ struct SyncHarness {
     let store: any TemplateStore
     var modelInput: ModelInput = .questionAndAnswer
 
-    static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Целевая аудитория", "Шаблонный ответ"]
+    static let header = FixtureSheet.header
 
     init(_ label: String, backend: StoreBackend = .sqlite) throws {
         directory = try TemporaryDirectory(label)
@@ -42,12 +42,7 @@ struct SyncHarness {
     }
 
     /// The fixture's rows as plain string rows, to edit and write back.
-    static func fixtureRows() throws -> [[String]] {
-        try SpreadsheetReader().read(Fixtures.faq).rows.map { row in
-            let meta = Dictionary(uniqueKeysWithValues: row.metadata.map { ($0.name, $0.value) })
-            return [row.category, row.subcategory, row.question, meta["Приоритет"] ?? "", meta["Целевая аудитория"] ?? "", row.answer]
-        }
-    }
+    static func fixtureRows() throws -> [[String]] { try FixtureSheet.rows() }
 
     func write(_ rows: [[String]]) throws {
         try XLSXWriter.table([Self.header] + rows).write(to: faqURL)

@@ -44,7 +44,7 @@ package struct CLIProcess {
     package static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("FAQ_") || key.hasPrefix("EMBEDDING_") || key.hasPrefix("SQLITE_") || key == "STORAGE_BACKEND"
-              || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET" || key.hasPrefix("POSTGRES_") || key == "DATABASE_URL")
+              || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET" || key.hasPrefix("POSTGRES_") || key == "DATABASE_URL" || key.hasPrefix("SERVE_TOKEN"))
         }
         environment.merge(extra) { _, new in new }
         return environment

@@ -1,4 +1,5 @@
 import Foundation
+import SpreadsheetReading
 
 /// The shared real-world fixtures (`../shared/fixtures` from the project root), read in place.
 package enum Fixtures {
@@ -30,4 +31,21 @@ package struct TemporaryDirectory: Sendable {
     package func path(_ name: String) -> String { file(name).path }
 
     package func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// The real fixture as plain rows under its own six headers, to edit and write back with
+/// `XLSXWriter` (the way an editor changes a few rows and saves).
+package enum FixtureSheet {
+    package static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Целевая аудитория", "Шаблонный ответ"]
+
+    package static func rows() throws -> [[String]] {
+        try SpreadsheetReader().read(Fixtures.faq).rows.map { row in
+            let meta = Dictionary(uniqueKeysWithValues: row.metadata.map { ($0.name, $0.value) })
+            return [row.category, row.subcategory, row.question, meta["Приоритет"] ?? "", meta["Целевая аудитория"] ?? "", row.answer]
+        }
+    }
+
+    package static func write(_ rows: [[String]], to url: URL) throws {
+        try XLSXWriter.table([header] + rows).write(to: url)
+    }
 }

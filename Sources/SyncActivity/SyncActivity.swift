@@ -1,0 +1,148 @@
+import Foundation
+import SpreadsheetReading
+import TemplateStore
+
+/// What the writer did lately, for people rather than programs: the FAQ team's page and
+/// `GET /v1/syncs` show it. `faqsync serve` runs as another user and cannot read the store
+/// (mode 0600), so the writer publishes this document beside the snapshot after every sync,
+/// version switch and publication (`SyncActivityFile`); with PostgreSQL, `serve` builds it from
+/// the database instead.
+///
+/// Bounded by construction: the last `recentRunLimit` runs, each listing at most
+/// `listedPerRun` changes and skipped rows (its counts stay whole, so the page can say how many
+/// more there are).
+package struct SyncActivity: Codable, Sendable, Equatable {
+    package static let currentFormat = 1
+    package static let recentRunLimit = 20
+    package static let listedPerRun = 200
+
+    /// The store's current version, as the page names it.
+    package struct Version: Codable, Sendable, Equatable {
+        package let id: Int64
+        package let modelName: String
+        package let modelVersion: String
+        package let dimension: Int
+        package let templates: Int
+
+        package init(_ version: StoredVersion) {
+            id = version.id
+            modelName = version.model.name
+            modelVersion = version.model.version
+            dimension = version.model.dimension
+            templates = version.templateCount
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, modelName = "model_name", modelVersion = "model_version", dimension, templates
+        }
+    }
+
+    /// The writer's last sync attempt as the writer saw it: this includes failures the store could
+    /// not record (an unreachable database), which `recentSyncs` cannot show.
+    package struct Attempt: Codable, Sendable, Equatable {
+        package let finishedAt: Date
+        package let succeeded: Bool
+        package let error: String?
+
+        package init(finishedAt: Date, succeeded: Bool, error: String?) {
+            self.finishedAt = finishedAt
+            self.succeeded = succeeded
+            self.error = error
+        }
+
+        enum CodingKeys: String, CodingKey { case finishedAt = "finished_at", succeeded, error }
+    }
+
+    package var format = Self.currentFormat
+    package var writtenAt: Date
+    package var currentVersion: Version?
+    package var lastAttempt: Attempt?
+    /// Newest first.
+    package var recentSyncs: [SyncRunRecord]
+    /// The current version's quarantined templates (the provider rejected their text).
+    package var quarantined: [QuarantinedTemplate]
+
+    /// The rows the last successful sync left out: what the spreadsheet still needs fixed.
+    package var skippedRows: [SkippedRow] { recentSyncs.first { $0.outcome == .succeeded }?.skippedRows ?? [] }
+
+    package init(writtenAt: Date, currentVersion: StoredVersion?, lastAttempt: Attempt?,
+                 recentSyncs: [SyncRunRecord], quarantined: [QuarantinedTemplate]) {
+        self.writtenAt = writtenAt
+        self.currentVersion = currentVersion.map(Version.init)
+        self.lastAttempt = lastAttempt
+        self.recentSyncs = recentSyncs.prefix(Self.recentRunLimit).map { run in
+            var run = run
+            run.changes = Array(run.changes.prefix(Self.listedPerRun))
+            run.skippedRows = Array(run.skippedRows.prefix(Self.listedPerRun))
+            return run
+        }
+        self.quarantined = Array(quarantined.prefix(Self.listedPerRun))
+    }
+
+    /// Reads it from a store the caller can open (the writer; `serve` on PostgreSQL).
+    package static func read(from store: any TemplateStore, lastAttempt: Attempt?, now: Date = Date()) async throws -> SyncActivity {
+        let versions = try await store.versions()
+        let current = versions.first(where: \.isCurrent)
+        var quarantined: [QuarantinedTemplate] = []
+        if let current { quarantined = try await store.quarantine(model: current.model) }
+        let runs = try await store.recentRuns(limit: recentRunLimit)
+        return SyncActivity(writtenAt: now, currentVersion: current, lastAttempt: lastAttempt,
+                            recentSyncs: runs, quarantined: quarantined)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, writtenAt = "written_at", currentVersion = "current_version", lastAttempt = "last_attempt"
+        case recentSyncs = "recent_syncs", quarantined, skippedRows = "skipped_rows"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(Int.self, forKey: .format)
+        guard format == Self.currentFormat else {
+            throw DecodingError.dataCorruptedError(forKey: .format, in: c,
+                                                   debugDescription: "format \(format) is not \(Self.currentFormat), the one this faqsync reads")
+        }
+        writtenAt = try c.decode(Date.self, forKey: .writtenAt)
+        currentVersion = try c.decodeIfPresent(Version.self, forKey: .currentVersion)
+        lastAttempt = try c.decodeIfPresent(Attempt.self, forKey: .lastAttempt)
+        recentSyncs = try c.decode([SyncRunRecord].self, forKey: .recentSyncs)
+        quarantined = try c.decode([QuarantinedTemplate].self, forKey: .quarantined)
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(writtenAt, forKey: .writtenAt)
+        try c.encode(currentVersion, forKey: .currentVersion)
+        try c.encode(lastAttempt, forKey: .lastAttempt)
+        try c.encode(recentSyncs, forKey: .recentSyncs)
+        try c.encode(quarantined, forKey: .quarantined)
+        try c.encode(skippedRows, forKey: .skippedRows)
+    }
+
+    /// The one JSON form of the document, the file's and the API's.
+    package static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        // Milliseconds kept: a sync's duration is the difference of two of these.
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Self.timestampStyle))
+        }
+        return encoder
+    }
+
+    package static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            if let date = try? Self.timestampStyle.parse(text) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text.prefix(64))' is not an ISO 8601 timestamp")
+        }
+        return decoder
+    }
+
+    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+}

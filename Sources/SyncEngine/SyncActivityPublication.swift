@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import SyncActivity
+import TemplateStore
+
+/// Keeps the activity document beside the snapshot up to date for `faqsync serve`'s page. Best
+/// effort: a document that cannot be written is logged and never fails the sync it describes.
+package struct SyncActivityPublication: Sendable {
+    package let store: any TemplateStore
+    package let file: SyncActivityFile
+    let logger: Logger
+
+    package init(store: any TemplateStore, snapshotPath: String, logger: Logger) {
+        self.store = store
+        file = SyncActivityFile(besideSnapshot: snapshotPath)
+        self.logger = logger
+    }
+
+    /// Writes the store's recent activity. `attempt` is this sync's outcome; nil keeps the one the
+    /// previous document had (a version switch or a publication is not a sync). When the store
+    /// cannot be read, the previous document is kept with this attempt, so the page still says
+    /// that the last sync failed, and why.
+    package func publish(attempt: SyncActivity.Attempt?) async {
+        let file = self.file
+        let previous: SyncActivity?
+        do { previous = try await BlockingWork.run { try file.read() } } catch {
+            logger.notice("replacing an unreadable activity document", metadata: ["error": "\(error)"])
+            previous = nil
+        }
+        var activity: SyncActivity
+        do {
+            activity = try await SyncActivity.read(from: store, lastAttempt: attempt ?? previous?.lastAttempt)
+        } catch {
+            guard var kept = previous ?? (attempt.map { SyncActivity(writtenAt: Date(), currentVersion: nil, lastAttempt: $0, recentSyncs: [], quarantined: []) }) else {
+                logger.warning("could not read the store for the activity document", metadata: ["error": "\(error)"])
+                return
+            }
+            kept.writtenAt = Date()
+            if let attempt { kept.lastAttempt = attempt }
+            activity = kept
+        }
+        let document = activity
+        do {
+            try await BlockingWork.run { try file.write(document) }
+        } catch {
+            logger.warning("could not write the activity document", metadata: ["error": "\(error)"])
+        }
+    }
+}

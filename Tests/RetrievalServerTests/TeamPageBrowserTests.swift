@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The FAQ team's page as an editor sees it: `faqsync watch` syncs their saves of the real
+/// fixture, `faqsync serve` serves the page, Debian's chromium loads it headless.
+@Suite("the FAQ team's page in a real browser", .serialized)
+struct TeamPageBrowserTests {
+    /// Text as chromium's `--dump-dom` serialises a text node.
+    static func domText(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\u{A0}", with: "&nbsp;")
+    }
+
+    /// Saves the way editors' programs do: a new file renamed over the old one.
+    static func save(_ rows: [[String]], to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".~faq.xlsx")
+        try FixtureSheet.write(rows, to: temporary)
+        try #require(rename(temporary.path, url.path) == 0)
+    }
+
+    /// Polls `/v1/syncs` until `condition` holds (a wait for a condition, with a hang guard).
+    static func waitForActivity(_ base: String, _ what: String, _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var last = ""
+        while ContinuousClock.now < deadline {
+            if let response = try? await HTTP.request(.GET, "\(base)/v1/syncs") {
+                last = "\(response.status) \(response.body.prefix(300))"
+                if response.status == 200, let json = try? response.json(), condition(json) { return json }
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("gave up waiting for \(what); last /v1/syncs answer: \(last)")
+        throw CancellationError()
+    }
+
+    @Test func anEditorSeesTheirSaveWhatChangedWhatWasSkippedAndTriesAQuestion() async throws {
+        var browser = try HeadlessBrowser()
+        browser.acceptLanguage = "ru-RU,ru;q=0.9,en;q=0.5"
+        let directory = try TemporaryDirectory("team-page")
+        defer { directory.remove() }
+        let faq = directory.file("faq.xlsx")
+        let files = ["--faq", faq.path, "--db", directory.path("store.db"), "--snapshot", directory.path("faqsync.snapshot")]
+        var rows = try FixtureSheet.rows()
+        try Self.save(rows, to: faq)
+
+        let (watch, _, _) = try CLIProcess.start(["watch"] + files, environment: ["WATCH_DEBOUNCE_MS": "100", "LOG_LEVEL": "warning"])
+        defer { watch.terminate(); watch.waitUntilExit() }
+        let (serve, stdout, _) = try CLIProcess.start(["serve", "--port", "0"] + files, environment: ["LOG_LEVEL": "warning"])
+        defer { serve.terminate(); serve.waitUntilExit() }
+        let base = "http://127.0.0.1:\(try ServeProcessTests.waitForPort(stdout))"
+        _ = try await Self.waitForActivity(base, "the first sync") { ($0["recent_syncs"] as? [Any])?.count == 1 }
+
+        // The editor changes an answer, deletes a row, adds a question with markup in it and a
+        // row without an answer, and saves.
+        rows[4][5] += " (обновлено)"
+        let deleted = rows.remove(at: 9)
+        let hostile = "Как оформить карту <script>alert('x')</script> & <b>быстро</b>?"
+        rows.append(["Карты", "Новые", hostile, "1", "Все", "В приложении <img src=x onerror=alert(1)>."])
+        rows.append(["Карты", "Новые", "Вопрос без ответа", "1", "Все", ""])
+        let saved = ContinuousClock.now
+        try Self.save(rows, to: faq)
+        _ = try await Self.waitForActivity(base, "the editor's save") { ($0["recent_syncs"] as? [Any])?.count == 2 }
+        print("save → visible in /v1/syncs: \(ContinuousClock.now - saved)")
+
+        let page = try browser.dumpDOM("\(base)/")
+        #expect(page.contains("<html lang=\"ru\">"), "Accept-Language ru gets the Russian page")
+        #expect(page.contains("<dd id=\"generation\">2</dd>"))
+        #expect(page.contains("<dd id=\"templates\">201</dd>"))
+        #expect(page.contains("<span class=\"ok\">успешно</span>"))
+        let recent = try #require(page.range(of: "id=\"recent-syncs\"").map { String(page[$0.lowerBound...]) })
+        #expect(recent.contains("изменён</span> <span class=\"question\">\(Self.domText(rows[4][2]))</span>"))
+        #expect(recent.contains("удалён</span> <span class=\"question\">\(Self.domText(deleted[2]))</span>"))
+        #expect(recent.contains("новый</span> <span class=\"question\">\(Self.domText(hostile))</span>"))
+        // Spreadsheet text stays text: the browser built no element from it.
+        #expect(!page.contains("<script"))
+        #expect(!page.contains("<img"))
+        #expect(!page.contains("<b>быстро"))
+        let toFix = try #require(page.range(of: "id=\"to-fix\"").map { String(page[$0.lowerBound...]) })
+        #expect(toFix.contains("<td class=\"number\">\(rows.count + 1)</td>"), "the skipped row's number in the sheet")
+        #expect(toFix.contains("Вопрос без ответа"))
+        #expect(toFix.contains("Ответ пустой"))
+        #expect(toFix.contains("[empty-answer]"))
+        #expect(page.contains("<svg"), "the chart of the last syncs")
+
+        // "Try a question": a template's own question finds it first, with its answer.
+        let asked = rows[20]
+        let query = asked[2].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let results = try browser.dumpDOM("\(base)/?q=\(query)&mode=hybrid")
+        let first = try #require(results.range(of: "<li class=\"result\">").map { String(results[$0.lowerBound...]) })
+        #expect(first.contains("<div class=\"question\">\(Self.domText(asked[2]))</div>"))
+        #expect(first.contains("<span class=\"category\">\(Self.domText(asked[0]))</span>"))
+        #expect(first.contains("<div class=\"answer\">\(Self.domText(asked[5]))</div>"))
+        #expect(results.contains("<option value=\"hybrid\" selected=\"\">"))
+
+        // A save that cannot be read: the page says the last sync failed and why, and the last
+        // good snapshot keeps serving.
+        try Data("not a spreadsheet".utf8).write(to: directory.file(".~broken.xlsx"))
+        try #require(rename(directory.path(".~broken.xlsx"), faq.path) == 0)
+        _ = try await Self.waitForActivity(base, "the failed sync") { json in
+            (json["last_attempt"] as? [String: Any])?["succeeded"] as? Bool == false
+        }
+        let failed = try browser.dumpDOM("\(base)/")
+        #expect(failed.contains("<span class=\"problem\">ОШИБКА</span>"))
+        #expect(failed.contains("<pre class=\"error\">"))
+        #expect(failed.contains("<dd id=\"generation\">2</dd>"))
+
+        // English for a browser that asks for it; a screenshot a person could look at.
+        browser.acceptLanguage = "en-GB,en"
+        let english = try browser.dumpDOM("\(base)/")
+        #expect(english.contains("<html lang=\"en\">"))
+        #expect(english.contains("FAQ templates: what is live"))
+        try browser.screenshot("\(base)/", to: directory.path("page.png"))
+        let png = try Data(contentsOf: directory.file("page.png"))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000)
+    }
+}
