@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "RetrievalServerTests",
             dependencies: ["RetrievalServer", "SnapshotReader", "SnapshotPublishing", "SnapshotFormat", "Embedding", "TestSupport",
-                           "FAQSyncCommands", "faqsync",
+                           "FAQSyncCommands", "faqsync", "SyncActivity", "TemplateStore", "SpreadsheetReading",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "Hummingbird", package: "hummingbird"),

@@ -4,6 +4,7 @@ import Foundation
 import Settings
 import SpreadsheetReading
 import SnapshotReader
+import SyncActivity
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -31,11 +32,11 @@ extension FAQSyncCommand {
                                  cause: "run `faqsync sync` to create it")
             }
             let versions = try await store.versions()
-            let runs = try await store.recentRuns(limit: 20)
+            // The recent syncs as the FAQ team's page and GET /v1/syncs have them (same bounds).
+            let activity = try await SyncActivity.read(from: store, lastAttempt: nil)
+            let runs = activity.recentSyncs
+            let quarantined = activity.quarantined
             let integrity = try await store.checkIntegrity()
-            let current = versions.first(where: \.isCurrent)
-            var quarantined: [QuarantinedTemplate] = []
-            if let current { quarantined = try await store.quarantine(model: current.model) }
             let publication = try await store.lastSnapshotPublication()
             let snapshot = SnapshotStatus(path: configuration.snapshotPath, publication: publication)
             let output = StatusOutput(

@@ -46,9 +46,11 @@ final class InProcessServer: Sendable {
 
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    init(snapshotPath: String, limits: RetrievalService.Limits = .init()) async throws {
+    init(snapshotPath: String, limits: RetrievalService.Limits = .init(), activitySource: SyncActivitySource? = nil,
+         pageAccess: PageAccess = .open) async throws {
         live = try LiveSnapshot(path: snapshotPath, requireSnapshot: false, logger: Self.quiet)
-        let service = RetrievalService(live: live, embedder: LocalModelSnapshots.embedder, limits: limits)
+        let service = RetrievalService(live: live, embedder: LocalModelSnapshots.embedder, limits: limits,
+                                       activitySource: activitySource, pageAccess: pageAccess)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = service.makeApplication(host: "127.0.0.1", port: 0, logger: Self.quiet) { port in
             portContinuation.yield(port)

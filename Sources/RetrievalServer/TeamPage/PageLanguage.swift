@@ -17,11 +17,13 @@ enum PageLanguage: String, Sendable, CaseIterable {
             guard let tag = parts.first?.trimmingCharacters(in: .whitespaces).lowercased() else { continue }
             let primary = tag.split(separator: "-").first.map(String.init) ?? tag
             guard let language = PageLanguage(rawValue: primary) else { continue }
-            var quality = 1.0
+            var quality: Double? = 1.0
             for parameter in parts.dropFirst() {
                 let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if pair.count == 2, pair[0] == "q", let value = Double(pair[1]), (0...1).contains(value) { quality = value }
+                // A malformed weight makes the entry count for nothing, not for everything.
+                if pair.count == 2, pair[0] == "q" { quality = Double(pair[1]).flatMap { (0...1).contains($0) ? $0 : nil } }
             }
+            guard let quality else { continue }
             if quality > 0, quality > (best?.quality ?? 0) { best = (language, quality) }
         }
         return best?.language ?? .english
