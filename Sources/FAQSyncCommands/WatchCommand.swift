@@ -61,7 +61,9 @@ extension FAQSyncCommand {
                 let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency,
                                           historyRuns: configuration.syncHistory)
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
-                                           classify: Self.classify) { _ in
+                                           classify: Self.classify,
+                                           // The content of the last successful sync serves again: the page says so.
+                                           recovered: { await coordinator.activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil)) }) { _ in
                     let report = try await coordinator.sync(options, confirmModelChange: { prepared in
                         logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
                                       metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",

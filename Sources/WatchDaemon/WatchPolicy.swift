@@ -112,6 +112,9 @@ package struct WatchPolicy: Sendable {
         case sync(SyncReason)
         case notify(Notification)
         case log(LogLevel, String)
+        /// The spreadsheet is back to the content last synced after a problem: tell those who
+        /// show the last sync's outcome (the FAQ team's page) that nothing is wrong any more.
+        case reportRecovered
         /// Cancel a sync in flight and end the loop once it is over.
         case stop
     }
@@ -242,7 +245,7 @@ package struct WatchPolicy: Sendable {
                     lastBadSHA256 = nil
                     consecutiveFailures = 0
                     actions += [.log(.info, "the spreadsheet is back to the content last synced; no longer degraded"),
-                                .notify(.status(statusLine))]
+                                .notify(.status(statusLine)), .reportRecovered]
                 }
                 return actions
             }

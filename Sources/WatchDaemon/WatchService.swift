@@ -21,9 +21,12 @@ package struct WatchService: Service {
     let notifier: SystemdNotifier
     let metrics: DaemonMetrics?
     let logger: Logger
+    /// Called when the spreadsheet is back to the content last synced after a problem.
+    let recovered: @Sendable () async -> Void
 
     package init(configuration: WatchPolicy.Configuration, lastSyncedSHA256: String?, notifier: SystemdNotifier = SystemdNotifier(),
-                 metrics: DaemonMetrics? = nil, logger: Logger, classify: @escaping Classify, sync: @escaping Sync) {
+                 metrics: DaemonMetrics? = nil, logger: Logger, classify: @escaping Classify,
+                 recovered: @escaping @Sendable () async -> Void = {}, sync: @escaping Sync) {
         var configuration = configuration
         if configuration.watchdogInterval == nil { configuration.watchdogInterval = notifier.watchdogInterval }
         self.configuration = configuration
@@ -33,6 +36,7 @@ package struct WatchService: Service {
         self.notifier = notifier
         self.metrics = metrics
         self.logger = logger
+        self.recovered = recovered
     }
 
     /// What reaches the loop: the policy's events, and timers tagged so that a restarted timer's
@@ -84,6 +88,8 @@ package struct WatchService: Service {
                             notify(notification)
                         case .log(let level, let message):
                             log(level, message)
+                        case .reportRecovered:
+                            group.addTask { await recovered() }
                         case .stop:
                             break loop
                         }

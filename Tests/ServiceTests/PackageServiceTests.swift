@@ -119,6 +119,19 @@ struct PackageServiceTests {
         #expect((after?.generation ?? 0) > (before?.generation ?? 0))
         say("saved /srv/faq/faq.xlsx (201 templates): API generation \(before?.generation ?? -1) → \(after?.generation ?? -1), templates \(after?.templates ?? -1); Status: \"\(try sandbox.property("faqsync.service", "StatusText"))\"")
 
+        // 5b. The FAQ team's page: faqsync-serve (another user) reads what faqsync published.
+        let page = try sandbox.run(["curl", "-sf", "--max-time", "10", "-H", "Accept-Language: ru", "http://127.0.0.1:8088/"])
+        #expect(page.status == 0)
+        #expect(page.stdout.contains("<html lang=\"ru\">"))
+        #expect(page.stdout.contains("<dd id=\"templates\">201</dd>"))
+        #expect(page.stdout.contains("<span class=\"ok\">успешно</span>"), "the daemon's activity document was readable by faqsync-serve")
+        let syncs = try api(sandbox, "/v1/syncs")
+        #expect((syncs.json?["recent_syncs"] as? [[String: Any]])?.first?["templates"] as? Int == 201)
+        let activityMode = try sandbox.shell("stat -c '%a %U:%G' /run/faqsync/faqsync.snapshot.activity.json").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(activityMode == "640 faqsync:faqsync")
+        say("GET / from faqsync-serve: the Russian page, 201 templates, last sync succeeded; activity document \(activityMode)")
+
         // 6. systemctl reload syncs (SIGHUP).
         let reload = try sandbox.systemctl("reload", "faqsync.service")
         #expect(reload.status == 0)
@@ -136,9 +149,13 @@ struct PackageServiceTests {
         #expect(try await sandbox.waitFor { try sandbox.property("faqsync.service", "StatusText").contains("DEGRADED") })
         let degraded = try sandbox.property("faqsync.service", "StatusText")
         #expect(try health(sandbox)?.generation == good?.generation)
+        #expect(try await sandbox.waitFor { ((try api(sandbox, "/v1/syncs").json?["last_attempt"] as? [String: Any])?["succeeded"] as? Bool) == false },
+                "the page says the last sync failed")
         try FileManager.default.copyItem(atPath: Fixtures.faq.path, toPath: incoming)
         #expect(rename(incoming, sandbox.hostPath("/srv/faq/faq.xlsx")) == 0)
         #expect(try await sandbox.waitFor { !(try sandbox.property("faqsync.service", "StatusText").contains("DEGRADED")) })
+        #expect(try await sandbox.waitFor { ((try api(sandbox, "/v1/syncs").json?["last_attempt"] as? [String: Any])?["succeeded"] as? Bool) == true },
+                "and that all is well again once the good content is back")
         say("a hostile save: Status \"…\(degraded.range(of: "DEGRADED").map { degraded[$0.lowerBound...].prefix(140) } ?? "")…\", API still generation \(good?.generation ?? -1); the next good save cleared it")
 
         // 8. SIGKILL of the main process: systemd restarts it and the store is kept.

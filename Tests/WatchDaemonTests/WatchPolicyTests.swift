@@ -153,7 +153,9 @@ struct WatchPolicyTests {
         #expect(policy.statusLine.contains("DEGRADED: no header"))
         #expect(Self.syncs(save(&policy, "BAD", at: 3_000)).isEmpty, "the same bad bytes are not read again")
         // Undone to the content the store serves: no sync, and nothing is wrong any more.
-        #expect(Self.syncs(save(&policy, "A", at: 5_000)).isEmpty)
+        let undone = save(&policy, "A", at: 5_000)
+        #expect(Self.syncs(undone).isEmpty)
+        #expect(undone.contains(.reportRecovered), "the page is told the last sync's content serves again")
         #expect(!policy.statusLine.contains("DEGRADED"))
         // A new save is read.
         #expect(Self.syncs(save(&policy, "FIXED", at: 7_000)) == [.saved])
