@@ -160,6 +160,39 @@ struct MultiHostTests {
         #expect(process.terminationStatus == 0, "SIGTERM stops the follower cleanly: \(errors.all)")
     }
 
+    /// A reader host's `serve` has no writer beside it: the FAQ team's page reads the activity
+    /// from the database it is configured with.
+    @Test func aReaderHostsPageShowsTheSyncsFromTheDatabase() async throws {
+        let harness = try PostgresProcessHarness("reader-page")
+        defer { harness.directory.remove() }
+        var faq = GeneratedFAQ(count: 50)
+        try faq.writeXLSX(to: harness.faqURL)
+        #expect(try harness.sync().status == 0)
+        faq.entries[3].answer += " Обновлено."
+        try faq.writeXLSX(to: harness.faqURL)
+        #expect(try harness.sync().status == 0)
+
+        var reader = harness.environment
+        reader["SNAPSHOT_PATH"] = harness.directory.path("reader.snapshot")
+        reader["LOG_LEVEL"] = "error"
+        let (process, out, err) = try CLIProcess.start(["serve", "--port", "0"], environment: reader, directory: harness.directory.url)
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let output = OutputCollector(out)
+        let listening = try #require(try await output.waitForLine { $0.contains("listening on http://") }, "\(OutputCollector(err).all)")
+        let port = try #require(listening.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression).map { listening[$0].split(separator: ":")[1] })
+        #expect(!FileManager.default.fileExists(atPath: harness.directory.path("reader.snapshot.activity.json")))
+
+        let syncs = try CLIProcess.runTool("/usr/bin/curl", ["-sf", "--max-time", "10", "http://127.0.0.1:\(port)/v1/syncs"])
+        #expect(syncs.status == 0)
+        let json = try jsonObject(syncs.stdout)
+        let runs = try #require(json["recent_syncs"] as? [[String: Any]])
+        #expect(runs.count == 2)
+        let changes = try #require(runs.first?["changes"] as? [[String: Any]])
+        #expect(changes.map { $0["question"] as? String } == [faq.entries[3].question])
+        let page = try CLIProcess.runTool("/usr/bin/curl", ["-sf", "--max-time", "10", "http://127.0.0.1:\(port)/?lang=en"])
+        #expect(page.stdout.contains("modified</span> <span class=\"question\">"))
+    }
+
     @Test func anUnreachableServerIsNamedAndThePasswordNeverShown() throws {
         let directory = try TemporaryDirectory("unreachable")
         defer { directory.remove() }
