@@ -225,8 +225,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingProviderTests",
-            dependencies: ["SQLiteStore", "EmbeddingProviders", "SyncEngine", "TemplateStore", "Embedding", "Reconciliation", "SpreadsheetReading",
-                           "TestSupport", "faqsync",
+            dependencies: ["SQLiteStore", "EmbeddingProviders", "SyncEngine", "SyncActivity", "TemplateStore", "Embedding", "Reconciliation",
+                           "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),

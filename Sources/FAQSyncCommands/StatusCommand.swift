@@ -113,7 +113,7 @@ struct StatusOutput: Encodable {
     let versions: [VersionOutput]
     let lastRun: RunOutput?
     let lastSuccess: RunOutput?
-    let quarantined: [QuarantinedTemplate]
+    let quarantined: [SyncActivity.Quarantined]
     /// The last 20 runs, newest first, each with the templates it touched.
     let recentSyncs: [RunOutput]
     /// The rows the last successful sync left out: what the spreadsheet still needs fixed.

@@ -60,13 +60,36 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     /// Newest first.
     package var recentSyncs: [SyncRunRecord]
     /// The current version's quarantined templates (the provider rejected their text).
-    package var quarantined: [QuarantinedTemplate]
+    package var quarantined: [Quarantined]
+
+    /// A quarantined template, with where an editor finds it when the writer knows (it read the
+    /// spreadsheet in the sync that published this).
+    package struct Quarantined: Codable, Sendable, Equatable {
+        package let templateID: String
+        package let reason: String
+        package let since: Date
+        package var question: String?
+        package var row: Int?
+
+        package init(_ entry: QuarantinedTemplate, question: String? = nil, row: Int? = nil) {
+            templateID = entry.templateID
+            reason = entry.reason
+            since = entry.since
+            self.question = question
+            self.row = row
+        }
+
+        enum CodingKeys: String, CodingKey { case templateID = "template_id", reason, since, question, row }
+    }
+
+    /// Where a template is in the spreadsheet the writer read: its question and row.
+    package typealias SpreadsheetPlaces = [String: (question: String, row: Int)]
 
     /// The rows the last successful sync left out: what the spreadsheet still needs fixed.
     package var skippedRows: [SkippedRow] { recentSyncs.first { $0.outcome == .succeeded }?.skippedRows ?? [] }
 
     package init(writtenAt: Date, currentVersion: StoredVersion?, lastAttempt: Attempt?,
-                 recentSyncs: [SyncRunRecord], quarantined: [QuarantinedTemplate]) {
+                 recentSyncs: [SyncRunRecord], quarantined: [QuarantinedTemplate], places: SpreadsheetPlaces = [:]) {
         self.writtenAt = writtenAt
         self.currentVersion = currentVersion.map(Version.init)
         self.lastAttempt = lastAttempt
@@ -76,18 +99,22 @@ package struct SyncActivity: Codable, Sendable, Equatable {
             run.skippedRows = Array(run.skippedRows.prefix(Self.listedPerRun))
             return run
         }
-        self.quarantined = Array(quarantined.prefix(Self.listedPerRun))
+        self.quarantined = quarantined.prefix(Self.listedPerRun).map { entry in
+            let place = places[entry.templateID]
+            return Quarantined(entry, question: place?.question, row: place?.row)
+        }
     }
 
     /// Reads it from a store the caller can open (the writer; `serve` on PostgreSQL).
-    package static func read(from store: any TemplateStore, lastAttempt: Attempt?, now: Date = Date()) async throws -> SyncActivity {
+    package static func read(from store: any TemplateStore, lastAttempt: Attempt?, places: SpreadsheetPlaces = [:],
+                             now: Date = Date()) async throws -> SyncActivity {
         let versions = try await store.versions()
         let current = versions.first(where: \.isCurrent)
         var quarantined: [QuarantinedTemplate] = []
         if let current { quarantined = try await store.quarantine(model: current.model) }
         let runs = try await store.recentRuns(limit: recentRunLimit)
         return SyncActivity(writtenAt: now, currentVersion: current, lastAttempt: lastAttempt,
-                            recentSyncs: runs, quarantined: quarantined)
+                            recentSyncs: runs, quarantined: quarantined, places: places)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -106,7 +133,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         currentVersion = try c.decodeIfPresent(Version.self, forKey: .currentVersion)
         lastAttempt = try c.decodeIfPresent(Attempt.self, forKey: .lastAttempt)
         recentSyncs = try c.decode([SyncRunRecord].self, forKey: .recentSyncs)
-        quarantined = try c.decode([QuarantinedTemplate].self, forKey: .quarantined)
+        quarantined = try c.decode([Quarantined].self, forKey: .quarantined)
     }
 
     package func encode(to encoder: any Encoder) throws {

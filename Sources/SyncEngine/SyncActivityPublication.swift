@@ -20,7 +20,9 @@ package struct SyncActivityPublication: Sendable {
     /// previous document had (a version switch or a publication is not a sync). When the store
     /// cannot be read, the previous document is kept with this attempt, so the page still says
     /// that the last sync failed, and why.
-    package func publish(attempt: SyncActivity.Attempt?) async {
+    /// - Parameter places: the spreadsheet the sync read, so quarantined templates are named by
+    ///   question and row; empty keeps the previous document's names.
+    package func publish(attempt: SyncActivity.Attempt?, places: SyncActivity.SpreadsheetPlaces = [:]) async {
         let file = self.file
         let previous: SyncActivity?
         do { previous = try await BlockingWork.run { try file.read() } } catch {
@@ -29,7 +31,13 @@ package struct SyncActivityPublication: Sendable {
         }
         var activity: SyncActivity
         do {
-            activity = try await SyncActivity.read(from: store, lastAttempt: attempt ?? previous?.lastAttempt)
+            var known = places
+            if known.isEmpty, let previous {
+                for entry in previous.quarantined {
+                    if let question = entry.question, let row = entry.row { known[entry.templateID] = (question, row) }
+                }
+            }
+            activity = try await SyncActivity.read(from: store, lastAttempt: attempt ?? previous?.lastAttempt, places: known)
         } catch {
             guard var kept = previous ?? (attempt.map { SyncActivity(writtenAt: Date(), currentVersion: nil, lastAttempt: $0, recentSyncs: [], quarantined: []) }) else {
                 logger.warning("could not read the store for the activity document", metadata: ["error": "\(error)"])

@@ -2,6 +2,7 @@ import Embedding
 import Foundation
 import Logging
 import SnapshotFormat
+import SyncActivity
 import TemplateStore
 
 /// The one owner of a sync, from the writer lock to the published snapshot. Every command and
@@ -44,7 +45,7 @@ package struct SyncCoordinator: Sendable {
                       progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
         let engine = try syncEngine()
         do {
-            let report = try await store.exclusively {
+            let (report, templates) = try await store.exclusively {
                 let prepared = try await engine.prepare(source, options: options)
                 if prepared.changesModel, let confirmModelChange, !(await confirmModelChange(prepared)) {
                     throw SyncDeclined(from: prepared.currentVersion?.model, to: prepared.model)
@@ -52,9 +53,13 @@ package struct SyncCoordinator: Sendable {
                 var (report, changes, applied) = try await engine.executeApplying(prepared, progress: progress)
                 report.changedStore = prepared.plan.hasChanges || prepared.changesModel
                 report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
-                return report
+                return (report, report.quarantined.isEmpty ? [] : prepared.templates)
             }
-            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil))
+            // Quarantined templates are named by question and row for the page (only they need it).
+            let quarantined = Set(report.quarantined.map(\.templateID))
+            var places: SyncActivity.SpreadsheetPlaces = [:]
+            for template in templates where quarantined.contains(template.id) { places[template.id] = (template.question, template.rowNumber) }
+            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil), places: places)
             return report
         } catch let error as CancellationError {
             throw error

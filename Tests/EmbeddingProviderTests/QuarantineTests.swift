@@ -3,6 +3,7 @@ import EmbeddingProviders
 import Foundation
 import Reconciliation
 import SpreadsheetReading
+import SyncActivity
 import SyncEngine
 import SQLiteStore
 import TemplateStore
@@ -39,11 +40,19 @@ struct QuarantineTests {
         let stored = try await harness.store.quarantine(model: embedder.model)
         #expect(stored.map(\.templateID) == [bad.id])
 
-        // Unchanged, the rejected text is not sent again.
+        // Unchanged, the rejected text is not sent again. (Through the coordinator, as `watch` runs it:
+        // the FAQ team's page names the quarantined template by its question and row.)
         harness.server.resetCounts()
-        let again = try await harness.sync(embedder)
+        let snapshot = harness.directory.path("faqsync.snapshot")
+        let coordinator = SyncCoordinator(store: harness.store, embedder: embedder, snapshotPath: snapshot,
+                                          source: SyncSource(faqURL: harness.faq), logger: ProviderHarness.quiet)
+        let again = try await coordinator.sync()
         #expect(harness.server.requests == 0)
         #expect(again.quarantined.count == 1)
+        let activity = try #require(try SyncActivityFile(besideSnapshot: snapshot).read())
+        let named = try #require(activity.quarantined.first)
+        #expect((named.templateID, named.question, named.row) == (bad.id, bad.question, bad.rowNumber))
+        #expect(named.reason == "input is too long: 9000 tokens > 8192")
 
         // Fixed, it is embedded and leaves quarantine.
         behaviour.rejectInput = nil

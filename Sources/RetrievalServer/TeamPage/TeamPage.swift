@@ -175,11 +175,12 @@ struct TeamPage {
         if !quarantined.isEmpty {
             html.element("<h3>", text.quarantineHeading, close: "</h3>")
             html.markup("<table id=\"quarantine\"><thead><tr>")
-            for heading in [text.template, text.since, text.reason] { html.element("<th>", heading, close: "</th>") }
+            for heading in [text.row, text.question, text.since, text.reason] { html.element("<th>", heading, close: "</th>") }
             html.markup("</tr></thead><tbody>")
             for entry in quarantined {
                 html.markup("<tr class=\"quarantined\">")
-                html.element("<td>", entry.templateID, close: "</td>")
+                html.element("<td class=\"number\">", entry.row.map(String.init) ?? "-", close: "</td>")
+                html.element("<td>", entry.question ?? entry.templateID, close: "</td>")
                 html.element("<td>", Self.timestamp(entry.since), close: "</td>")
                 html.element("<td>", entry.reason, close: "</td>")
                 html.markup("</tr>")
