@@ -185,8 +185,11 @@ let package = Package(
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
-                "PostgresClient", "SnapshotFollowing",
+                "PostgresClient", "SnapshotFollowing", "RetrievalServer", "SyncActivity",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
 

@@ -15,6 +15,7 @@ import TestSupport
 //   swift run -c release faqsync-bench snapshot [--quick] # snapshot open, search, switch, memory, start-up
 //   swift run -c release faqsync-bench providers [--quick] # HTTP embedding throughput at concurrency 1, 4, 16
 //   swift build -c release && .build/release/faqsync-bench daemon  # save-to-searchable through `faqsync watch`
+//   swift run -c release faqsync-bench page               # the FAQ team's page and its activity document at their bounds
 //   (parse-once, reader and first-query are modes the benchmarks run in child processes)
 //
 // Generated sheets are left in .build/bench/ so other tools (python-calamine, see
@@ -64,6 +65,8 @@ case "stores":
     try await StoreBenchmarks.run(directory: benchDirectory, quick: quick)
 case "snapshot":
     try await SnapshotBenchmarks.run(directory: benchDirectory, quick: quick)
+case "page":
+    try await PageBenchmarks.run(directory: benchDirectory)
 default:
     try await SyncBenchmarks.run(directory: benchDirectory, quick: quick)
 }

@@ -84,12 +84,20 @@ struct TeamPageProcessTests {
             #expect(page.body.contains("Строка без ответа"), "the skipped row, for the signed-in editor")
         }
 
-        // On loopback the page is open, token or not (the default address).
+        // On loopback (the default address) the page is open without a token; a token that is set
+        // is asked for there too (a reverse proxy on this host may publish the loopback port).
         do {
             let (serve, stdout, _) = try CLIProcess.start(["serve", "--port", "0"] + files, environment: ["LOG_LEVEL": "error"])
             defer { serve.terminate(); serve.waitUntilExit() }
             let base = "http://127.0.0.1:\(try Self.waitForListening(stdout))"
             #expect(try await HTTP.request(.GET, base + "/").status == 200)
+        }
+        do {
+            let (serve, stdout, _) = try CLIProcess.start(["serve", "--port", "0"] + files, environment: ["LOG_LEVEL": "error", "SERVE_TOKEN": token])
+            defer { serve.terminate(); serve.waitUntilExit() }
+            let base = "http://127.0.0.1:\(try Self.waitForListening(stdout))"
+            #expect(try await HTTP.request(.GET, base + "/").status == 401)
+            #expect(try await HTTP.request(.GET, base + "/v1/syncs", headers: [("Authorization", "Bearer \(token)")]).status == 200)
         }
 
         // A token too short to be one is a configuration error at start-up.

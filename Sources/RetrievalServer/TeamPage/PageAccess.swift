@@ -2,10 +2,11 @@ import Crypto
 import Foundation
 import HTTPTypes
 
-/// Who may see the FAQ team's page and `GET /v1/syncs`. On loopback (the default address) anyone
-/// who can connect; on any other address only holders of `SERVE_TOKEN`, as a bearer token or as
-/// the cookie the login form sets. Without a token on such an address the page is refused, and
-/// says how to set one. The search API is not affected: it answers as it always did.
+/// Who may see the FAQ team's page and `GET /v1/syncs`. Once `SERVE_TOKEN` is set, only holders of
+/// it, as a bearer token or as the cookie the sign-in form sets, wherever `serve` listens (a
+/// reverse proxy on the host may publish a loopback port). Without a token: anyone who can
+/// connect on loopback (the default address); on any other address the page is refused and says
+/// how to set one. The search API is not affected: it answers as it always did.
 package enum PageAccess: Sendable {
     case open
     case token(String)
