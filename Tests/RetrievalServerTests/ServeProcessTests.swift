@@ -6,7 +6,8 @@ import TestSupport
 /// `faqsync serve` as its own process, the way a retrieval host runs it.
 @Suite("faqsync serve as a process", .serialized)
 struct ServeProcessTests {
-    /// Reads the "listening on http://127.0.0.1:PORT" line the server prints when it is ready.
+    /// Reads the "listening on http://HOST:PORT" line the server prints when it is ready (any IPv4
+    /// host: 127.0.0.1 by default, 0.0.0.0 in the SERVE_TOKEN tests).
     static func waitForPort(_ output: Pipe) throws -> Int {
         var collected = ""
         let deadline = Date().addingTimeInterval(20)
@@ -14,7 +15,7 @@ struct ServeProcessTests {
             let data = output.fileHandleForReading.availableData
             if data.isEmpty { break }
             collected += String(decoding: data, as: UTF8.self)
-            if let range = collected.range(of: #"http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+            if let range = collected.range(of: #"http://[0-9.]+:(\d+)"#, options: .regularExpression) {
                 return Int(collected[range].split(separator: ":").last!)!
             }
         }

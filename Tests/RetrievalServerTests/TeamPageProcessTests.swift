@@ -6,21 +6,6 @@ import TestSupport
 /// and `/v1/syncs` says what `status --json` says.
 @Suite("the FAQ team's page from faqsync serve", .serialized)
 struct TeamPageProcessTests {
-    /// Reads the "listening on http://HOST:PORT" line.
-    static func waitForListening(_ output: Pipe) throws -> Int {
-        var collected = ""
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            collected += String(decoding: data, as: UTF8.self)
-            if let range = collected.range(of: #"http://[0-9.]+:(\d+)"#, options: .regularExpression) {
-                return Int(collected[range].split(separator: ":").last!)!
-            }
-        }
-        throw ServeProcessTests.ServeFailure(output: collected)
-    }
-
     static func syncedStore(_ label: String) throws -> (TemporaryDirectory, [String]) {
         let directory = try TemporaryDirectory(label)
         let faq = directory.file("faq.xlsx")
@@ -42,7 +27,7 @@ struct TeamPageProcessTests {
         let statusJSON = try status.json()
         let (serve, stdout, _) = try CLIProcess.start(["serve", "--port", "0"] + files, environment: ["LOG_LEVEL": "warning"])
         defer { serve.terminate(); serve.waitUntilExit() }
-        let port = try Self.waitForListening(stdout)
+        let port = try ServeProcessTests.waitForPort(stdout)
         let syncs = try await HTTP.request(.GET, "http://127.0.0.1:\(port)/v1/syncs")
         #expect(syncs.status == 200)
         let json = try syncs.json()
@@ -63,7 +48,7 @@ struct TeamPageProcessTests {
         do {
             let (serve, stdout, _) = try CLIProcess.start(["serve", "--host", "0.0.0.0", "--port", "0"] + files, environment: ["LOG_LEVEL": "error"])
             defer { serve.terminate(); serve.waitUntilExit() }
-            let base = "http://127.0.0.1:\(try Self.waitForListening(stdout))"
+            let base = "http://127.0.0.1:\(try ServeProcessTests.waitForPort(stdout))"
             let page = try await HTTP.request(.GET, base + "/")
             #expect(page.status == 403)
             #expect(page.body.contains("set SERVE_TOKEN"))
@@ -77,7 +62,7 @@ struct TeamPageProcessTests {
             let (serve, stdout, _) = try CLIProcess.start(["serve", "--host", "0.0.0.0", "--port", "0"] + files,
                                                           environment: ["LOG_LEVEL": "error", "SERVE_TOKEN_FILE": directory.path("serve-token")])
             defer { serve.terminate(); serve.waitUntilExit() }
-            let base = "http://127.0.0.1:\(try Self.waitForListening(stdout))"
+            let base = "http://127.0.0.1:\(try ServeProcessTests.waitForPort(stdout))"
             #expect(try await HTTP.request(.GET, base + "/").status == 401)
             let page = try await HTTP.request(.GET, base + "/", headers: [("Authorization", "Bearer \(token)")])
             #expect(page.status == 200)
@@ -89,13 +74,13 @@ struct TeamPageProcessTests {
         do {
             let (serve, stdout, _) = try CLIProcess.start(["serve", "--port", "0"] + files, environment: ["LOG_LEVEL": "error"])
             defer { serve.terminate(); serve.waitUntilExit() }
-            let base = "http://127.0.0.1:\(try Self.waitForListening(stdout))"
+            let base = "http://127.0.0.1:\(try ServeProcessTests.waitForPort(stdout))"
             #expect(try await HTTP.request(.GET, base + "/").status == 200)
         }
         do {
             let (serve, stdout, _) = try CLIProcess.start(["serve", "--port", "0"] + files, environment: ["LOG_LEVEL": "error", "SERVE_TOKEN": token])
             defer { serve.terminate(); serve.waitUntilExit() }
-            let base = "http://127.0.0.1:\(try Self.waitForListening(stdout))"
+            let base = "http://127.0.0.1:\(try ServeProcessTests.waitForPort(stdout))"
             #expect(try await HTTP.request(.GET, base + "/").status == 401)
             #expect(try await HTTP.request(.GET, base + "/v1/syncs", headers: [("Authorization", "Bearer \(token)")]).status == 200)
         }

@@ -57,6 +57,21 @@ struct TeamPageTests {
         #expect(page.body.components(separatedBy: escaped).count - 1 >= 8, "\(page.body)")
     }
 
+    @Test func aLargeSyncListsFiftyOfItsChangesAndCountsTheRest() async throws {
+        let now = Date()
+        var run = SyncRunRecord(startedAt: now, finishedAt: now, sourcePath: "faq.xlsx", sourceSHA256: nil, outcome: .succeeded)
+        run.new = 1_000
+        run.changes = (0..<1_000).map { SyncChange(templateID: "t\($0)", question: "Вопрос \($0)", kind: .new) }
+        let activity = SyncActivity(writtenAt: now, currentVersion: nil, lastAttempt: nil, recentSyncs: [run], quarantined: [])
+        #expect(activity.recentSyncs[0].changes.count == SyncActivity.listedPerRun, "the document keeps 200")
+        let (server, directory) = try await Self.server(activity)
+        defer { directory.remove() }
+        let page = try await HTTP.request(.GET, "http://127.0.0.1:\(server.port)/?lang=en")
+        await server.stop()
+        #expect(page.body.components(separatedBy: "<li><span class=\"kind new\">").count - 1 == 50)
+        #expect(page.body.contains("<li class=\"more\">… 950 more not listed</li>"))
+    }
+
     @Test func languageFollowsTheBrowserAndTheLinkOverridesIt() async throws {
         let (server, directory) = try await Self.server(nil)
         defer { directory.remove() }

@@ -28,6 +28,10 @@ struct TeamPage {
 
     private var text: PageText { language.text }
 
+    /// Changes listed per sync on the page (it reloads every 5 seconds; `GET /v1/syncs` lists up
+    /// to `SyncActivity.listedPerRun`).
+    static let listedChangesPerRun = 50
+
     func render() -> String {
         var html = HTML()
         html.markup("<!DOCTYPE html>\n<html lang=\"")
@@ -102,12 +106,9 @@ struct TeamPage {
         }
         html.markup("<div id=\"chart\">")
         html.append(SyncChart(runs: runs).render(text))
-        html.markup("</div><table><thead><tr>")
-        for heading in [text.time, text.file, text.new, text.modified, text.metadataOnly, text.deleted, text.skipped,
-                        text.quarantined, text.embedded, text.fromCache, text.duration] {
-            html.element("<th>", heading, close: "</th>")
-        }
-        html.markup("</tr></thead>")
+        html.markup("</div><table>")
+        headings(&html, [text.time, text.file, text.new, text.modified, text.metadataOnly, text.deleted, text.skipped,
+                         text.quarantined, text.embedded, text.fromCache, text.duration])
         for run in runs {
             html.markup(run.outcome == .failed ? "<tbody class=\"sync failed\"><tr>" : "<tbody class=\"sync\"><tr>")
             html.element("<td>", Self.timestamp(run.finishedAt), close: "</td>")
@@ -129,7 +130,8 @@ struct TeamPage {
                 html.markup("><summary>")
                 html.text("\(text.touched): \(changed)")
                 html.markup("</summary><ul>")
-                for change in run.changes {
+                let listed = run.changes.prefix(Self.listedChangesPerRun)
+                for change in listed {
                     html.markup("<li><span class=\"kind ")
                     html.text(change.kind.rawValue)
                     html.markup("\">")
@@ -138,8 +140,8 @@ struct TeamPage {
                     html.element("<span class=\"question\">", change.question, close: "</span>")
                     html.markup("</li>")
                 }
-                if changed > run.changes.count {
-                    html.element("<li class=\"more\">", "… \(changed - run.changes.count) \(text.moreChanges)", close: "</li>")
+                if changed > listed.count {
+                    html.element("<li class=\"more\">", "… \(changed - listed.count) \(text.moreChanges)", close: "</li>")
                 }
                 html.markup("</ul></details></td></tr>")
             }
@@ -157,9 +159,9 @@ struct TeamPage {
             html.element("<p>", text.nothingToFix, close: "</p>")
         }
         if !skipped.isEmpty {
-            html.markup("<table id=\"skipped-rows\"><thead><tr>")
-            for heading in [text.row, text.column, text.question, text.reason] { html.element("<th>", heading, close: "</th>") }
-            html.markup("</tr></thead><tbody>")
+            html.markup("<table id=\"skipped-rows\">")
+            headings(&html, [text.row, text.column, text.question, text.reason])
+            html.markup("<tbody>")
             for row in skipped {
                 html.markup("<tr class=\"skipped\">")
                 html.element("<td class=\"number\">", "\(row.row)", close: "</td>")
@@ -174,9 +176,9 @@ struct TeamPage {
         }
         if !quarantined.isEmpty {
             html.element("<h3>", text.quarantineHeading, close: "</h3>")
-            html.markup("<table id=\"quarantine\"><thead><tr>")
-            for heading in [text.row, text.question, text.since, text.reason] { html.element("<th>", heading, close: "</th>") }
-            html.markup("</tr></thead><tbody>")
+            html.markup("<table id=\"quarantine\">")
+            headings(&html, [text.row, text.question, text.since, text.reason])
+            html.markup("<tbody>")
             for entry in quarantined {
                 html.markup("<tr class=\"quarantined\">")
                 html.element("<td class=\"number\">", entry.row.map(String.init) ?? "-", close: "</td>")
@@ -240,6 +242,12 @@ struct TeamPage {
     }
 
     // MARK: Helpers
+
+    private func headings(_ html: inout HTML, _ names: [String]) {
+        html.markup("<thead><tr>")
+        for name in names { html.element("<th>", name, close: "</th>") }
+        html.markup("</tr></thead>")
+    }
 
     private func row(_ html: inout HTML, _ term: String, _ value: String, id: StaticString) {
         html.markup("<div><dt>")
