@@ -45,6 +45,37 @@ struct LexicalIndexTests {
         #expect(try snapshot.search(SearchQuery(text: "ипотека", vector: nil, mode: .lexical), k: 5).results.isEmpty)
     }
 
+    /// One publisher (as `watch` keeps one) remembers terms between publications: an edited
+    /// answer is indexed with its new words and without its old ones, and the file is the same as
+    /// a fresh publisher writes.
+    @Test func aLongRunningPublisherIndexesEditsAsAFreshOneDoes() throws {
+        let path = directory.path("reused.snapshot")
+        let publisher = SnapshotPublisher(path: path)
+        _ = try publisher.publish(model: Self.model, templates: Self.templates, minimumGeneration: 1)
+        var edited = Self.templates
+        edited[3] = Self.template("deposit", "Как открыть вклад?", "Через мобильное приложение ЧАЙКА.")
+        edited.append(Self.template("new", "Где банкомат?", "Рядом с вкладами."))
+        _ = try publisher.publish(model: Self.model, templates: edited, minimumGeneration: 2)
+        let reused = try MappedSnapshot(path: path)
+        func ids(_ text: String, in snapshot: MappedSnapshot) throws -> [String] {
+            try snapshot.search(SearchQuery(text: text, vector: nil, mode: .lexical), k: 5).results.map(\.id)
+        }
+        #expect(try ids("чайка", in: reused) == ["deposit"])
+        #expect(try ids("онлайн", in: reused).isEmpty, "the old answer's words are gone")
+        #expect(try ids("банкомат", in: reused) == ["new"])
+
+        let freshPath = directory.path("fresh.snapshot")
+        _ = try SnapshotPublisher(path: freshPath).publish(model: Self.model, templates: edited, minimumGeneration: 2,
+                                                           now: Date(timeIntervalSince1970: 0))
+        _ = try publisher.publish(model: Self.model, templates: edited, minimumGeneration: 3, now: Date(timeIntervalSince1970: 0))
+        func lexicalSection(_ path: String) throws -> Data {
+            let header = try MappedSnapshot(path: path).header
+            let offset = try #require(header.lexicalOffset), length = try #require(header.lexicalLength)
+            return try Data(contentsOf: URL(fileURLWithPath: path))[offset..<offset + length]
+        }
+        #expect(try lexicalSection(path) == lexicalSection(freshPath), "the lexical section is byte for byte what a fresh publisher writes")
+    }
+
     @Test func hybridCarriesBothComponentsAndFusesThem() throws {
         let snapshot = try publish()
         // The vector points at "deposit", the words at "limits".
