@@ -105,6 +105,17 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         }
     }
 
+    /// Quarantined templates not named here keep the question and row `previous` gave them (a
+    /// version switch or publication reads no spreadsheet).
+    package mutating func keepPlaces(from previous: SyncActivity) {
+        let named = Dictionary(previous.quarantined.map { ($0.templateID, $0) }, uniquingKeysWith: { first, _ in first })
+        for index in quarantined.indices where quarantined[index].question == nil {
+            guard let earlier = named[quarantined[index].templateID] else { continue }
+            quarantined[index].question = earlier.question
+            quarantined[index].row = earlier.row
+        }
+    }
+
     /// Reads it from a store the caller can open (the writer; `serve` on PostgreSQL).
     package static func read(from store: any TemplateStore, lastAttempt: Attempt?, places: SpreadsheetPlaces = [:],
                              now: Date = Date()) async throws -> SyncActivity {
@@ -154,7 +165,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         // Milliseconds kept: a sync's duration is the difference of two of these.
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Self.timestampStyle))
+            try container.encode(Self.timestamp(date))
         }
         return encoder
     }
@@ -172,4 +183,16 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     }
 
     static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    /// `2026-11-26T05:42:09.037Z`, rounded to the millisecond. Not the format style's own
+    /// fractional seconds: it truncates, and a parsed `.037` is a hair below it as a Double, so a
+    /// date written, read and written again would lose a millisecond (and `/v1/syncs` would
+    /// differ from `status --json`).
+    static func timestamp(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let fraction = (millis % 1000 + 1000) % 1000
+        let whole = Date(timeIntervalSince1970: TimeInterval((millis - fraction) / 1000))
+        let seconds = whole.formatted(Date.ISO8601FormatStyle())
+        return seconds.dropLast() + String(format: ".%03dZ", fraction)
+    }
 }

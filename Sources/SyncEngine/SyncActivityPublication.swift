@@ -21,25 +21,29 @@ package struct SyncActivityPublication: Sendable {
     /// cannot be read, the previous document is kept with this attempt, so the page still says
     /// that the last sync failed, and why.
     /// - Parameter places: the spreadsheet the sync read, so quarantined templates are named by
-    ///   question and row; empty keeps the previous document's names.
+    ///   question and row; those it does not name keep the previous document's names.
     package func publish(attempt: SyncActivity.Attempt?, places: SyncActivity.SpreadsheetPlaces = [:]) async {
         let file = self.file
-        let previous: SyncActivity?
-        do { previous = try await BlockingWork.run { try file.read() } } catch {
-            logger.notice("replacing an unreadable activity document", metadata: ["error": "\(error)"])
-            previous = nil
+        // The previous document is read only when something is taken from it (most syncs need nothing).
+        var previousRead = false
+        var previousDocument: SyncActivity?
+        func previous() async -> SyncActivity? {
+            if previousRead { return previousDocument }
+            previousRead = true
+            do { previousDocument = try await BlockingWork.run { try file.read() } } catch {
+                logger.notice("replacing an unreadable activity document", metadata: ["error": "\(error)"])
+            }
+            return previousDocument
         }
         var activity: SyncActivity
         do {
-            var known = places
-            if known.isEmpty, let previous {
-                for entry in previous.quarantined {
-                    if let question = entry.question, let row = entry.row { known[entry.templateID] = (question, row) }
-                }
+            let lastAttempt = if let attempt { attempt } else { await previous()?.lastAttempt }
+            activity = try await SyncActivity.read(from: store, lastAttempt: lastAttempt, places: places)
+            if activity.quarantined.contains(where: { $0.question == nil }), let old = await previous() {
+                activity.keepPlaces(from: old)
             }
-            activity = try await SyncActivity.read(from: store, lastAttempt: attempt ?? previous?.lastAttempt, places: known)
         } catch {
-            guard var kept = previous ?? (attempt.map { SyncActivity(writtenAt: Date(), currentVersion: nil, lastAttempt: $0, recentSyncs: [], quarantined: []) }) else {
+            guard var kept = await previous() ?? (attempt.map { SyncActivity(writtenAt: Date(), currentVersion: nil, lastAttempt: $0, recentSyncs: [], quarantined: []) }) else {
                 logger.warning("could not read the store for the activity document", metadata: ["error": "\(error)"])
                 return
             }

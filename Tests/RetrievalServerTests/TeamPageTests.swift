@@ -210,6 +210,17 @@ struct SyncActivityFileTests {
         #expect(try SyncActivityFile(path: directory.path("missing.json")).read() == nil)
     }
 
+    /// Written, read and written again, a timestamp keeps its millisecond (the store keeps
+    /// milliseconds; `status --json` and `/v1/syncs` must show the same ones).
+    @Test func timestampsSurviveARoundTripToTheMillisecond() throws {
+        let encoder = SyncActivity.encoder(), decoder = SyncActivity.decoder()
+        for text in ["2026-11-26T05:42:09.037Z", "2026-11-26T05:42:09.000Z", "2026-11-26T05:42:09.999Z", "1970-01-01T00:00:00.001Z"] {
+            let date = try decoder.decode([Date].self, from: Data("[\"\(text)\"]".utf8))[0]
+            let again = String(decoding: try encoder.encode([date]), as: UTF8.self)
+            #expect(again == "[\"\(text)\"]")
+        }
+    }
+
     @Test func hostileFilesAreRefusedWithACode() throws {
         let directory = try TemporaryDirectory("activity-hostile")
         defer { directory.remove() }
