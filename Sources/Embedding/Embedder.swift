@@ -1,12 +1,31 @@
-/// Turns texts into vectors. Implementations: `LocalHashingEmbedder` (here), the HTTP providers.
+/// What a text is to the model. Many current models are asymmetric: they were trained with
+/// questions and documents marked differently (e5's `query: ` / `passage: `, nomic's
+/// `search_query: ` / `search_document: `, APIs' `input_type`), and rank worse when both sides
+/// are embedded alike. Every call says which side its texts are on; a symmetric model ignores it.
+package enum EmbeddingRole: String, Sendable, Codable, CaseIterable {
+    /// A customer's question, embedded to search with.
+    case query
+    /// A template, embedded to be found.
+    case passage
+}
+
+/// Turns texts into vectors. Implementations: `LocalHashingEmbedder` (here), the in-process
+/// model (`InProcessModel`), the HTTP providers.
 ///
 /// A batch call returns one vector per input, in input order, each of `model.dimension` finite
-/// values. Callers validate that with `EmbeddingValidation` rather than trusting a remote model.
+/// values. Callers validate that with `EmbeddingValidation` rather than trusting a model.
 package protocol Embedder: Sendable {
     var model: ModelIdentity { get }
     /// The most texts one `embed` call should carry.
     var preferredBatchSize: Int { get }
-    func embed(_ texts: [String]) async throws -> [[Float]]
+    /// How hybrid search weighs this model's cosine against BM25, measured for the model
+    /// (`HybridWeights`); recorded with each model version and in its snapshots.
+    var hybridDenseWeight: Float { get }
+    func embed(_ texts: [String], as role: EmbeddingRole) async throws -> [[Float]]
+}
+
+extension Embedder {
+    package var hybridDenseWeight: Float { HybridWeights.denseWeight(forModelNamed: model.name) }
 }
 
 /// A response that does not fit the request.

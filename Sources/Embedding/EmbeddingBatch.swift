@@ -20,13 +20,13 @@ package struct EmbeddingBatchResult: Sendable {
 /// An embedder that reports per-input rejections and its costs. HTTP providers implement it;
 /// every other embedder gets it from `embed` (all accepted, one call).
 package protocol BatchEmbedder: Embedder {
-    func embedBatch(_ texts: [String]) async throws -> EmbeddingBatchResult
+    func embedBatch(_ texts: [String], as role: EmbeddingRole) async throws -> EmbeddingBatchResult
 }
 
 extension Embedder {
     /// `embedBatch` when the embedder has it, otherwise one `embed` call that accepts everything.
-    package func embedReportingCosts(_ texts: [String]) async throws -> EmbeddingBatchResult {
-        if let batching = self as? any BatchEmbedder { return try await batching.embedBatch(texts) }
-        return EmbeddingBatchResult(vectors: try await embed(texts).map { Optional($0) })
+    package func embedReportingCosts(_ texts: [String], as role: EmbeddingRole) async throws -> EmbeddingBatchResult {
+        if let batching = self as? any BatchEmbedder { return try await batching.embedBatch(texts, as: role) }
+        return EmbeddingBatchResult(vectors: try await embed(texts, as: role).map { Optional($0) })
     }
 }

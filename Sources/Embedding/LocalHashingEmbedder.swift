@@ -28,7 +28,8 @@ package struct LocalHashingEmbedder: Embedder {
         preferredBatchSize = batchSize
     }
 
-    package func embed(_ texts: [String]) async throws -> [[Float]] {
+    /// Symmetric: a question and a template are embedded alike, whatever `role` says.
+    package func embed(_ texts: [String], as role: EmbeddingRole) async throws -> [[Float]] {
         let tokenizer = Tokenizer()
         return texts.map { vector(for: $0, tokenizer: tokenizer) }
     }

@@ -17,9 +17,11 @@ package struct HTTPEmbedderSettings: Sendable {
     package var timeout: Duration
     package var apiKey: Secret?
     package var retry: RetryPolicy
+    /// How queries and passages are told apart (prefixes, `input_type`).
+    package var roles: RoleMarking
 
     package init(baseURL: String, model: String, modelVersion: String = "1", dimensions: Int? = nil, batchSize: Int = 32,
-                timeout: Duration = .seconds(30), apiKey: Secret? = nil, retry: RetryPolicy = RetryPolicy()) {
+                timeout: Duration = .seconds(30), apiKey: Secret? = nil, retry: RetryPolicy = RetryPolicy(), roles: RoleMarking = .none) {
         self.baseURL = baseURL
         self.model = model
         self.modelVersion = modelVersion
@@ -28,6 +30,18 @@ package struct HTTPEmbedderSettings: Sendable {
         self.timeout = timeout
         self.apiKey = apiKey
         self.retry = retry
+        self.roles = roles
+    }
+
+    /// The version the store records: the configured one, and when queries and passages are
+    /// marked, a tag of how (other prefixes give other vectors, so another version), kept within
+    /// what a snapshot header holds.
+    package var effectiveModelVersion: String {
+        guard !roles.isNone else { return modelVersion }
+        let tag = "+r" + roles.versionTag
+        var base = modelVersion
+        while base.utf8.count + tag.utf8.count > ModelIdentity.versionCapacity { base.removeLast() }
+        return base + tag
     }
 }
 
@@ -73,11 +87,11 @@ package final class HTTPEmbedder: BatchEmbedder {
         self.logger = logger
         self.endpoint = endpoint
         self.preferredBatchSize = settings.batchSize
-        self.model = ModelIdentity(name: settings.model, version: settings.modelVersion, dimension: dimension)
+        self.model = ModelIdentity(name: settings.model, version: settings.effectiveModelVersion, dimension: dimension)
     }
 
-    package func embed(_ texts: [String]) async throws -> [[Float]] {
-        let result = try await embedBatch(texts)
+    package func embed(_ texts: [String], as role: EmbeddingRole) async throws -> [[Float]] {
+        let result = try await embedBatch(texts, as: role)
         if let (index, reason) = result.rejections.first {
             throw EmbeddingProviderError(code: .rejected, endpoint: endpoint, status: 400, providerMessage: reason,
                                          hint: "The provider rejected input \(index).")
@@ -90,13 +104,14 @@ package final class HTTPEmbedder: BatchEmbedder {
         return vectors
     }
 
-    package func embedBatch(_ texts: [String]) async throws -> EmbeddingBatchResult {
+    package func embedBatch(_ texts: [String], as role: EmbeddingRole) async throws -> EmbeddingBatchResult {
         var result = EmbeddingBatchResult(vectors: Array(repeating: nil, count: texts.count), requests: 0)
-        try await embed(Array(texts.indices), of: texts, into: &result)
+        let marked = texts.map { settings.roles.text($0, as: role) }
+        try await embed(Array(marked.indices), of: marked, role: role, into: &result)
         if !texts.isEmpty, result.rejections.count == texts.count {
             // Every input was rejected. If a tiny probe is refused too, the request itself is wrong
             // (model name, options) and quarantining the inputs would hide that.
-            let probe = try await post(["faqsync probe"], requests: &result.requests)
+            let probe = try await post(["faqsync probe"], role: role, requests: &result.requests)
             guard case .vectors = probe else {
                 throw EmbeddingProviderError(code: .badRequest, endpoint: endpoint, status: 400, providerMessage: result.rejections[0],
                                              hint: "The provider refuses every request, a one-word probe included; check EMBEDDING_MODEL and EMBEDDING_DIMENSIONS.")
@@ -105,8 +120,8 @@ package final class HTTPEmbedder: BatchEmbedder {
         return result
     }
 
-    private func embed(_ indices: [Int], of texts: [String], into result: inout EmbeddingBatchResult) async throws {
-        let outcome = try await post(indices.map { texts[$0] }, requests: &result.requests)
+    private func embed(_ indices: [Int], of texts: [String], role: EmbeddingRole, into result: inout EmbeddingBatchResult) async throws {
+        let outcome = try await post(indices.map { texts[$0] }, role: role, requests: &result.requests)
         switch outcome {
         case .vectors(let vectors, let tokens):
             for (index, vector) in zip(indices, vectors) { result.vectors[index] = vector }
@@ -118,8 +133,8 @@ package final class HTTPEmbedder: BatchEmbedder {
             }
             let half = indices.count / 2
             logger.debug("splitting a batch the provider refused", metadata: ["size": "\(indices.count)", "reason": "\(message)"])
-            try await embed(Array(indices[..<half]), of: texts, into: &result)
-            try await embed(Array(indices[half...]), of: texts, into: &result)
+            try await embed(Array(indices[..<half]), of: texts, role: role, into: &result)
+            try await embed(Array(indices[half...]), of: texts, role: role, into: &result)
         }
     }
 
@@ -132,7 +147,7 @@ package final class HTTPEmbedder: BatchEmbedder {
     }
 
     /// One batch, with retries for what retrying can fix.
-    private func post(_ inputs: [String], requests: inout Int) async throws -> Outcome {
+    private func post(_ inputs: [String], role: EmbeddingRole, requests: inout Int) async throws -> Outcome {
         let clock = ContinuousClock()
         let deadline = clock.now + settings.retry.maxTotal
         var attempt = 0
@@ -143,7 +158,7 @@ package final class HTTPEmbedder: BatchEmbedder {
             var retryAfter: Duration?
             do {
                 requests += 1
-                let response = try await client.execute(try request(inputs), timeout: .init(settings.timeout))
+                let response = try await client.execute(try request(inputs, role: role), timeout: .init(settings.timeout))
                 let body = Data(try await response.body.collect(upTo: 256 << 20).readableBytesView)
                 let status = Int(response.status.code)
                 switch status {
@@ -210,20 +225,21 @@ package final class HTTPEmbedder: BatchEmbedder {
 
     private func learnDimension() async throws -> Int {
         var requests = 0
-        guard case .vectors(let vectors, _) = try await post(["dimension probe"], requests: &requests), let first = vectors.first, !first.isEmpty else {
+        guard case .vectors(let vectors, _) = try await post(["dimension probe"], role: .passage, requests: &requests), let first = vectors.first, !first.isEmpty else {
             throw EmbeddingProviderError(code: .invalidResponse, endpoint: endpoint, status: nil, providerMessage: "the probe was rejected",
                                          hint: "Set EMBEDDING_DIMENSIONS to the model's dimension.")
         }
         return first.count
     }
 
-    private func request(_ inputs: [String]) throws -> HTTPClientRequest {
+    private func request(_ inputs: [String], role: EmbeddingRole) throws -> HTTPClientRequest {
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "faqsync")
         if let key = settings.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(key.reveal())") }
-        request.body = .bytes(ByteBuffer(bytes: try format.requestBody(model: settings.model, inputs: inputs, dimensions: settings.dimensions)))
+        request.body = .bytes(ByteBuffer(bytes: try format.requestBody(model: settings.model, inputs: inputs, dimensions: settings.dimensions,
+                                                                            inputType: settings.roles.inputType(role))))
         return request
     }
 

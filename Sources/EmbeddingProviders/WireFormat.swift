@@ -5,7 +5,8 @@ package protocol EmbeddingWireFormat: Sendable {
     var name: String { get }
     /// The path appended to the base URL.
     var path: String { get }
-    func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data
+    /// `inputType`: the API's `input_type` for these inputs (query or passage), nil to send none.
+    func requestBody(model: String, inputs: [String], dimensions: Int?, inputType: String?) throws -> Data
     /// Vectors in input order, and tokens used if reported. Throws a description of what is wrong.
     func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?)
 }
@@ -27,6 +28,8 @@ package struct OpenAIWireFormat: EmbeddingWireFormat {
         let input: [String]
         let dimensions: Int?
         let encoding_format = "float"
+        /// Omitted when nil (the synthesised encoder skips nil optionals).
+        let input_type: String?
     }
 
     struct Response: Decodable {
@@ -42,8 +45,8 @@ package struct OpenAIWireFormat: EmbeddingWireFormat {
         let usage: Usage?
     }
 
-    package func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data {
-        try JSONEncoder().encode(Request(model: model, input: inputs, dimensions: dimensions))
+    package func requestBody(model: String, inputs: [String], dimensions: Int?, inputType: String?) throws -> Data {
+        try JSONEncoder().encode(Request(model: model, input: inputs, dimensions: dimensions, input_type: inputType))
     }
 
     package func parse(_ body: Data, inputCount: Int) throws(ResponseShapeError) -> (vectors: [[Float]], tokens: Int?) {
@@ -86,7 +89,8 @@ package struct OllamaWireFormat: EmbeddingWireFormat {
         let prompt_eval_count: Int?
     }
 
-    package func requestBody(model: String, inputs: [String], dimensions: Int?) throws -> Data {
+    /// Ollama's API has no input type: its models are told by prefixes (RoleMarking).
+    package func requestBody(model: String, inputs: [String], dimensions: Int?, inputType: String?) throws -> Data {
         try JSONEncoder().encode(Request(model: model, input: inputs, dimensions: dimensions))
     }
 

@@ -109,7 +109,7 @@ extension FAQSyncCommand {
                           embedder.model.dimension == header.dimension else {
                         throw SearchError(message: "the configured model \(embedder.model) is not the snapshot's model \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions): their vectors cannot be compared. Configure the snapshot's model, sync and publish with the configured one, or use --mode lexical")
                     }
-                    vector = try await embedder.embed([text])[0]
+                    vector = try await embedder.embed([text], as: .query)[0]
                 }
                 let results = try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k,
                                                   filter: SearchFilter(category: category, subcategory: subcategory, minimumScore: minScore))
@@ -142,6 +142,9 @@ struct SnapshotInfo: Encodable {
     let formatVersion: UInt32
     /// Distinct terms in the lexical index; nil for a version 1 file.
     let lexicalTerms: Int?
+    /// Hybrid search's dense weight recorded for the model version; nil when the file records
+    /// none (hybrid search then uses 0.5).
+    let hybridDenseWeight: Float?
 
     init(_ snapshot: MappedSnapshot) {
         let header = snapshot.header
@@ -155,16 +158,20 @@ struct SnapshotInfo: Encodable {
         bytes = header.fileSize
         formatVersion = header.formatVersion
         lexicalTerms = snapshot.view.lexical?.termCount
+        hybridDenseWeight = header.hybridDenseWeight
     }
 
     enum CodingKeys: String, CodingKey {
         case path, generation, createdAt = "created_at", modelName = "model_name", modelVersion = "model_version"
         case dimension, templates, bytes, formatVersion = "format_version", lexicalTerms = "lexical_terms"
+        case hybridDenseWeight = "hybrid_dense_weight"
     }
 
     var text: String {
         "\(path): format version \(formatVersion), generation \(generation), \(templates) templates, \(modelName) \(modelVersion) (\(dimension) dimensions), "
             + (lexicalTerms.map { "lexical index of \($0) terms, " } ?? "no lexical index (dense search only), ")
+            + (hybridDenseWeight.map { String(format: "hybrid fusion %.2f × dense + %.2f × lexical, ", $0, 1 - $0) }
+                ?? "no hybrid weight recorded (0.5 × dense + 0.5 × lexical), ")
             + "\(bytes) bytes, created \(createdAt.formatted(.iso8601)); checksum verified"
     }
 }

@@ -139,7 +139,7 @@ package struct RetrievalService: Sendable {
                 throw HTTPError(.conflict, message: "the snapshot's model is \(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions) but this server embeds queries with \(embedder.model); restart it with the snapshot's model configured, or ask with \"mode\": \"lexical\"")
             }
             do {
-                vector = try await embedder.embed([text])[0]
+                vector = try await embedder.embed([text], as: .query)[0]
             } catch {
                 metrics.failedQueries.increment()
                 throw error

@@ -1,6 +1,7 @@
 import Embedding
 import EmbeddingProviders
 import Foundation
+import InProcessModel
 import Logging
 import PostgresClient
 import PostgresStore
@@ -51,6 +52,18 @@ package struct FAQSyncConfiguration: Sendable {
         package var batchSize: Int?
         package var maxConcurrency: Int
         package var http: HTTPEmbedderSettings?
+        /// Set when the provider is the in-process model.
+        package var inProcess: InProcessModelSettings?
+    }
+
+    /// Where the in-process model's files are (`EMBEDDING_MODEL_DIR`, `EMBEDDING_ENGINE`,
+    /// `EMBEDDING_WEIGHTS`; unset: where the Debian package or scripts/install-deps.sh put them)
+    /// and weights the operator vouches for (`EMBEDDING_WEIGHTS_SHA256`).
+    package struct InProcessModelSettings: Sendable {
+        package var directory: String?
+        package var engine: String?
+        package var weights: String?
+        package var trustedWeights: Set<String>
     }
 
     /// What `watch` (and the logging every command sets up) reads.
@@ -61,7 +74,9 @@ package struct FAQSyncConfiguration: Sendable {
         package var metricsAddress: ListenAddress?
     }
 
-    package enum Provider: String, Sendable, CaseIterable { case local, openai, ollama }
+    /// `e5`: multilingual-e5-small in the process (the default); `local`: the model-free hashing
+    /// embedder; `openai`, `ollama`: a model behind HTTP.
+    package enum Provider: String, Sendable, CaseIterable { case e5, local, openai, ollama }
     enum LogLevel: String, CaseIterable { case trace, debug, info, notice, warning, error, critical }
     enum LogFormat: String, CaseIterable { case text, json }
 
@@ -128,14 +143,27 @@ package struct FAQSyncConfiguration: Sendable {
     }
 
     static func embeddingSettings(_ settings: SettingsReader, environment: [String: String]) throws -> EmbeddingSettings {
-        let provider = try settings.choice("EMBEDDING_PROVIDER", Provider.self) ?? .local
+        let provider = try settings.choice("EMBEDDING_PROVIDER", Provider.self) ?? .e5
         let dimension = try settings.integer("EMBEDDING_DIMENSIONS", in: 1...SnapshotLayout.maxDimension)
         let batchSize = try settings.integer("EMBEDDING_BATCH_SIZE", in: batchSizeRange)
         let modelVersion = try settings.text("EMBEDDING_MODEL_VERSION", maxBytes: SnapshotLayout.modelVersionCapacity - 1,
                                              why: "the snapshot header holds no more; a git SHA: use its first 12 characters")
-        let maxConcurrency = try settings.integer("EMBEDDING_MAX_CONCURRENCY", in: concurrencyRange) ?? (provider == .local ? 1 : 4)
+        // The in-process providers use every core within one call; HTTP providers overlap requests.
+        let maxConcurrency = try settings.integer("EMBEDDING_MAX_CONCURRENCY", in: concurrencyRange) ?? (provider == .local || provider == .e5 ? 1 : 4)
         var http: HTTPEmbedderSettings?
-        if provider != .local {
+        var inProcess: InProcessModelSettings?
+        if provider == .e5 {
+            var trusted = Set<String>()
+            if let hash = settings.string("EMBEDDING_WEIGHTS_SHA256") {
+                let hex = hash.lowercased()
+                guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                    throw ConfigurationError(key: "EMBEDDING_WEIGHTS_SHA256", message: "must be a SHA-256 in 64 hex digits (`sha256sum FILE`)")
+                }
+                trusted.insert(hex)
+            }
+            inProcess = InProcessModelSettings(directory: settings.string("EMBEDDING_MODEL_DIR"), engine: settings.string("EMBEDDING_ENGINE"),
+                                               weights: settings.string("EMBEDDING_WEIGHTS"), trustedWeights: trusted)
+        } else if provider != .local {
             guard let model = try settings.text("EMBEDDING_MODEL", maxBytes: SnapshotLayout.modelNameCapacity - 1,
                                                 why: "the snapshot header holds no more") else {
                 throw ConfigurationError(key: "EMBEDDING_MODEL", message: "must name the model when EMBEDDING_PROVIDER is '\(provider.rawValue)' (for example bge-m3)")
@@ -152,11 +180,30 @@ package struct FAQSyncConfiguration: Sendable {
             http = HTTPEmbedderSettings(baseURL: baseURL, model: model, modelVersion: modelVersion ?? "1",
                                         dimensions: dimension, batchSize: batchSize ?? 32,
                                         timeout: .seconds(try settings.integer("EMBEDDING_TIMEOUT_S", in: 1...3_600, unit: " seconds") ?? 30),
-                                        apiKey: apiKey, retry: retry)
+                                        apiKey: apiKey, retry: retry, roles: try roleMarking(settings, model: model))
         }
         return EmbeddingSettings(provider: provider,
                                  dimension: provider == .local ? (dimension ?? LocalHashingEmbedder.defaultDimension) : dimension,
-                                 modelVersion: modelVersion, batchSize: batchSize, maxConcurrency: maxConcurrency, http: http)
+                                 modelVersion: modelVersion, batchSize: batchSize, maxConcurrency: maxConcurrency, http: http,
+                                 inProcess: inProcess)
+    }
+
+    /// `EMBEDDING_QUERY_PREFIX`, `EMBEDDING_PASSAGE_PREFIX` and `EMBEDDING_INPUT_TYPES`
+    /// (`query,passage`: the `input_type` values sent for each); with none of them set, what the
+    /// model is known to need (`RoleMarking.known`).
+    static func roleMarking(_ settings: SettingsReader, model: String) throws -> RoleMarking {
+        let queryPrefix = try settings.untrimmed("EMBEDDING_QUERY_PREFIX", maxBytes: 256)
+        let passagePrefix = try settings.untrimmed("EMBEDDING_PASSAGE_PREFIX", maxBytes: 256)
+        var inputTypes: (query: String, passage: String)?
+        if let types = try settings.text("EMBEDDING_INPUT_TYPES", maxBytes: 256, why: "two short names") {
+            let parts = types.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ConfigurationError(key: "EMBEDDING_INPUT_TYPES", message: "must be two names, the query's and the passage's, separated by a comma (for example query,passage)")
+            }
+            inputTypes = (parts[0], parts[1])
+        }
+        if queryPrefix == nil, passagePrefix == nil, inputTypes == nil { return RoleMarking.known(forModel: model) }
+        return RoleMarking(queryPrefix: queryPrefix ?? "", passagePrefix: passagePrefix ?? "", inputTypes: inputTypes)
     }
 
     /// `EMBEDDING_API_KEY`, else the file `EMBEDDING_API_KEY_FILE` names, else the systemd
@@ -253,6 +300,13 @@ package struct FAQSyncConfiguration: Sendable {
     /// from one probe request.
     package func makeEmbedder(knownDimension: Int? = nil, logger: Logger = Logger(label: "faqsync.embedding")) async throws -> any Embedder {
         switch (embedding.provider, embedding.http) {
+        case (.e5, _):
+            let settings = embedding.inProcess ?? InProcessModelSettings(trustedWeights: [])
+            let engine = try await BlockingWork.run {
+                let files = try ModelFiles.locate(engine: settings.engine, weights: settings.weights, directory: settings.directory)
+                return try E5Engine(files: files, trustedWeights: settings.trustedWeights)
+            }
+            return MultilingualE5Embedder(engine: engine, batchSize: embedding.batchSize ?? 32)
         case (.local, _), (_, nil):
             return LocalHashingEmbedder(dimension: embedding.dimension ?? LocalHashingEmbedder.defaultDimension,
                                         batchSize: embedding.batchSize ?? 64,

@@ -14,6 +14,16 @@ struct SettingsReader {
         return raw
     }
 
+    /// The value exactly as given, spaces kept (a model's prefix such as `query: ` ends in one;
+    /// in an EnvironmentFile= write it quoted), nil when unset or empty.
+    func untrimmed(_ key: String, maxBytes: Int) throws -> String? {
+        guard let raw = environment[key], !raw.isEmpty else { return nil }
+        guard raw.utf8.count <= maxBytes else {
+            throw ConfigurationError(key: key, message: "must be at most \(maxBytes) bytes, not \(raw.utf8.count)")
+        }
+        return raw
+    }
+
     /// A whole number within `range`, nil when unset.
     func integer(_ key: String, in range: ClosedRange<Int>, unit: String = "") throws -> Int? {
         guard let raw = string(key) else { return nil }

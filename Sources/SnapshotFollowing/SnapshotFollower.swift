@@ -95,7 +95,8 @@ package final class SnapshotFollower: Service, Sendable {
         guard changes.generation != copy.generation || changes.isComplete else { return }
         copy.apply(changes)
         let fetched = ContinuousClock.now
-        let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension)
+        let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
+                                          hybridDenseWeight: version.hybridDenseWeight)
         let templates = copy.sortedTemplates()
         let publisher = self.publisher
         // Encoding and fsync block: on a thread of the publisher's own, not the cooperative pool.

@@ -39,11 +39,15 @@ public enum SnapshotEncoder {
         public let name: String
         public let version: String
         public let dimension: Int
+        /// Hybrid search's dense weight for this model version, recorded in the header so every
+        /// reader fuses as the version was measured; nil records none (readers use 0.5).
+        public let hybridDenseWeight: Float?
 
-        public init(name: String, version: String, dimension: Int) {
+        public init(name: String, version: String, dimension: Int, hybridDenseWeight: Float? = nil) {
             self.name = name
             self.version = version
             self.dimension = dimension
+            self.hybridDenseWeight = hybridDenseWeight
         }
     }
 
@@ -52,6 +56,9 @@ public enum SnapshotEncoder {
     public static func validate(model: Model) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: "-", message: problem)
+        }
+        if let weight = model.hybridDenseWeight, !(weight.isFinite && (0...1).contains(weight)) {
+            throw SnapshotError(code: .inconsistent, path: "-", message: "the hybrid dense weight \(weight) is not between 0 and 1")
         }
     }
 
@@ -121,6 +128,10 @@ public enum SnapshotEncoder {
         if let lexicalSection {
             put(UInt64(lexicalOffset), at: SnapshotLayout.Offset.lexicalOffset, in: &header)
             put(UInt64(lexicalSection.count), at: SnapshotLayout.Offset.lexicalLength, in: &header)
+        }
+        if let weight = model.hybridDenseWeight {
+            put(UInt32(1), at: SnapshotLayout.Offset.fusionRecorded, in: &header)
+            put(weight.bitPattern, at: SnapshotLayout.Offset.fusionDenseWeight, in: &header)
         }
 
         var writer = ChunkWriter(descriptor: descriptor, path: path)

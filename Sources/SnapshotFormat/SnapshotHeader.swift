@@ -17,6 +17,9 @@ public struct SnapshotHeader: Sendable, Hashable {
     /// The lexical section (version 2), nil in a version 1 file.
     public let lexicalOffset: Int?
     public let lexicalLength: Int?
+    /// Hybrid search's dense weight recorded for the model version (0...1), nil in files
+    /// published before it was recorded.
+    public let hybridDenseWeight: Float?
 
     /// Validated when the header was read: the sum fits the file.
     public var fileSize: Int {

@@ -21,7 +21,9 @@
 ///    160    32  model version, UTF-8, zero padded
 ///    192     8  lexical section offset (version 2; 8-byte aligned, after the string data)
 ///    200     8  lexical section length (version 2; the file ends with the section)
-///    208    48  reserved, zero
+///    208     4  hybrid fusion recorded: 1, or 0 in files from before it was (version 2)
+///    212     4  hybrid fusion's dense weight, float32 in 0...1 (when recorded)
+///    216    40  reserved, zero
 /// ```
 /// Vectors: one row-major matrix of little-endian float32, L2-normalised rows.
 /// String index: per template, six (offset u32, length u32) pairs into the string data, in field
@@ -58,6 +60,8 @@ public enum SnapshotLayout {
         static let modelVersion = 160
         static let lexicalOffset = 192
         static let lexicalLength = 200
+        static let fusionRecorded = 208
+        static let fusionDenseWeight = 212
     }
 
     /// The lexical section starts on this boundary.

@@ -154,6 +154,18 @@ public struct SnapshotView: @unchecked Sendable {
         guard generation <= SnapshotLayout.maxGeneration else {
             throw fail(.inconsistent, "the generation \(generation) is beyond any a publisher writes (at most \(SnapshotLayout.maxGeneration)): the file was not written by faqsync")
         }
+        var hybridDenseWeight: Float?
+        switch u32(SnapshotLayout.Offset.fusionRecorded) {
+        case 0: break
+        case 1:
+            let weight = Float(bitPattern: u32(SnapshotLayout.Offset.fusionDenseWeight))
+            guard weight.isFinite, (0...1).contains(weight) else {
+                throw fail(.inconsistent, "the header's hybrid dense weight (\(weight)) is not between 0 and 1")
+            }
+            hybridDenseWeight = weight
+        case let other:
+            throw fail(.inconsistent, "the header's fusion field says \(other), not 0 or 1")
+        }
         guard fileSize == buffer.count else {
             throw fail(fileSize > buffer.count ? .truncated : .inconsistent,
                        "the header describes \(fileSize) bytes but the file has \(buffer.count): it is truncated or was not written by faqsync")
@@ -168,7 +180,7 @@ public struct SnapshotView: @unchecked Sendable {
             vectorsOffset: vectorsOffset, vectorsLength: vectorsLength, indexOffset: indexOffset, indexLength: indexLength,
             stringsOffset: stringsOffset, stringsLength: stringsLength,
             checksum: u64(SnapshotLayout.Offset.checksum),
-            lexicalOffset: lexicalOffset, lexicalLength: lexicalLength)
+            lexicalOffset: lexicalOffset, lexicalLength: lexicalLength, hybridDenseWeight: hybridDenseWeight)
     }
 }
 

@@ -46,16 +46,22 @@ public struct LexicalScoring: Sendable, Equatable {
 public enum Fusion: Sendable, Equatable {
     /// Reciprocal rank fusion: Σ 1 / (k + rank) over both rankings.
     case reciprocalRank(k: Float)
-    /// weight × cosine + (1 − weight) × BM25 / the query's best BM25.
+    /// `denseWeight × dense + (1 − denseWeight) × lexical`, each side normalised per query over
+    /// its candidates: the cosine as (cosine − the worst dense candidate's) / (the best's − the
+    /// worst's), BM25 as BM25 / the best candidate's. A model whose cosines for one query all sit
+    /// within a few hundredths (e5) then counts as much as one whose cosines spread widely.
     case weightedSum(denseWeight: Float)
 
-    public static let standard = Fusion.weightedSum(denseWeight: 0.5)
+    /// For a snapshot that records no weight (published before weights were recorded).
+    public static let unrecorded = Fusion.weightedSum(denseWeight: 0.5)
 }
 
 /// Search parameters beyond the query; the defaults are what faqsync ships.
 public struct SearchTuning: Sendable, Equatable {
     public var lexical = LexicalScoring()
-    public var fusion = Fusion.standard
+    /// nil: the weighted sum with the dense weight the snapshot records for its model version
+    /// (HybridWeights in the writer), or `Fusion.unrecorded` when it records none.
+    public var fusion: Fusion?
     /// Candidates taken from each ranking before fusing.
     public var candidates = 100
     public init() {}
@@ -94,17 +100,21 @@ extension SnapshotView {
                 let ranked = TopK.scan(view: self, query: vector, k: k, filter: compiled)
                 return ranked.map { hit($0.index, score: $0.score, dense: $0.score, lexical: nil) }
             }
-            return fused(vector: vector, scorer: scorer, k: k, filter: compiled, tuning: tuning)
+            let fusion = tuning.fusion ?? header.hybridDenseWeight.map { .weightedSum(denseWeight: $0) } ?? .unrecorded
+            return fused(vector: vector, scorer: scorer, k: k, filter: compiled, fusion: fusion, candidates: tuning.candidates)
         }
     }
 
-    private func fused(vector: [Float], scorer: LexicalScorer, k: Int, filter: CompiledFilter, tuning: SearchTuning) -> [SearchHit] {
+    private func fused(vector: [Float], scorer: LexicalScorer, k: Int, filter: CompiledFilter, fusion: Fusion, candidates: Int) -> [SearchHit] {
         let unfiltered = CompiledFilter(category: filter.category, subcategory: filter.subcategory, minimumScore: -.infinity)
-        let dense = TopK.scan(view: self, query: vector, k: max(k, tuning.candidates), filter: unfiltered)
+        let dense = TopK.scan(view: self, query: vector, k: max(k, candidates), filter: unfiltered)
         let scores = scorer.accumulate()
-        let lexical = Self.top(scores, k: max(k, tuning.candidates), minimum: -.infinity,
+        let lexical = Self.top(scores, k: max(k, candidates), minimum: -.infinity,
                                admits: { index, _ in unfiltered.admits(self, index) }, strictlyPositive: true)
         let best = lexical.first?.score ?? 0
+        // The dense side's range over its candidates; a cosine below the worst candidate's counts 0.
+        let bestCosine = dense.first?.score ?? 0, worstCosine = dense.last?.score ?? 0
+        let cosineRange = bestCosine - worstCosine
         var denseRank: [Int: Int] = [:], lexicalRank: [Int: Int] = [:]
         for (rank, candidate) in dense.enumerated() { denseRank[candidate.index] = rank + 1 }
         for (rank, candidate) in lexical.enumerated() { lexicalRank[candidate.index] = rank + 1 }
@@ -115,11 +125,12 @@ extension SnapshotView {
             let cosine = cosines[index] ?? dot(vector, index), bm25 = scores[index]
             cosines[index] = cosine
             let score: Float
-            switch tuning.fusion {
+            switch fusion {
             case .reciprocalRank(let constant):
                 score = (denseRank[index].map { 1 / (constant + Float($0)) } ?? 0) + (lexicalRank[index].map { 1 / (constant + Float($0)) } ?? 0)
             case .weightedSum(let weight):
-                score = weight * cosine + (1 - weight) * (best > 0 ? bm25 / best : 0)
+                let denseShare = cosineRange > 0 ? min(1, max(0, (cosine - worstCosine) / cosineRange)) : 1
+                score = weight * denseShare + (1 - weight) * (best > 0 ? bm25 / best : 0)
             }
             guard score >= filter.minimumScore else { continue }
             TopK.insert(TopK.Candidate(score: score, index: index), into: &fused, k: k)

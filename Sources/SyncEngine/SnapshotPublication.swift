@@ -51,7 +51,8 @@ package struct SnapshotPublication: Sendable {
 
     private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64) async throws -> SnapshotPublicationRecord {
         let last = try await store.lastSnapshotPublication()
-        let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension)
+        let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
+                                          hybridDenseWeight: version.hybridDenseWeight)
         let publisher = self.publisher
         let now = Date()
         let generation = try await BlockingWork.run {

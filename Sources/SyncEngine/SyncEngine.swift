@@ -159,7 +159,7 @@ package struct SyncEngine: Sendable {
                 let batch = batches[next]
                 next += 1
                 group.addTask {
-                    let result = try await embedder.embedReportingCosts(batch.map(\.text))
+                    let result = try await embedder.embedReportingCosts(batch.map(\.text), as: .passage)
                     let accepted = zip(batch, result.vectors).compactMap { entry, vector in vector.map { (entry.inputHash, $0) } }
                     try EmbeddingValidation.validate(accepted.map(\.1), inputs: accepted.count, model: model)
                     try await store.cache(model: model, vectors: accepted.map { (inputHash: $0.0, vector: $0.1) })

@@ -18,6 +18,10 @@ package struct StoredVersion: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.templateCount = templateCount
     }
+
+    /// Hybrid search's dense weight for this version: what was measured for its model
+    /// (`HybridWeights`), written into each snapshot of the version.
+    package var hybridDenseWeight: Float { HybridWeights.denseWeight(forModelNamed: model.name) }
 }
 
 /// A template as the store holds it: its fields, its metadata as the JSON text stored, its two

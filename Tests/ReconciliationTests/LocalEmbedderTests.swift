@@ -9,12 +9,12 @@ import TestSupport
 struct LocalEmbedderTests {
     @Test func isDeterministicNormalisedAndOfItsDimension() async throws {
         let embedder = LocalHashingEmbedder(dimension: 300)
-        let vectors = try await embedder.embed(["Как открыть вклад?", "How do I open a deposit?", ""])
+        let vectors = try await embedder.embed(["Как открыть вклад?", "How do I open a deposit?", ""], as: .passage)
         #expect(vectors.count == 3)
         #expect(vectors.allSatisfy { $0.count == 300 && $0.allSatisfy(\.isFinite) })
         let norm = vectors[0].reduce(0) { $0 + $1 * $1 }.squareRoot()
         #expect(abs(norm - 1) < 1e-5)
-        #expect(try await embedder.embed(["Как открыть вклад?"])[0] == vectors[0])
+        #expect(try await embedder.embed(["Как открыть вклад?"], as: .query)[0] == vectors[0])
         #expect(embedder.model == ModelIdentity(name: "faqsync-local-hash", version: "2", dimension: 300))
     }
 

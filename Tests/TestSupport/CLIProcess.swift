@@ -41,11 +41,16 @@ package struct CLIProcess {
     }
 
     /// An environment without the caller's FAQSYNC-relevant settings, plus `extra`.
+    ///
+    /// The embedder is the model-free `local` one unless `extra` names another: most process
+    /// tests measure syncs, daemons and servers, and need fast, deterministic vectors. The tests
+    /// of the default model pass `EMBEDDING_PROVIDER: "e5"` (or `""`, for "nothing configured").
     package static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !(key.hasPrefix("FAQ_") || key.hasPrefix("EMBEDDING_") || key.hasPrefix("SQLITE_") || key == "STORAGE_BACKEND"
               || key == "STATE_DIRECTORY" || key == "NOTIFY_SOCKET" || key.hasPrefix("POSTGRES_") || key == "DATABASE_URL" || key.hasPrefix("SERVE_TOKEN"))
         }
+        environment["EMBEDDING_PROVIDER"] = "local"
         environment.merge(extra) { _, new in new }
         return environment
     }

@@ -6,6 +6,7 @@ package final class CountingEmbedder: Embedder {
     package let base: any Embedder
     package let model: ModelIdentity
     package var preferredBatchSize: Int { base.preferredBatchSize }
+    package var hybridDenseWeight: Float { base.hybridDenseWeight }
     private let counts = Mutex((requests: 0, texts: 0))
     /// Fail the request after this many have succeeded (nil: never).
     private let failAfter: Int?
@@ -23,7 +24,7 @@ package final class CountingEmbedder: Embedder {
 
     package struct InjectedFailure: Error {}
 
-    package func embed(_ texts: [String]) async throws -> [[Float]] {
+    package func embed(_ texts: [String], as role: EmbeddingRole) async throws -> [[Float]] {
         let proceed = counts.withLock { state -> Bool in
             if let failAfter, state.requests >= failAfter { return false }
             state.requests += 1
@@ -31,6 +32,6 @@ package final class CountingEmbedder: Embedder {
             return true
         }
         guard proceed else { throw InjectedFailure() }
-        return try await base.embed(texts)
+        return try await base.embed(texts, as: role)
     }
 }
