@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "AtomicFiles", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
-        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "AtomicFiles"]),
+        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "AtomicFiles", "RetrievalChecks"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
@@ -96,6 +96,12 @@ let package = Package(
         .target(
             name: "InProcessModel",
             dependencies: ["Embedding", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The FAQ team's checks (a «Проверка» sheet or a CSV file): customer questions and the template
+        // each must find, run against a snapshot in each search mode.
+        .target(
+            name: "RetrievalChecks",
+            dependencies: ["SpreadsheetReading", "SnapshotFormat", "SnapshotReader", "Embedding"]
         ),
         // Embedding models behind HTTP: OpenAI-compatible servers and Ollama, with a careful client.
         .target(
@@ -154,7 +160,7 @@ let package = Package(
             name: "SyncEngine",
             dependencies: [
                 "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
-                "SnapshotFormat", "SnapshotPublishing", "SyncActivity",
+                "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "SyncActivity", "RetrievalChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -165,7 +171,7 @@ let package = Package(
             name: "Settings",
             dependencies: [
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
-                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat",
+                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -174,7 +180,8 @@ let package = Package(
             name: "FAQSyncCommands",
             dependencies: [
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity",
+                "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity", "RetrievalChecks",
+                "InProcessModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

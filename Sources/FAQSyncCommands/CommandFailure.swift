@@ -9,6 +9,7 @@ import EmbeddingProviders
 import SnapshotFormat
 import SnapshotReader
 import SyncEngine
+import InProcessModel
 
 /// Prints an error the way every subcommand does and exits with 1: a line on stderr naming what
 /// failed, and with `--json` a JSON object on stdout, so scripts get a reason too.
@@ -33,6 +34,8 @@ enum CommandFailure {
         case let error as SnapshotError: code = "snapshot-\(error.code.rawValue)"
         case is SearchError: code = "search"
         case is PublicationFailure: code = "publication-failed"
+        case is CutOverRefused: code = "cut-over-refused"
+        case let error as ModelError: code = error.code.rawValue
         default: code = "failed"
         }
         Terminal.writeError("faqsync: error [\(code)]: \(error)\n")

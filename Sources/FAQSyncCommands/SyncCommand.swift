@@ -1,4 +1,5 @@
 import ArgumentParser
+import RetrievalChecks
 import Foundation
 import Logging
 import SyncEngine
@@ -75,6 +76,11 @@ extension FAQSyncCommand {
                 print(Summary.render(report, textsToEmbed: 0, batches: 0, store: store.location, dryRun: false))
                 print(report.publication.map { "  snapshot       generation \($0.generation) published to \($0.path)" }
                       ?? "  snapshot       \(configuration.snapshotPath) is current")
+                if let checks = report.checks { print(Summary.render(checks)) }
+                if let cutOver = report.cutOver {
+                    if cutOver.madeCurrent { print("  new model      made current: \(cutOver.reason)") }
+                    else { Terminal.writeError("faqsync: the new model version was built but not made current: \(cutOver.reason)\n") }
+                }
                 if let integrity { print(Summary.render(integrity)) }
             }
             if let integrity, !integrity.passed { throw ExitCode(1) }
@@ -139,6 +145,17 @@ struct IntegrityOutput: Encodable {
 }
 
 enum Summary {
+    /// The checks line: how the current version did, and where the misses are listed.
+    static func render(_ checks: CheckReport) -> String {
+        guard let primary = checks.primary, primary.total > 0 else {
+            return "  checks         none usable in \(checks.source)\(checks.problem.map { ": \($0)" } ?? "")"
+        }
+        var line = "  checks         \(primary.top3) of \(primary.total) in the top 3, \(primary.top1) first (\(primary.mode))"
+        if !checks.misses.isEmpty { line += "; \(checks.misses.count) missed, listed by `faqsync eval`" }
+        if !checks.skipped.isEmpty { line += "; \(checks.skipped.count) check row(s) skipped" }
+        return line
+    }
+
     static func render(_ report: SyncReport, textsToEmbed: Int, batches: Int, store: String, dryRun: Bool) -> String {
         var table = KeyValueTable()
         table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")

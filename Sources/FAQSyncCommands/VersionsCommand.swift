@@ -31,6 +31,7 @@ extension FAQSyncCommand {
                 abstract: "Make a version current (no embedding; readers switch at once).")
             @OptionGroup var common: CommonOptions
             @Argument(help: "The version id, from `faqsync versions list`.") var id: Int64
+            @Flag(help: "Make it current even if the FAQ team's checks find it worse than the current version.") var force = false
 
             func run() async throws {
                 try await withFailureHandling(json: common.json) {
@@ -41,8 +42,11 @@ extension FAQSyncCommand {
                     }
                     // As the only writer (a sync in flight finishes first); readers switch with the
                     // snapshot published right after, not at the next sync.
-                    let coordinator = configuration.makeCoordinator(store: store, embedder: nil, logger: Logger(label: "faqsync.versions"))
-                    let (version, publication) = try await coordinator.setCurrentVersion(id)
+                    let logger = Logger(label: "faqsync.versions")
+                    // The checks (the cut-over gate) embed their questions with each version's model.
+                    let configured = force ? nil : try? await configuration.makeEmbedder(logger: logger)
+                    let coordinator = configuration.makeCoordinator(store: store, embedder: configured, logger: logger)
+                    let (version, publication) = try await coordinator.setCurrentVersion(id, force: force)
                     if common.json { try JSONOutput.print(VersionOutput(version)) }
                     else {
                         print("Version \(version.id) (\(version.model)) is now current.")

@@ -5,6 +5,7 @@ import InProcessModel
 import Logging
 import PostgresClient
 import PostgresStore
+import RetrievalChecks
 import Reconciliation
 import SnapshotFormat
 import SQLiteStore
@@ -38,6 +39,11 @@ package struct FAQSyncConfiguration: Sendable {
     package var daemon: DaemonSettings
     /// `SYNC_HISTORY`: how many runs keep the list of templates they touched (default 100).
     package var syncHistory = SyncHistory.defaultRuns
+    /// `CHECKS_PATH`: a CSV file of the FAQ team's checks; unset: the workbook's «Проверка» sheet.
+    package var checksPath: String?
+    /// `CHECKS_CUTOVER_MARGIN`: top-3 hits on the checks a new model version may lose against the
+    /// current one and still become current (default 0: not worse).
+    package var cutOverGate = CutOverGate()
 
     package enum SyncHistory {
         package static let defaultRuns = 100
@@ -132,6 +138,8 @@ package struct FAQSyncConfiguration: Sendable {
         self.aliases = aliases
         modelInput = try settings.choice("EMBEDDING_INPUT", ModelInput.self) ?? .questionAndAnswer
         syncHistory = try settings.integer("SYNC_HISTORY", in: SyncHistory.range, unit: " runs") ?? SyncHistory.defaultRuns
+        checksPath = settings.string("CHECKS_PATH")
+        cutOverGate = CutOverGate(margin: try settings.integer("CHECKS_CUTOVER_MARGIN", in: 0...CheckSheet.maxRows, unit: " checks") ?? 0)
         embedding = try Self.embeddingSettings(settings, environment: environment)
         daemon = DaemonSettings(
             debounce: try settings.integer("WATCH_DEBOUNCE_MS", in: 0...600_000, unit: " milliseconds").map { .milliseconds($0) },
@@ -292,7 +300,37 @@ package struct FAQSyncConfiguration: Sendable {
 
     /// The one path of a sync, for this configuration's store, embedder, spreadsheet and snapshot.
     package func makeCoordinator(store: any TemplateStore, embedder: (any Embedder)?, logger: Logger) -> SyncCoordinator {
-        SyncCoordinator(store: store, embedder: embedder, snapshotPath: snapshotPath, source: source, logger: logger)
+        SyncCoordinator(store: store, embedder: embedder, snapshotPath: snapshotPath, source: source, logger: logger,
+                        gate: cutOverGate, queryEmbedder: queryEmbedderFactory(configured: embedder))
+    }
+
+    /// An embedder for a stored version's model, to embed the checks' questions for it: the
+    /// configured one when it is that model, else the local embedder or the installed in-process
+    /// model when the version is theirs; nil for a model this machine cannot run (an HTTP model
+    /// no longer configured).
+    package func queryEmbedderFactory(configured: (any Embedder)?) -> QueryEmbedderFactory {
+        let embedding = self.embedding
+        return { model in
+            if let configured, configured.model == model { return configured }
+            switch model.name {
+            case LocalHashingEmbedder.modelName:
+                // Only versions of today's features: another version string with them is a
+                // deliberate EMBEDDING_MODEL_VERSION; version "1" had other features.
+                guard model.version == LocalHashingEmbedder.modelVersion
+                        || (embedding.provider == .local && embedding.modelVersion == model.version) else { return nil }
+                return LocalHashingEmbedder(dimension: model.dimension, version: model.version)
+            case MultilingualE5Embedder.modelName:
+                let settings = embedding.inProcess ?? InProcessModelSettings(trustedWeights: [])
+                guard let engine = try? await BlockingWork.run({
+                    try E5Engine(files: try ModelFiles.locate(engine: settings.engine, weights: settings.weights, directory: settings.directory),
+                                 trustedWeights: settings.trustedWeights)
+                }) else { return nil }
+                let embedder = MultilingualE5Embedder(engine: engine)
+                return embedder.model == model ? embedder : nil
+            default:
+                return nil
+            }
+        }
     }
 
     /// The configured embedder. An HTTP provider without EMBEDDING_DIMENSIONS takes the
@@ -324,7 +362,8 @@ package struct FAQSyncConfiguration: Sendable {
     }
 
     package var source: SyncSource {
-        SyncSource(faqURL: faqURL, reader: SpreadsheetReader(aliases: aliases, sheetName: sheetName), modelInput: modelInput)
+        SyncSource(faqURL: faqURL, reader: SpreadsheetReader(aliases: aliases, sheetName: sheetName), modelInput: modelInput,
+                   checks: checksPath.map { .file(URL(fileURLWithPath: $0)) } ?? .workbookSheet)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RetrievalChecks
 import SpreadsheetReading
 import TemplateStore
 
@@ -61,6 +62,10 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     package var recentSyncs: [SyncRunRecord]
     /// The current version's quarantined templates (the provider rejected their text).
     package var quarantined: [Quarantined]
+    /// The FAQ team's checks on the current version, from the last sync that ran them.
+    package var checks: CheckReport?
+    /// The last decision on a new model version: made current, or held with both scores.
+    package var cutOver: CutOverDecision?
 
     /// A quarantined template, with where an editor finds it when the writer knows (it read the
     /// spreadsheet in the sync that published this).
@@ -131,6 +136,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case format, writtenAt = "written_at", currentVersion = "current_version", lastAttempt = "last_attempt"
         case recentSyncs = "recent_syncs", quarantined, skippedRows = "skipped_rows"
+        case checks, cutOver = "cut_over"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -145,6 +151,16 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         lastAttempt = try c.decodeIfPresent(Attempt.self, forKey: .lastAttempt)
         recentSyncs = try c.decode([SyncRunRecord].self, forKey: .recentSyncs)
         quarantined = try c.decode([Quarantined].self, forKey: .quarantined)
+        checks = try c.decodeIfPresent(CheckReport.self, forKey: .checks)
+        cutOver = try c.decodeIfPresent(CutOverDecision.self, forKey: .cutOver)
+        // The page does arithmetic on these counts: a document that claims more hits than
+        // checks, or negative ones, is not the writer's.
+        for score in (checks?.scores ?? []) + [cutOver?.candidateScore, cutOver?.currentScore].compactMap({ $0 }) {
+            guard (0...CheckSheet.maxRows).contains(score.total), (0...score.total).contains(score.top1),
+                  (score.top1...score.total).contains(score.top3), score.mrr.isFinite, (0...1).contains(score.mrr) else {
+                throw DecodingError.dataCorruptedError(forKey: .checks, in: c, debugDescription: "a check score out of range")
+            }
+        }
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -156,6 +172,8 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         try c.encode(recentSyncs, forKey: .recentSyncs)
         try c.encode(quarantined, forKey: .quarantined)
         try c.encode(skippedRows, forKey: .skippedRows)
+        try c.encodeIfPresent(checks, forKey: .checks)
+        try c.encodeIfPresent(cutOver, forKey: .cutOver)
     }
 
     /// The one JSON form of the document, the file's and the API's.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RetrievalChecks
 import SyncActivity
 import TemplateStore
 
@@ -22,7 +23,10 @@ package struct SyncActivityPublication: Sendable {
     /// that the last sync failed, and why.
     /// - Parameter places: the spreadsheet the sync read, so quarantined templates are named by
     ///   question and row; those it does not name keep the previous document's names.
-    package func publish(attempt: SyncActivity.Attempt?, places: SyncActivity.SpreadsheetPlaces = [:]) async {
+    /// - Parameter checks: the checks this sync ran; nil keeps the previous document's while they
+    ///   are of the current version. `cutOver` likewise, while the current version is the same.
+    package func publish(attempt: SyncActivity.Attempt?, places: SyncActivity.SpreadsheetPlaces = [:],
+                         checks: CheckReport? = nil, cutOver: CutOverDecision? = nil) async {
         let file = self.file
         // The previous document is read only when something is taken from it (most syncs need nothing).
         var previousRead = false
@@ -41,6 +45,14 @@ package struct SyncActivityPublication: Sendable {
             activity = try await SyncActivity.read(from: store, lastAttempt: lastAttempt, places: places)
             if activity.quarantined.contains(where: { $0.question == nil }), let old = await previous() {
                 activity.keepPlaces(from: old)
+            }
+            activity.checks = checks
+            activity.cutOver = cutOver
+            if checks == nil || cutOver == nil, let old = await previous(), let current = activity.currentVersion {
+                if checks == nil, let kept = old.checks, kept.modelName == current.modelName, kept.modelVersion == current.modelVersion {
+                    activity.checks = kept
+                }
+                if cutOver == nil, old.currentVersion?.id == current.id { activity.cutOver = old.cutOver }
             }
         } catch {
             guard var kept = await previous() ?? (attempt.map { SyncActivity(writtenAt: Date(), currentVersion: nil, lastAttempt: $0, recentSyncs: [], quarantined: []) }) else {

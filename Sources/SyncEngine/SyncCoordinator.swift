@@ -1,6 +1,7 @@
 import Embedding
 import Foundation
 import Logging
+import RetrievalChecks
 import SnapshotFormat
 import SyncActivity
 import TemplateStore
@@ -22,14 +23,26 @@ package struct SyncCoordinator: Sendable {
     /// The document beside the snapshot that `serve`'s page shows; refreshed after each sync,
     /// switch and publication.
     package let activity: SyncActivityPublication
+    /// The FAQ team's checks: run after each sync, and the judge of a new model version.
+    package let checks: RetrievalCheckRun
+    package let gate: CutOverGate
+    let logger: Logger
 
     /// - Parameter embedder: nil when the caller never syncs (`versions set`, `snapshot publish`).
-    package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger) {
+    /// - Parameter queryEmbedder: an embedder for a stored version's model, to run the checks on
+    ///   a version the configured model did not build; by default only the configured model's.
+    package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger,
+                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil) {
         self.store = store
         engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger) }
         publication = SnapshotPublication(store: store, path: snapshotPath)
         self.source = source
         activity = SyncActivityPublication(store: store, snapshotPath: snapshotPath, logger: logger)
+        self.gate = gate
+        self.logger = logger
+        let configured = embedder
+        checks = RetrievalCheckRun(store: store, source: source, snapshotPath: snapshotPath,
+                                   queryEmbedder: queryEmbedder ?? { model in configured?.model == model ? configured : nil }, logger: logger)
     }
 
     private func syncEngine() throws -> SyncEngine {
@@ -45,21 +58,29 @@ package struct SyncCoordinator: Sendable {
                       progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
         let engine = try syncEngine()
         do {
-            let (report, templates) = try await store.exclusively {
-                let prepared = try await engine.prepare(source, options: options)
+            var (report, templates) = try await store.exclusively {
+                var prepared = try await engine.prepare(source, options: options)
                 if prepared.changesModel, let confirmModelChange, !(await confirmModelChange(prepared)) {
                     throw SyncDeclined(from: prepared.currentVersion?.model, to: prepared.model)
                 }
+                // A new model version is built complete first; the checks decide whether it serves.
+                let current = prepared.changesModel ? prepared.currentVersion : nil
+                if current != nil { prepared.makesCurrent = false }
                 var (report, changes, applied) = try await engine.executeApplying(prepared, progress: progress)
+                if let current {
+                    report.cutOver = try await cutOver(to: applied.versionID, from: current)
+                }
                 report.changedStore = prepared.plan.hasChanges || prepared.changesModel
                 report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
                 return (report, report.quarantined.isEmpty ? [] : prepared.templates)
             }
+            report.checks = await checks.afterSync(current: try await store.currentVersion()?.model)
             // Quarantined templates are named by question and row for the page (only they need it).
             let quarantined = Set(report.quarantined.map(\.templateID))
             var places: SyncActivity.SpreadsheetPlaces = [:]
             for template in templates where quarantined.contains(template.id) { places[template.id] = (template.question, template.rowNumber) }
-            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil), places: places)
+            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil), places: places,
+                                   checks: report.checks, cutOver: report.cutOver)
             return report
         } catch let error as CancellationError {
             throw error
@@ -79,11 +100,17 @@ package struct SyncCoordinator: Sendable {
     }
 
     /// Makes a stored version current and publishes it, as the store's only writer. A version
-    /// whose model the snapshot cannot name is refused before the switch.
-    package func setCurrentVersion(_ id: Int64) async throws -> (version: StoredVersion, publication: SnapshotPublicationRecord?) {
+    /// whose model the snapshot cannot name is refused before the switch; so is one the checks
+    /// find worse than the current version (the cut-over gate), unless `force`.
+    package func setCurrentVersion(_ id: Int64, force: Bool = false) async throws -> (version: StoredVersion, publication: SnapshotPublicationRecord?) {
         try await store.exclusively {
-            if let target = try await store.versions().first(where: { $0.id == id }) {
+            let versions = try await store.versions()
+            if let target = versions.first(where: { $0.id == id }) {
                 try SnapshotEncoder.validate(model: .init(name: target.model.name, version: target.model.version, dimension: target.model.dimension))
+                if !force, let current = versions.first(where: \.isCurrent), current.id != target.id {
+                    let decision = try await checks.decide(candidate: target, current: current, gate: gate)
+                    guard decision.madeCurrent else { throw CutOverRefused(decision: decision) }
+                }
             }
             let version = try await store.setCurrentVersion(id)
             let published = try await publishing { try await publication.publishCurrentVersion() }
@@ -101,6 +128,22 @@ package struct SyncCoordinator: Sendable {
         }
     }
 
+    /// The gate for a new model version just built (not current): scored on the checks against
+    /// the current one, made current when it is not worse.
+    private func cutOver(to candidateID: Int64, from current: StoredVersion) async throws -> CutOverDecision {
+        guard let candidate = try await store.versions().first(where: { $0.id == candidateID }) else {
+            throw CheckError(message: "the new version \(candidateID) is missing from the store")
+        }
+        let decision = try await checks.decide(candidate: candidate, current: current, gate: gate)
+        if decision.madeCurrent {
+            _ = try await store.setCurrentVersion(candidate.id)
+            logger.notice("new model version is current", metadata: ["version": "\(candidate.id)", "model": "\(candidate.model)", "reason": "\(decision.reason)"])
+        } else {
+            logger.warning("new model version held by the checks", metadata: ["version": "\(candidate.id)", "model": "\(candidate.model)", "reason": "\(decision.reason)"])
+        }
+        return decision
+    }
+
     private func publish(after changes: StoreChanges, applied: AppliedChanges, generationBefore: Int64) async throws -> SnapshotPublicationRecord? {
         try await publishing { try await publication.publish(after: changes, applied: applied, generationBefore: generationBefore) }
     }
@@ -115,6 +158,12 @@ package struct SyncCoordinator: Sendable {
 /// A coordinator built without a model was asked to sync: a programming error, reported as one.
 struct SyncWithoutModel: Error, CustomStringConvertible {
     var description: String { "this coordinator was built without an embedding model and cannot sync" }
+}
+
+/// `versions set` without `--force` for a version the checks find worse than the current one.
+package struct CutOverRefused: Error, CustomStringConvertible {
+    package let decision: CutOverDecision
+    package var description: String { decision.reason }
 }
 
 /// The operator answered no to re-embedding everything for a new model.

@@ -118,6 +118,7 @@ package struct SyncEngine: Sendable {
                 + changes.vectorUpdates.map { SyncChange(templateID: $0.id, question: $0.question, kind: .modified) }
                 + changes.fieldUpdates.map { SyncChange(templateID: $0.id, question: $0.question, kind: .metadataOnly) }
             changes.historyRuns = prepared.historyRuns
+            changes.makeCurrent = prepared.makesCurrent
             changes.quarantine = report.quarantined
             let applied = try await store.apply(changes)
             report.versionID = applied.versionID

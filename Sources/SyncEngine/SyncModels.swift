@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import RetrievalChecks
 import Reconciliation
 import SpreadsheetReading
 import TemplateStore
@@ -9,11 +10,15 @@ package struct SyncSource: Sendable {
     package var faqURL: URL
     package var reader: SpreadsheetReader
     package var modelInput: ModelInput
+    /// Where the FAQ team's checks are read from after each sync and for the cut-over gate.
+    package var checks: CheckSource
 
-    package init(faqURL: URL, reader: SpreadsheetReader = SpreadsheetReader(), modelInput: ModelInput = .questionAndAnswer) {
+    package init(faqURL: URL, reader: SpreadsheetReader = SpreadsheetReader(), modelInput: ModelInput = .questionAndAnswer,
+                 checks: CheckSource = .workbookSheet) {
         self.faqURL = faqURL
         self.reader = reader
         self.modelInput = modelInput
+        self.checks = checks
     }
 }
 
@@ -61,6 +66,9 @@ package struct PreparedSync: Sendable {
     /// The store's generation when the sync planned (under the writer lock): what the previous
     /// snapshot must show for the next one to be patched from it.
     let storeGenerationBefore: Int64
+    /// Whether applying makes the target version current. False for a new model version under
+    /// the cut-over gate: it is built first, and the checks decide.
+    package var makesCurrent = true
 
     /// The configured model differs from the one that is serving now.
     package var changesModel: Bool { currentVersion.map { $0.model != model } ?? false }
@@ -107,6 +115,10 @@ package struct SyncReport: Sendable, Codable {
     package var publication: SnapshotPublicationRecord?
     /// The store changed: templates, or the current version (from the plan, not the counts).
     package var changedStore = false
+    /// The FAQ team's checks on the current version after the sync; nil without checks.
+    package var checks: CheckReport?
+    /// For a new model version: whether the checks let it become current, and why.
+    package var cutOver: CutOverDecision?
 
     enum CodingKeys: String, CodingKey {
         case new, modified, metadataOnly = "metadata_only", deleted, unchanged, embeddedTexts = "embedded_texts"
@@ -115,5 +127,6 @@ package struct SyncReport: Sendable, Codable {
         case versionID = "version_id", templates
         case durationS = "duration_s", model, previousModel = "previous_model", dryRun = "dry_run"
         case sourcePath = "source_path", sourceSHA256 = "source_sha256"
+        case checks, cutOver = "cut_over"
     }
 }

@@ -56,7 +56,8 @@ struct XLSXReader {
             }
             candidates = [named]
         } else {
-            candidates = worksheets
+            // A checks sheet («Проверка», Checks) has a question column too; it is never the FAQ.
+            candidates = worksheets.filter { !CheckSheet.isCheckSheet($0.name) }
         }
 
         let builder = self.builder
@@ -71,6 +72,14 @@ struct XLSXReader {
             seen.append((sheet.name, builder.firstNonEmptyRow(in: rows)))
         }
         throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen)
+    }
+
+    /// The FAQ team's checks sheet (`CheckSheet.sheetNames`), nil when the workbook has none.
+    func checkSheet() throws -> CheckSheet? {
+        let workbook = try open()
+        guard let sheet = workbook.worksheets.first(where: { CheckSheet.isCheckSheet($0.name) }) else { return nil }
+        let scanned = try scan(sheet, in: workbook)
+        return CheckSheet.from(rows: scanned.rows, file: file, sheet: sheet.name)
     }
 
     /// Finds the workbook and its sheets through the package, and reads the shared strings and
