@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "RetrievalServer",
             dependencies: [
-                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "TemplateStore",
+                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "TemplateStore", "RetrievalChecks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -241,7 +241,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingProviderTests",
-            dependencies: ["SQLiteStore", "EmbeddingProviders", "SyncEngine", "SyncActivity", "TemplateStore", "Embedding", "Reconciliation",
+            dependencies: ["SQLiteStore", "EmbeddingProviders", "InProcessModel", "SyncEngine", "SyncActivity", "TemplateStore", "Embedding", "Reconciliation",
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embedding
 import Foundation
+import RetrievalChecks
 import Settings
 import SpreadsheetReading
 import SnapshotReader
@@ -39,6 +40,13 @@ extension FAQSyncCommand {
             let integrity = try await store.checkIntegrity()
             let publication = try await store.lastSnapshotPublication()
             let snapshot = SnapshotStatus(path: configuration.snapshotPath, publication: publication)
+            // The checks and the last cut-over decision, from the document the writer published
+            // beside the snapshot (the store keeps no check results); those of the current version only.
+            let published = try? SyncActivityFile(besideSnapshot: configuration.snapshotPath).read()
+            let current = versions.first(where: \.isCurrent)
+            let checks = published?.checks.flatMap { report in
+                report.modelName == current?.model.name && report.modelVersion == current?.model.version ? report : nil
+            }
             let output = StatusOutput(
                 store: store.location, backend: configuration.backend.rawValue,
                 currentVersion: versions.first(where: \.isCurrent).map(VersionOutput.init),
@@ -48,7 +56,8 @@ extension FAQSyncCommand {
                 quarantined: quarantined,
                 recentSyncs: runs.map(RunOutput.init),
                 snapshot: snapshot,
-                integrity: IntegrityOutput(integrity))
+                integrity: IntegrityOutput(integrity),
+                checks: checks, cutOver: published?.cutOver)
             if common.json {
                 try JSONOutput.print(output)
             } else {
@@ -120,10 +129,15 @@ struct StatusOutput: Encodable {
     var skippedRows: [SkippedRow] { lastSuccess?.run.skippedRows ?? [] }
     let snapshot: SnapshotStatus
     let integrity: IntegrityOutput
+    /// The FAQ team's checks on the current version after the last sync that ran them.
+    let checks: CheckReport?
+    /// The last decision on a new model version (held ones say why, with both scores).
+    let cutOver: CutOverDecision?
 
     enum CodingKeys: String, CodingKey {
         case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
         case lastSuccess = "last_success", quarantined, skippedRows = "skipped_rows", recentSyncs = "recent_syncs", snapshot, integrity
+        case checks, cutOver = "cut_over"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -139,6 +153,8 @@ struct StatusOutput: Encodable {
         try c.encode(recentSyncs, forKey: .recentSyncs)
         try c.encode(snapshot, forKey: .snapshot)
         try c.encode(integrity, forKey: .integrity)
+        try c.encode(checks, forKey: .checks)
+        try c.encode(cutOver, forKey: .cutOver)
     }
 
     var text: String {
@@ -155,6 +171,8 @@ struct StatusOutput: Encodable {
         }
         table.add("snapshot", snapshot.line)
         table.add("integrity", integrity.passed ? "passed (\(integrity.checkedTemplates) templates checked)" : "FAILED")
+        if let checks { table.add("checks", Summary.render(checks).trimmingCharacters(in: .whitespaces).dropFirst("checks".count).trimmingCharacters(in: .whitespaces)) }
+        if let cutOver, !cutOver.madeCurrent { table.add("new model", "HELD: \(cutOver.reason)") }
         var text = "faqsync status\n" + table.render()
         text += "\nversions:\n" + versions.map { "  " + $0.line }.joined(separator: "\n")
         if !quarantined.isEmpty {

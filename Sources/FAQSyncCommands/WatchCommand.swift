@@ -70,6 +70,10 @@ extension FAQSyncCommand {
                                                  "texts": "\(prepared.textsToEmbed.count)"])
                         return true
                     })
+                    if let score = report.checks?.primary {
+                        metrics?.recordChecks(total: score.total, top1: score.top1, top3: score.top3, mrr: score.mrr,
+                                              held: report.cutOver.map { !$0.madeCurrent })
+                    }
                     let generation: UInt64? = if let published = report.publication { published.generation } else { try await store.lastSnapshotPublication()?.generation }
                     let summary = WatchPolicy.SyncSummary(
                         templates: report.templates, model: "\(report.model)",

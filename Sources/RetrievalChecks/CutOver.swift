@@ -9,6 +9,8 @@ package struct CutOverGate: Sendable, Equatable {
 /// What the gate decided for a new model version, with both scores: `sync` prints it, the log,
 /// the page and `status` say it.
 package struct CutOverDecision: Sendable, Codable, Equatable {
+    /// The new version's id in the store (`faqsync versions set ID --force`).
+    package var candidateVersionID: Int64?
     package var candidateModel: String
     package var currentModel: String
     package var candidateScore: CheckReport.Score?
@@ -17,8 +19,9 @@ package struct CutOverDecision: Sendable, Codable, Equatable {
     package var madeCurrent: Bool
     package var reason: String
 
-    package init(candidateModel: String, currentModel: String, candidateScore: CheckReport.Score? = nil, currentScore: CheckReport.Score? = nil,
+    package init(candidateVersionID: Int64? = nil, candidateModel: String, currentModel: String, candidateScore: CheckReport.Score? = nil, currentScore: CheckReport.Score? = nil,
                  margin: Int, madeCurrent: Bool, reason: String) {
+        self.candidateVersionID = candidateVersionID
         self.candidateModel = candidateModel
         self.currentModel = currentModel
         self.candidateScore = candidateScore
@@ -29,7 +32,7 @@ package struct CutOverDecision: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case candidateModel = "candidate_model", currentModel = "current_model", candidateScore = "candidate_score"
+        case candidateVersionID = "candidate_version_id", candidateModel = "candidate_model", currentModel = "current_model", candidateScore = "candidate_score"
         case currentScore = "current_score", margin, madeCurrent = "made_current", reason
     }
 }

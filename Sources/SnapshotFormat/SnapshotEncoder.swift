@@ -72,6 +72,9 @@ public enum SnapshotEncoder {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
         }
+        if let weight = model.hybridDenseWeight, !(weight.isFinite && (0...1).contains(weight)) {
+            throw SnapshotError(code: .inconsistent, path: path, message: "the hybrid dense weight \(weight) is not between 0 and 1")
+        }
         guard let count = UInt32(exactly: templates.count) else {
             throw SnapshotError(code: .tooLarge, path: path, message: "\(templates.count) templates are more than a snapshot holds")
         }

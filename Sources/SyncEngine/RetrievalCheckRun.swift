@@ -92,7 +92,7 @@ package struct RetrievalCheckRun: Sendable {
     /// Whether `candidate` may replace `current`: both scored on the checks (the candidate from
     /// a snapshot written for the purpose, the current from the published one).
     func decide(candidate: StoredVersion, current: StoredVersion, gate: CutOverGate) async throws -> CutOverDecision {
-        var decision = CutOverDecision(candidateModel: candidate.model.description, currentModel: current.model.description,
+        var decision = CutOverDecision(candidateVersionID: candidate.id, candidateModel: candidate.model.description, currentModel: current.model.description,
                                        margin: gate.margin, madeCurrent: true, reason: "")
         guard let sheet = try await sheet() else {
             decision.reason = "no checks (no «Проверка» sheet or CHECKS_PATH): nothing to compare"

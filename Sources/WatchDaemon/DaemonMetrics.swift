@@ -14,6 +14,11 @@ package struct DaemonMetrics: Sendable {
     private let embedded: Metrics.Counter
     private let cacheHits: Metrics.Counter
     private let skippedRows: Metrics.Gauge
+    private let checks: Metrics.Gauge
+    private let checksTop1: Metrics.Gauge
+    private let checksTop3: Metrics.Gauge
+    private let checksMRR: Metrics.Gauge
+    private let heldVersion: Metrics.Gauge
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -27,6 +32,21 @@ package struct DaemonMetrics: Sendable {
         embedded = Metrics.Counter(label: "faqsync_texts_embedded_total", factory: factory)
         cacheHits = Metrics.Counter(label: "faqsync_cache_hits_total", factory: factory)
         skippedRows = Metrics.Gauge(label: "faqsync_skipped_rows", factory: factory)
+        checks = Metrics.Gauge(label: "faqsync_checks", factory: factory)
+        checksTop1 = Metrics.Gauge(label: "faqsync_checks_found_first", factory: factory)
+        checksTop3 = Metrics.Gauge(label: "faqsync_checks_found_top3", factory: factory)
+        checksMRR = Metrics.Gauge(label: "faqsync_checks_mrr", factory: factory)
+        heldVersion = Metrics.Gauge(label: "faqsync_model_version_held", factory: factory)
+    }
+
+    /// The FAQ team's checks on the current version after a sync (hybrid mode), and whether a
+    /// new model version is held back by them (1) or not (0).
+    package func recordChecks(total: Int, top1: Int, top3: Int, mrr: Double, held: Bool?) {
+        checks.record(Double(total))
+        checksTop1.record(Double(top1))
+        checksTop3.record(Double(top3))
+        checksMRR.record(mrr)
+        if let held { heldVersion.record(held ? 1 : 0) }
     }
 
     func syncSucceeded(duration elapsed: Duration, generation value: UInt64?, skippedRows skipped: Int) {

@@ -26,7 +26,7 @@ struct TeamPage {
     let activityProblem: String?
     let search: Search?
 
-    private var text: PageText { language.text }
+    var text: PageText { language.text }
 
     /// Changes listed per sync on the page (it reloads every 5 seconds; `GET /v1/syncs` lists up
     /// to `SyncActivity.listedPerRun`).
@@ -44,6 +44,7 @@ struct TeamPage {
         html.markup("</style></head><body><main>")
         html.element("<h1>", text.title, close: "</h1>")
         live(&html)
+        checks(&html)
         trySection(&html)
         toFix(&html)
         recentSyncs(&html)
@@ -243,7 +244,7 @@ struct TeamPage {
 
     // MARK: Helpers
 
-    private func headings(_ html: inout HTML, _ names: [String]) {
+    func headings(_ html: inout HTML, _ names: [String]) {
         html.markup("<thead><tr>")
         for name in names { html.element("<th>", name, close: "</th>") }
         html.markup("</tr></thead>")
