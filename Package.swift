@@ -198,7 +198,7 @@ let package = Package(
             dependencies: [
                 "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
-                "PostgresClient", "SnapshotFollowing", "RetrievalServer", "SyncActivity",
+                "PostgresClient", "SnapshotFollowing", "RetrievalServer", "SyncActivity", "InProcessModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

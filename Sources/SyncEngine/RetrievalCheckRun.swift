@@ -94,7 +94,14 @@ package struct RetrievalCheckRun: Sendable {
     func decide(candidate: StoredVersion, current: StoredVersion, gate: CutOverGate) async throws -> CutOverDecision {
         var decision = CutOverDecision(candidateVersionID: candidate.id, candidateModel: candidate.model.description, currentModel: current.model.description,
                                        margin: gate.margin, madeCurrent: true, reason: "")
-        guard let sheet = try await sheet() else {
+        let sheet: CheckSheet?
+        do { sheet = try await self.sheet() } catch {
+            // `versions set` is a store operation: a spreadsheet it cannot read must not block it.
+            decision.reason = "the checks could not be read (\(error)): nothing to compare"
+            logger.warning("the cut-over gate could not read the checks", metadata: ["error": "\(error)"])
+            return decision
+        }
+        guard let sheet else {
             decision.reason = "no checks (no «Проверка» sheet or CHECKS_PATH): nothing to compare"
             return decision
         }

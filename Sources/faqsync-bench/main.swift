@@ -14,6 +14,7 @@ import TestSupport
 //   swift run -c release faqsync-bench stores [--quick]   # SQLite vs PostgreSQL: initial, 1% delta, follower (needs scripts/postgres.sh start)
 //   swift run -c release faqsync-bench snapshot [--quick] # snapshot open, search, switch, memory, start-up
 //   swift run -c release faqsync-bench providers [--quick] # HTTP embedding throughput at concurrency 1, 4, 16
+//   swift run -c release faqsync-bench model [--quick]     # the in-process model: load, texts/s, one query, initial syncs
 //   swift build -c release && .build/release/faqsync-bench daemon  # save-to-searchable through `faqsync watch`
 //   swift run -c release faqsync-bench page               # the FAQ team's page and its activity document at their bounds
 //   (parse-once, reader and first-query are modes the benchmarks run in child processes)
@@ -61,6 +62,8 @@ case "daemon":
     try await DaemonBenchmarks.run(directory: benchDirectory, quick: quick)
 case "providers":
     try await ProviderBenchmarks.run(directory: benchDirectory, quick: quick)
+case "model":
+    try await ModelBenchmarks.run(directory: benchDirectory, quick: quick)
 case "stores":
     try await StoreBenchmarks.run(directory: benchDirectory, quick: quick)
 case "snapshot":

@@ -99,7 +99,7 @@ struct ServeProcessTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
         // systemd-socket-activate passes no environment of its own accord: -E names what to pass.
-        process.arguments = ["-l", "127.0.0.1:\(port)", "-E", "EMBEDDING_DIMENSIONS=64", "-E", "LOG_LEVEL=error",
+        process.arguments = ["-l", "127.0.0.1:\(port)", "-E", "EMBEDDING_PROVIDER=local", "-E", "EMBEDDING_DIMENSIONS=64", "-E", "LOG_LEVEL=error",
                              CLIProcess.binary.path, "serve", "--snapshot", path]
         process.environment = CLIProcess.environment(["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
         process.standardOutput = FileHandle.nullDevice
