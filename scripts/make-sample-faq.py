@@ -46,5 +46,21 @@ for category, subcategory, question, answer, priority in ROWS:
     ws.append([category, subcategory, question, priority, answer])
 notes = wb.create_sheet("Как редактировать")
 notes.append(["Одна строка — один шаблон. Не меняйте заголовки на листе FAQ."])
+notes.append(["На листе «Проверка»: вопрос клиента и шаблон, который он должен найти (вопрос шаблона или его id)."])
+# The FAQ team's checks: after each sync faqsync searches each question and reports whether the
+# expected template comes in the top 3 (`faqsync eval`, the team's page).
+checks = wb.create_sheet("Проверка")
+checks.append(["Вопрос клиента", "Ожидаемый шаблон"])
+for question, expected in [
+    ("украли карту, что делать?", "Что делать, если карта украдена?"),
+    ("сколько идут деньги в другую страну", "Сколько идёт перевод за границу?"),
+    ("не заходит в приложение", "Не могу войти в приложение"),
+    ("хочу вклад через приложение", "Как открыть вклад онлайн?"),
+    ("сколько стоит обслуживание карточки", "Сколько стоит обслуживание карты?"),
+    ("что будет если не заплачу вовремя по кредиту", "Что будет, если пропустить платёж?"),
+    ("how long does a transfer abroad take", "How long does an international transfer take?"),
+    ("не приходят уведомления на телефон", "Почему не приходят push-уведомления?"),
+]:
+    checks.append([question, expected])
 wb.save("data/faq-sample.xlsx")
 print(f"wrote data/faq-sample.xlsx with {len(ROWS)} templates")
