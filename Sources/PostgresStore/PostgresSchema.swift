@@ -139,6 +139,10 @@ enum PostgresSchema {
                 PRIMARY KEY (run_id, position)
             );
             """),
+        Migration(id: "v5-hybrid-weight", sql: """
+            -- Hybrid search's dense weight, recorded with the version that it was measured for.
+            ALTER TABLE embedding_versions ADD COLUMN hybrid_dense_weight real;
+            """),
     ]
 
     /// Applies what is missing; refuses a database migrated by a newer faqsync.

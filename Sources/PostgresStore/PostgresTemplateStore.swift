@@ -94,13 +94,14 @@ package final class PostgresTemplateStore: TemplateStore {
 
     static let versionColumns = """
         v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
-        (SELECT count(*) FROM templates t WHERE t.version_id = v.id)
+        (SELECT count(*) FROM templates t WHERE t.version_id = v.id), v.hybrid_dense_weight::text
         """
 
     static func version(_ result: PostgresResult, _ row: Int) -> StoredVersion {
         StoredVersion(id: result.integer(row, 0),
                       model: ModelIdentity(name: result.string(row, 1), version: result.string(row, 2), dimension: result.int(row, 3)),
-                      isCurrent: result.bool(row, 4), createdAt: result.date(row, 5), templateCount: result.int(row, 6))
+                      isCurrent: result.bool(row, 4), createdAt: result.date(row, 5), templateCount: result.int(row, 6),
+                      recordedHybridDenseWeight: result.optionalString(row, 7).flatMap(Float.init).flatMap { (0...1).contains($0) ? $0 : nil })
     }
 
     package func versions() async throws -> [StoredVersion] {
@@ -196,7 +197,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 // A change of templates takes the next generation (and the store_state row lock)
                 // first, so rows carry it; a sync that changed nothing leaves it where it was.
                 var generation = changes.changesTemplates ? try Self.nextGeneration(connection) : try Self.currentGeneration(connection)
-                let versionID = try Self.findOrCreateVersion(model, connection)
+                let versionID = try Self.findOrCreateVersion(model, weight: changes.hybridDenseWeight, connection)
                 let id = PostgresValue.integer(versionID)
                 try Self.stageAndWrite(changes, versionID: versionID, generation: generation, connection)
                 var changeLog = changes.changeLog
@@ -309,12 +310,12 @@ package final class PostgresTemplateStore: TemplateStore {
         try await run { connection in try Self.currentGeneration(connection) }
     }
 
-    private static func findOrCreateVersion(_ model: ModelIdentity, _ connection: PostgresConnection) throws -> Int64 {
+    private static func findOrCreateVersion(_ model: ModelIdentity, weight: Float?, _ connection: PostgresConnection) throws -> Int64 {
         let parameters: [PostgresValue?] = [.text(model.name), .text(model.version), .int(model.dimension)]
         try connection.execute("""
-            INSERT INTO embedding_versions (model_name, model_version, dimension) VALUES ($1, $2, $3)
+            INSERT INTO embedding_versions (model_name, model_version, dimension, hybrid_dense_weight) VALUES ($1, $2, $3, $4::real)
             ON CONFLICT (model_name, model_version, dimension) DO NOTHING
-            """, parameters)
+            """, parameters + [weight.map { .text("\($0)") }])
         return try connection.execute("""
             SELECT id FROM embedding_versions WHERE model_name = $1 AND model_version = $2 AND dimension = $3
             """, parameters).integer(0, 0)

@@ -130,6 +130,12 @@ enum SQLiteSchema {
                 CREATE INDEX sync_changes_run ON sync_changes (run_id);
                 """)
         }
+        migrator.registerMigration("v7-hybrid-weight") { db in
+            try db.execute(sql: """
+                -- Hybrid search's dense weight, recorded with the version that it was measured for.
+                ALTER TABLE embedding_versions ADD COLUMN hybrid_dense_weight REAL;
+                """)
+        }
         return migrator
     }
 }

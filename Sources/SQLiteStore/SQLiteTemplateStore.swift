@@ -247,7 +247,7 @@ package final class SQLiteTemplateStore: TemplateStore {
     package func versions() async throws -> [StoredVersion] {
         try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at, v.hybrid_dense_weight,
                        (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
                 FROM embedding_versions v ORDER BY v.id
                 """).map(Self.version(from:))
@@ -338,7 +338,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         try changes.validate(location: path)
         return try await write { db in
             let now = Timestamp.string(Date())
-            let versionID = try Self.findOrCreateVersion(changes.model, in: db, now: now)
+            let versionID = try Self.findOrCreateVersion(changes.model, weight: changes.hybridDenseWeight, in: db, now: now)
 
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO templates (version_id, template_id, category, subcategory, question, answer, metadata,
@@ -420,15 +420,15 @@ package final class SQLiteTemplateStore: TemplateStore {
         return try generation(db)
     }
 
-    private static func findOrCreateVersion(_ model: ModelIdentity, in db: Database, now: String) throws -> Int64 {
+    private static func findOrCreateVersion(_ model: ModelIdentity, weight: Float?, in db: Database, now: String) throws -> Int64 {
         if let id = try Int64.fetchOne(db, sql: """
             SELECT id FROM embedding_versions WHERE model_name = ? AND model_version = ? AND dimension = ?
             """, arguments: [model.name, model.version, model.dimension]) {
             return id
         }
         try db.execute(sql: """
-            INSERT INTO embedding_versions (model_name, model_version, dimension, is_current, created_at) VALUES (?, ?, ?, 0, ?)
-            """, arguments: [model.name, model.version, model.dimension, now])
+            INSERT INTO embedding_versions (model_name, model_version, dimension, is_current, created_at, hybrid_dense_weight) VALUES (?, ?, ?, 0, ?, ?)
+            """, arguments: [model.name, model.version, model.dimension, now, weight.map { Double($0) }])
         return db.lastInsertedRowID
     }
 
@@ -445,7 +445,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [id])
             _ = try Self.nextGeneration(db)
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at, v.hybrid_dense_weight,
                        (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
                 FROM embedding_versions v WHERE v.id = ?
                 """, arguments: [id]) else {
@@ -458,7 +458,7 @@ package final class SQLiteTemplateStore: TemplateStore {
     package func removeNonCurrentVersions() async throws -> CleanReport {
         try await write { db in
             let removed = try Row.fetchAll(db, sql: """
-                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
+                SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at, v.hybrid_dense_weight,
                        (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
                 FROM embedding_versions v WHERE v.is_current = 0 ORDER BY v.id
                 """).map(Self.version(from:))
@@ -627,7 +627,8 @@ package final class SQLiteTemplateStore: TemplateStore {
         StoredVersion(id: row["id"],
                       model: ModelIdentity(name: row["model_name"], version: row["model_version"], dimension: row["dimension"]),
                       isCurrent: (row["is_current"] as Int) == 1, createdAt: Timestamp.date(row["created_at"]),
-                      templateCount: row["template_count"])
+                      templateCount: row["template_count"],
+                      recordedHybridDenseWeight: (row["hybrid_dense_weight"] as Double?).map(Float.init).flatMap { (0...1).contains($0) ? $0 : nil })
     }
 }
 

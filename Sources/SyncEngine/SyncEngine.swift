@@ -119,6 +119,7 @@ package struct SyncEngine: Sendable {
                 + changes.fieldUpdates.map { SyncChange(templateID: $0.id, question: $0.question, kind: .metadataOnly) }
             changes.historyRuns = prepared.historyRuns
             changes.makeCurrent = prepared.makesCurrent
+            changes.hybridDenseWeight = embedder.hybridDenseWeight
             changes.quarantine = report.quarantined
             let applied = try await store.apply(changes)
             report.versionID = applied.versionID

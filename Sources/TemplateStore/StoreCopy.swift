@@ -42,6 +42,7 @@ package enum StoreCopy {
                                         sourceSHA256: nil, outcome: .succeeded)
                 run.new = stored.count
                 var changes = StoreChanges(model: version.model, run: run)
+                changes.hybridDenseWeight = version.recordedHybridDenseWeight
                 changes.inserts = stored
                 changes.quarantine = try await source.quarantine(model: version.model)
                 changes.makeCurrent = version.isCurrent

@@ -10,18 +10,22 @@ package struct StoredVersion: Sendable, Hashable, Codable {
     package let isCurrent: Bool
     package let createdAt: Date
     package let templateCount: Int
+    /// Hybrid search's dense weight, recorded when the version was created; nil for a version
+    /// created before weights were recorded.
+    package let recordedHybridDenseWeight: Float?
 
-    package init(id: Int64, model: ModelIdentity, isCurrent: Bool, createdAt: Date, templateCount: Int) {
+    package init(id: Int64, model: ModelIdentity, isCurrent: Bool, createdAt: Date, templateCount: Int, recordedHybridDenseWeight: Float? = nil) {
         self.id = id
         self.model = model
         self.isCurrent = isCurrent
         self.createdAt = createdAt
         self.templateCount = templateCount
+        self.recordedHybridDenseWeight = recordedHybridDenseWeight
     }
 
-    /// Hybrid search's dense weight for this version: what was measured for its model
-    /// (`HybridWeights`), written into each snapshot of the version.
-    package var hybridDenseWeight: Float { HybridWeights.denseWeight(forModelNamed: model.name) }
+    /// Hybrid search's dense weight for this version, written into each of its snapshots: the one
+    /// recorded with it, or for an older version what was measured for its model (`HybridWeights`).
+    package var hybridDenseWeight: Float { recordedHybridDenseWeight ?? HybridWeights.denseWeight(forModelNamed: model.name) }
 }
 
 /// A template as the store holds it: its fields, its metadata as the JSON text stored, its two
@@ -137,6 +141,8 @@ package struct StoreChanges: Sendable {
     package var quarantine: [QuarantinedTemplate] = []
     /// Make this model's version current once the changes are in.
     package var makeCurrent = true
+    /// Recorded with the version when this apply creates it (`StoredVersion.hybridDenseWeight`).
+    package var hybridDenseWeight: Float?
     package var run: SyncRunRecord
     /// What the run touched, by template: new, modified and metadata-only ones from the plan; the
     /// store adds the deleted ones (it has their questions) in the same transaction.

@@ -25,6 +25,7 @@ package enum StoreConformance {
         case runsPublicationsAndQuarantineAreKept
         case writersTakeTurns
         case changeLogsAreKeptForTheLastRuns
+        case aVersionKeepsTheFusionWeightItWasCreatedWith
 
         package var description: String { rawValue }
     }
@@ -41,6 +42,7 @@ package enum StoreConformance {
         case .runsPublicationsAndQuarantineAreKept: try await runsPublicationsAndQuarantineAreKept(open())
         case .writersTakeTurns: try await writersTakeTurns(open)
         case .changeLogsAreKeptForTheLastRuns: try await changeLogsAreKeptForTheLastRuns(open())
+        case .aVersionKeepsTheFusionWeightItWasCreatedWith: try await aVersionKeepsTheFusionWeightItWasCreatedWith(open())
         }
     }
 
@@ -237,6 +239,20 @@ package enum StoreConformance {
         #expect(cleaned.removedTemplates == 1)
         #expect(try await store.versions().map(\.id) == [b.versionID])
         #expect(try await store.templates(versionID: a.versionID).isEmpty)
+    }
+
+    /// Hybrid search's weight belongs to the version: recorded when it is created, kept when later
+    /// applies name another (a new faqsync with a re-measured weight does not change an existing
+    /// version behind its snapshots), and nil for a version created without one.
+    static func aVersionKeepsTheFusionWeightItWasCreatedWith(_ store: any TemplateStore) async throws {
+        let a = try await store.apply(changes { $0.inserts = [template("w", question: "Q")]; $0.hybridDenseWeight = 0.8 })
+        _ = try await store.apply(changes { $0.inserts = [template("x", question: "Q2")]; $0.hybridDenseWeight = 0.3 })
+        let b = try await store.apply(changes(modelB) { $0.inserts = [template("w", question: "Q", dimension: 3)]; $0.makeCurrent = false })
+        let versions = try await store.versions()
+        #expect(versions.first { $0.id == a.versionID }?.recordedHybridDenseWeight == 0.8)
+        #expect(versions.first { $0.id == a.versionID }?.hybridDenseWeight == 0.8)
+        #expect(versions.first { $0.id == b.versionID }?.recordedHybridDenseWeight == nil)
+        #expect(try await store.setCurrentVersion(a.versionID).recordedHybridDenseWeight == 0.8)
     }
 
     static func runsPublicationsAndQuarantineAreKept(_ store: any TemplateStore) async throws {
