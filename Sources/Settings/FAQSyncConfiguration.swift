@@ -183,7 +183,7 @@ package struct FAQSyncConfiguration: Sendable {
             // OpenAI itself always wants a key; a self-hosted OpenAI-compatible server (vLLM, TEI)
             // or Ollama often has none, and answers 401 with a clear error if it does.
             if apiKey == nil, provider == .openai, baseURL.hasPrefix(defaultOpenAIURL) {
-                throw ConfigurationError(key: "EMBEDDING_API_KEY", message: "is needed for \(defaultOpenAIURL): set EMBEDDING_API_KEY or EMBEDDING_API_KEY_FILE, or under systemd put the key in /etc/faqsync/embedding-api-key (LoadCredential=)")
+                throw ConfigurationError(key: "EMBEDDING_API_KEY", message: "is needed for \(defaultOpenAIURL): set EMBEDDING_API_KEY or EMBEDDING_API_KEY_FILE, or under systemd put the key in /etc/credstore/faqsync.embedding-api-key (mode 0600; the units load it with LoadCredential=)")
             }
             http = HTTPEmbedderSettings(baseURL: baseURL, model: model, modelVersion: modelVersion ?? "1",
                                         dimensions: dimension, batchSize: batchSize ?? 32,

@@ -63,10 +63,11 @@ package struct RetrievalCheckRun: Sendable {
 
     /// The checks against the snapshot at `path` (of `model`), in every mode, or nil when there
     /// are no checks. Never throws for a bad check; throws when the snapshot or model fails.
+    /// The writer's runs keep the questions' vectors in the store's cache (`CachedQueryEmbedder`).
     func report(on path: String, model: ModelIdentity, sheet: CheckSheet) async throws -> CheckReport {
         let snapshot = try await BlockingWork.run { try MappedSnapshot(path: path) }
         let list = CheckList(sheet, templates: snapshot.view)
-        let embedder = await queryEmbedder(model)
+        let embedder = await queryEmbedder(model).map { CachedQueryEmbedder(base: $0, store: store) }
         return try await CheckRunner().run(list, on: snapshot, embedder: embedder)
     }
 

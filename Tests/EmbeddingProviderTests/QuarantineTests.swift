@@ -47,8 +47,15 @@ struct QuarantineTests {
         let coordinator = SyncCoordinator(store: harness.store, embedder: embedder, snapshotPath: snapshot,
                                           source: SyncSource(faqURL: harness.faq), logger: ProviderHarness.quiet)
         let again = try await coordinator.sync()
-        #expect(harness.server.requests == 0)
+        // One request: the sample's checks (its «Проверка» sheet), run after the sync; not the rejected text.
+        let checks = try #require(try SpreadsheetReader().readCheckSheet(harness.faq)).rows.count
+        #expect((harness.server.requests, harness.server.inputs) == (1, checks))
         #expect(again.quarantined.count == 1)
+        #expect(again.checks?.primary?.total == checks)
+        // Once embedded, the checks' questions come from the cache: a sync that changes nothing sends nothing.
+        harness.server.resetCounts()
+        _ = try await coordinator.sync()
+        #expect(harness.server.requests == 0)
         let activity = try #require(try SyncActivityFile(besideSnapshot: snapshot).read())
         let named = try #require(activity.quarantined.first)
         #expect((named.templateID, named.question, named.row) == (bad.id, bad.question, bad.rowNumber))
