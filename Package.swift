@@ -7,7 +7,10 @@ import PackageDescription
 // (the one place a store is chosen). SnapshotFollowing sees only TemplateStore's ChangeFeed protocol.
 // SyncActivity (the writer's recent syncs for people) sits on TemplateStore: SyncEngine writes it,
 // RetrievalServer reads and renders it.
-// Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors).
+// Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors);
+// InProcessModel (the default model, on Embedding) is built by Settings. RetrievalChecks (the FAQ
+// team's checks, on SpreadsheetReading and SnapshotReader) is run by SyncEngine and shown by
+// SyncActivity and RetrievalServer.
 // `public` is kept for the products below (the reader library, the fuzz entry points); the rest
 // is `package`.
 let package = Package(
