@@ -75,6 +75,10 @@ public enum SnapshotLayout {
     /// integers and adding one never overflows; a file claiming more is not faqsync's.
     public static let maxGeneration = UInt64(Int64.max) - 1
 
+    /// Creation times a header may claim: 1970 to the end of year 9999, in milliseconds. The field
+    /// is outside the checksum; a time beyond these is damage, and readers print it as a date.
+    public static let createdMillisRange: ClosedRange<Int64> = 0...253_402_300_799_999
+
     /// Largest vector the format accepts: pgvector's own limit for the `vector` type, far above
     /// any embedding model's (bge-m3: 1024), and small enough that sizes never overflow.
     public static let maxDimension = 16_000

@@ -154,6 +154,10 @@ public struct SnapshotView: @unchecked Sendable {
         guard generation <= SnapshotLayout.maxGeneration else {
             throw fail(.inconsistent, "the generation \(generation) is beyond any a publisher writes (at most \(SnapshotLayout.maxGeneration)): the file was not written by faqsync")
         }
+        let createdMillis = Int64(bitPattern: u64(SnapshotLayout.Offset.createdMillis))
+        guard SnapshotLayout.createdMillisRange.contains(createdMillis) else {
+            throw fail(.inconsistent, "the header's creation time (\(createdMillis) ms since 1970) is not between 1970 and 9999")
+        }
         var hybridDenseWeight: Float?
         switch u32(SnapshotLayout.Offset.fusionRecorded) {
         case 0: break
@@ -173,7 +177,7 @@ public struct SnapshotView: @unchecked Sendable {
         return SnapshotHeader(
             formatVersion: version,
             generation: generation,
-            createdMillis: Int64(bitPattern: u64(SnapshotLayout.Offset.createdMillis)),
+            createdMillis: createdMillis,
             modelName: text(SnapshotLayout.Offset.modelName, SnapshotLayout.modelNameCapacity),
             modelVersion: text(SnapshotLayout.Offset.modelVersion, SnapshotLayout.modelVersionCapacity),
             dimension: dimension, count: count,

@@ -16,6 +16,8 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     package static let currentFormat = 1
     package static let recentRunLimit = 20
     package static let listedPerRun = 200
+    /// The most any count of a sync may be (far above any spreadsheet's rows, far below overflow).
+    package static let countRange = 0...1_000_000_000
 
     /// The store's current version, as the page names it.
     package struct Version: Codable, Sendable, Equatable {
@@ -150,6 +152,15 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         currentVersion = try c.decodeIfPresent(Version.self, forKey: .currentVersion)
         lastAttempt = try c.decodeIfPresent(Attempt.self, forKey: .lastAttempt)
         recentSyncs = try c.decode([SyncRunRecord].self, forKey: .recentSyncs)
+        // The page adds and charts these counts: a run claiming more than any sync can do (or
+        // fewer than none) is not the writer's, and arithmetic on it must never trap.
+        for run in recentSyncs {
+            let counts = [run.new, run.modified, run.metadataOnly, run.deleted, run.unchanged, run.embeddedTexts, run.cacheHits,
+                          run.embeddingRequests, run.templates, run.quarantined, run.tokens ?? 0]
+            guard counts.allSatisfy({ Self.countRange.contains($0) }) else {
+                throw DecodingError.dataCorruptedError(forKey: .recentSyncs, in: c, debugDescription: "a sync's counts are out of range")
+            }
+        }
         quarantined = try c.decode([Quarantined].self, forKey: .quarantined)
         checks = try c.decodeIfPresent(CheckReport.self, forKey: .checks)
         cutOver = try c.decodeIfPresent(CutOverDecision.self, forKey: .cutOver)
@@ -207,7 +218,10 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     /// date written, read and written again would lose a millisecond (and `/v1/syncs` would
     /// differ from `status --json`).
     static func timestamp(_ date: Date) -> String {
-        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        // Clamped to years 1…9999: a date read from a file may be anything, and converting an
+        // unrepresentable one to Int64 would trap.
+        let scaled = min(max((date.timeIntervalSince1970 * 1000).rounded(), -62_135_596_800_000), 253_402_300_799_999)
+        let millis = Int64(scaled.isFinite ? scaled : 0)
         let fraction = (millis % 1000 + 1000) % 1000
         let whole = Date(timeIntervalSince1970: TimeInterval((millis - fraction) / 1000))
         let seconds = whole.formatted(Date.ISO8601FormatStyle())
