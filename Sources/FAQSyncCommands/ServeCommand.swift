@@ -17,6 +17,14 @@ extension FAQSyncCommand {
         @OptionGroup var common: CommonOptions
         @Option(help: "Address to listen on.") var host = "127.0.0.1"
         @Option(help: "Port to listen on (0 picks a free one).") var port = 8088
+        @Option(help: "Connections open at once (\(HTTPServer.Limits.maxConnectionsRange.lowerBound)–\(HTTPServer.Limits.maxConnectionsRange.upperBound)); beyond it the longest-idle one is closed. Keep it under the open-file limit (LimitNOFILE=).")
+        var maxConnections = HTTPServer.Limits().maxConnections
+
+        func validate() throws {
+            guard HTTPServer.Limits.maxConnectionsRange.contains(maxConnections) else {
+                throw ValidationError("--max-connections must be between \(HTTPServer.Limits.maxConnectionsRange.lowerBound) and \(HTTPServer.Limits.maxConnectionsRange.upperBound), not \(maxConnections)")
+            }
+        }
 
         func run() async throws {
             try await withFailureHandling(json: false) {
@@ -41,14 +49,14 @@ extension FAQSyncCommand {
                     let generation = live.current.map { "generation \($0.generation)" } ?? "no snapshot yet"
                     Terminal.writeLine("faqsync serve: listening on \(address) (snapshot \(snapshotPath), \(generation))")
                 }
-                let server: any Service
-                if let descriptor = activated {
-                    server = ActivatedSocketServer(descriptor: descriptor, router: service.makeRouter(), logger: logger) {
-                        announce("the socket passed by systemd (fd \(descriptor))")
-                    }
-                } else {
-                    server = service.makeApplication(host: host, port: port, logger: logger) { [host] boundPort in
-                        announce("http://\(host):\(boundPort)")
+                var limits = HTTPServer.Limits()
+                limits.maxConnections = maxConnections
+                let server = HTTPServer(listener: activated.map(HTTPServer.Listener.descriptor) ?? .address(host: host, port: port),
+                                        router: service.makeRouter(), limits: limits, logger: logger) { [host] _, boundPort in
+                    if let activated {
+                        announce("the socket passed by systemd (fd \(activated))")
+                    } else {
+                        announce("http://\(host):\(boundPort ?? port)")
                     }
                 }
                 var services: [any Service] = [server]

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
+import RetrievalServer
 import Logging
 import Reconciliation
 import ServiceLifecycle
@@ -101,14 +101,8 @@ extension FAQSyncCommand {
             }
         }
 
-        static func metricsServer(address: ListenAddress, metrics: DaemonMetrics, logger: Logger) -> some Service {
-            let router = Router()
-            router.get("/metrics") { _, _ in
-                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
-                response.headers[.contentType] = "text/plain; version=0.0.4"
-                return response
-            }
-            return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)), logger: logger)
+        static func metricsServer(address: ListenAddress, metrics: DaemonMetrics, logger: Logger) -> HTTPServer {
+            HTTPServer.metricsEndpoint(host: address.host, port: address.port, logger: logger) { metrics.exposition() }
         }
     }
 }

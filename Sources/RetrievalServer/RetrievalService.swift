@@ -60,14 +60,12 @@ package struct RetrievalService: Sendable {
         return router
     }
 
-    /// A Hummingbird application listening on `host:port` (port 0 picks a free one;
-    /// `onListening` receives the bound port).
-    package func makeApplication(host: String, port: Int, logger: Logger,
-                                onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: makeRouter(),
-                    configuration: .init(address: .hostname(host, port: port), serverName: "faqsync"),
-                    onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
-                    logger: logger)
+    /// The API served on `host:port` (port 0 picks a free one; `onListening` receives the bound port).
+    package func makeServer(host: String, port: Int, limits: HTTPServer.Limits = .init(), logger: Logger,
+                           onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> HTTPServer {
+        HTTPServer(listener: .address(host: host, port: port), router: makeRouter(), limits: limits, logger: logger) { _, bound in
+            await onListening(bound ?? port)
+        }
     }
 
     // MARK: Handlers

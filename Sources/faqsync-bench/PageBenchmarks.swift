@@ -44,7 +44,7 @@ enum PageBenchmarks {
         let live = try LiveSnapshot(path: snapshotPath, requireSnapshot: true, logger: quiet)
         let service = RetrievalService(live: live, embedder: embedder)
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let application = service.makeApplication(host: "127.0.0.1", port: 0, logger: quiet) { portSink.yield($0) }
+        let application = service.makeServer(host: "127.0.0.1", port: 0, logger: quiet) { portSink.yield($0) }
         let group = ServiceGroup(configuration: .init(services: [application], logger: quiet))
         let server = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()

@@ -52,7 +52,7 @@ final class InProcessServer: Sendable {
         let service = RetrievalService(live: live, embedder: LocalModelSnapshots.embedder, limits: limits,
                                        activitySource: activitySource, pageAccess: pageAccess)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = service.makeApplication(host: "127.0.0.1", port: 0, logger: Self.quiet) { port in
+        let application = service.makeServer(host: "127.0.0.1", port: 0, logger: Self.quiet) { port in
             portContinuation.yield(port)
         }
         let group = ServiceGroup(configuration: .init(services: [application], logger: Self.quiet))
