@@ -41,7 +41,7 @@ let package = Package(
     ],
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
-        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames"]),
+        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames", "AtomicFiles"]),
         // Splitting paths without Foundation's NSString path methods (which trap on one-letter names).
         .target(name: "PathNames"),
         // zlib, from zlib1g-dev: SpreadsheetReading inflates xlsx parts with it.
@@ -81,7 +81,7 @@ let package = Package(
         // libpq, from libpq-dev.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
-        .target(name: "SnapshotFormat"),
+        .target(name: "SnapshotFormat", dependencies: ["AtomicFiles"]),
         // Replacing a file atomically (temp file, fsync, rename, fsync directory): how the snapshot
         // and the activity document are published.
         .target(name: "AtomicFiles", dependencies: ["PathNames"]),
@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "WatchDaemon",
             dependencies: [
-                "CSystemd", "SpreadsheetReading", "PathNames",
+                "CSystemd", "SpreadsheetReading", "PathNames", "AtomicFiles",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,7 +177,7 @@ let package = Package(
             name: "Settings",
             dependencies: [
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
-                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks",
+                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks", "AtomicFiles",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -11,7 +11,8 @@ import SyncActivity
 ///
 /// - `POST /v1/search` `{query, k?, category?, subcategory?, min_score?}` → `{generation, results: [{id, score, category, subcategory, question, answer}]}`
 /// - `GET /v1/templates/{id}` → `{generation, template}`
-/// - `GET /healthz` → 503 until a snapshot is loaded, then 200 `{status, generation, model, templates}`
+/// - `GET /healthz` (and `HEAD`) → 503 until a snapshot is loaded, then 200 `{status, generation, model, templates}`;
+///   status `stale` (with the reason) while the file at the path was rejected and an older one serves
 /// - `GET /metrics` → Prometheus text
 /// - `GET /` → the FAQ team's page (HTML), `GET /v1/syncs` → the writer's recent syncs (JSON);
 ///   both behind `SERVE_TOKEN` beyond loopback (`PageAccess`)
@@ -53,6 +54,12 @@ package struct RetrievalService: Sendable {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware(live: live))
         router.get("/healthz") { _, _ in self.health() }
+        // Load balancers and uptime checks often ask with HEAD: the same status, no body.
+        router.head("/healthz") { _, _ in
+            var response = self.health()
+            response.body = .init()
+            return response
+        }
         router.get("/metrics") { _, _ in self.metricsResponse() }
         router.post("/v1/search") { request, _ in try await self.search(request) }
         router.get("/v1/templates/:id") { _, context in try self.template(id: context.parameters.require("id")) }
@@ -76,9 +83,13 @@ package struct RetrievalService: Sendable {
                                                                      reason: "no snapshot loaded from \(live.path) yet"), generation: nil)
         }
         let header = snapshot.header
-        return JSON.response(.ok, HealthResponse(status: "ok", generation: header.generation,
+        // Still answering, from the last good snapshot: 200, but not "ok" (a monitor should say so).
+        let behind = live.rejectedFileAtPath
+        return JSON.response(.ok, HealthResponse(status: behind == nil ? "ok" : "stale", generation: header.generation,
                                                  model: "\(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions)",
-                                                 templates: header.count, reason: nil), generation: header.generation)
+                                                 templates: header.count,
+                                                 reason: behind.map { "the file at \(live.path) was rejected (\($0.code.rawValue): \($0.message)); still serving generation \(header.generation)" }),
+                             generation: header.generation)
     }
 
     func metricsResponse() -> Response {

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Embedding
 import EmbeddingProviders
 import Foundation
@@ -241,8 +242,12 @@ package struct FAQSyncConfiguration: Sendable {
             if FileManager.default.fileExists(atPath: candidate) { file = candidate }
         }
         guard let file else { return nil }
-        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ConfigurationError(key: "\(key)_FILE", message: "names \(file), which cannot be read")
+        // A secret is short; a FIFO or a huge file here must not hang or exhaust the process.
+        let contents: String
+        do {
+            contents = String(decoding: try RegularFile.contents(of: file, maximumBytes: 64 * 1024), as: UTF8.self)
+        } catch {
+            throw ConfigurationError(key: "\(key)_FILE", message: "names \(file), which cannot be read: \(error)")
         }
         let value = contents.trimmingCharacters(in: .whitespacesAndNewlines)
         return value.isEmpty ? nil : value

@@ -1,3 +1,4 @@
+import AtomicFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,19 +17,15 @@ public final class SnapshotMapping: @unchecked Sendable {
     private let length: Int
 
     public init(path: String, verifyChecksum: Bool = true) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw SnapshotError(code: errno == ENOENT ? .missing : .io, path: path,
-                                message: "cannot open: \(String(cString: strerror(errno)))")
+        let descriptor: Int32, info: stat
+        do {
+            (descriptor, info) = try RegularFile.open(path)
+        } catch {
+            if error.doesNotExist { throw SnapshotError(code: .missing, path: path, message: "cannot open: no such file") }
+            throw SnapshotError(code: .io, path: path, message: error.kind.map { "it is \($0), not a regular file" }
+                                ?? "cannot open: \(String(cString: strerror(error.errno ?? EIO)))")
         }
         defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            throw SnapshotError(code: .io, path: path, message: "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw SnapshotError(code: .io, path: path, message: "not a regular file")
-        }
         let size = Int(info.st_size)
         guard size >= SnapshotLayout.headerSize else {
             throw SnapshotError(code: .truncated, path: path, message: "the file has \(size) bytes, less than a snapshot header")

@@ -11,7 +11,10 @@ import TextAnalysis
 package struct SnapshotPublisher: Sendable {
     package let path: String
     /// Readers are typically other users in the same group (mode 0640).
-    package static let fileMode: mode_t = 0o640
+    // Read-only even for its owner: the writer replaces it by rename and never writes into it, and an
+    // operator restoring a backup with `cp` over it is stopped (a file changed in place under a
+    // reader's mapping tears its answers); `faqsync snapshot install` is the way.
+    package static let fileMode: mode_t = 0o440
 
     package init(path: String) {
         self.path = path

@@ -73,6 +73,17 @@ public final class LiveSnapshot: Sendable {
         }
     }
 
+    /// Why the reader is behind: the file now at the path was examined and rejected (damaged, not
+    /// newer, not a regular file), so the previous snapshot keeps serving. Nil while the reader
+    /// serves the file at the path (or the path is empty for a moment, mid-rename).
+    public var rejectedFileAtPath: SnapshotError? {
+        guard let identity = FileIdentity.of(path: path) else { return nil }
+        return state.withLock { state in
+            guard identity != state.current?.identity, identity == state.rejected else { return nil }
+            return state.lastFailure
+        }
+    }
+
     public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> SearchResults {
         guard let snapshot = current else {
             throw SearchError(message: "no snapshot is loaded yet (\(path)); run `faqsync sync` to publish one")

@@ -28,17 +28,19 @@ package struct SyncActivityFile: Sendable {
 
     /// Blocking. Nil when there is no file yet (the writer has not synced since it started).
     package func read() throws -> SyncActivity? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard descriptor >= 0 else {
-            if errno == ENOENT { return nil }
-            throw SyncActivityError(code: .io, path: path, message: "cannot open: \(String(cString: strerror(errno)))",
+        let descriptor: Int32, status: stat
+        do {
+            (descriptor, status) = try RegularFile.open(path, followSymlinks: false)
+        } catch {
+            if error.doesNotExist { return nil }
+            if let kind = error.kind {
+                throw SyncActivityError(code: .invalid, path: path, message: "it is \(kind), not a regular file",
+                                        hint: "remove it; the writer recreates it at its next sync")
+            }
+            throw SyncActivityError(code: .io, path: path, message: "cannot open: \(String(cString: strerror(error.errno ?? EIO)))",
                                     hint: "the serving user needs read access (the writer creates it with mode 0640, group faqsync)")
         }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw SyncActivityError(code: .invalid, path: path, message: "not a regular file", hint: "remove it; the writer recreates it at its next sync")
-        }
         guard status.st_size <= Self.maximumBytes else {
             throw SyncActivityError(code: .tooLarge, path: path, message: "\(status.st_size) bytes, more than the \(Self.maximumBytes) a writer produces",
                                     hint: "remove it; the writer recreates it at its next sync")

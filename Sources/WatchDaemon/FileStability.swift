@@ -1,3 +1,4 @@
+import AtomicFiles
 import Crypto
 import Foundation
 import SpreadsheetReading
@@ -44,7 +45,7 @@ enum FileHashing {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(with: Result {
-                    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+                    let handle = try RegularFile.handle(path)
                     defer { try? handle.close() }
                     var hasher = SHA256()
                     while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }

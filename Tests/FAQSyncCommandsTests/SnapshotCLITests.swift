@@ -15,7 +15,7 @@ struct SnapshotCLITests {
         #expect(first.status == 0, "\(first.stderr)")
         #expect((try first.json()["snapshot"] as? [String: Any])?["published_generation"] as? Int == 1)
         let mode = try FileManager.default.attributesOfItem(atPath: snapshot)[.posixPermissions] as? Int
-        #expect(mode == 0o640)
+        #expect(mode == 0o440)
 
         // Nothing changed: the file is current and is not rewritten.
         let noop = try CLIProcess.run(["sync"] + common)

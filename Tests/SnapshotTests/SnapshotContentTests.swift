@@ -100,7 +100,7 @@ struct SnapshotContentTests {
         let fixture = try await PublishedFixture.make("snapshot-mode", faq: Fixtures.sampleFAQ)
         defer { fixture.directory.remove() }
         let mode = try FileManager.default.attributesOfItem(atPath: fixture.snapshotPath)[.posixPermissions] as? Int
-        #expect(mode == 0o640)
+        #expect(mode == 0o440)
         // Deleting the file does not reset generations: the store remembers the last one.
         try FileManager.default.removeItem(atPath: fixture.snapshotPath)
         let again = try await SnapshotPublication(store: fixture.store, path: fixture.snapshotPath).publishCurrentVersion()

@@ -9,6 +9,10 @@ package final class RawConnection {
         package let call: String
         package let code: Int32
         package var description: String { "\(call): \(String(cString: strerror(code))) (errno \(code))" }
+        package init(call: String, code: Int32) {
+            self.call = call
+            self.code = code
+        }
     }
 
     /// Connects, waiting at most `timeout` for the server to take the connection.

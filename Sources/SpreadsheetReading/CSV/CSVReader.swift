@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// Reads an FAQ exported as CSV: UTF-8 with or without BOM, RFC 4180 quoting (fields may hold
@@ -30,9 +31,10 @@ struct CSVReader {
 
     private func records(contentsOf url: URL, observingBytes observe: ((UnsafeRawBufferPointer) -> Void)?) throws -> CSVRecordParser.Records {
         let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch {
-            throw SpreadsheetError(code: .unreadable, file: file, message: "the file could not be opened (\(error.localizedDescription))",
-                                   remedy: "Check the file's permissions.")
+        do { handle = try RegularFile.handle(url.path) } catch {
+            throw SpreadsheetError(code: .unreadable, file: file, message: error.kind.map { "the path is \($0), not a file" }
+                                   ?? "the file could not be opened (\(String(cString: strerror(error.errno ?? EIO))))",
+                                   remedy: error.kind == nil ? "Check the file's permissions." : "Point the setting at the spreadsheet file itself.")
         }
         defer { try? handle.close() }
         var parser = CSVRecordParser(file: file, limits: limits)

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// What a file that is not a zip may be instead: an OLE compound file (Microsoft's Compound File
@@ -12,7 +13,7 @@ enum LegacyOfficeFile {
     /// Looks at the header and the directory's first sector only: a bounded read whatever the
     /// file's size. Nil when the file is not a compound file.
     static func kind(of url: URL) -> Kind? {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        guard let handle = try? RegularFile.handle(url.path) else { return nil }
         defer { try? handle.close() }
         guard let header = try? handle.read(upToCount: 512), header.count == 512, Array(header.prefix(8)) == signature else { return nil }
         let bytes = Array(header)

@@ -1,3 +1,4 @@
+import AtomicFiles
 import CZlibInflate
 import Foundation
 
@@ -39,11 +40,12 @@ final class ZipArchive {
 
     /// - Parameter maxFileBytes: a larger file is refused before it is read.
     convenience init(url: URL, maxFileBytes: Int) throws {
-        let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw Failure.damaged("the file cannot be opened: \(String(cString: strerror(errno)))") }
+        let descriptor: Int32, info: stat
+        do { (descriptor, info) = try RegularFile.open(url.path) } catch {
+            throw Failure.damaged(error.kind.map { "the path is \($0), not a file" }
+                                  ?? "the file cannot be opened: \(String(cString: strerror(error.errno ?? EIO)))")
+        }
         defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw Failure.damaged("the file cannot be examined: \(String(cString: strerror(errno)))") }
         let size = Int(info.st_size)
         guard size <= maxFileBytes else { throw Failure.limitReached(maxFileBytes) }
         var bytes = [UInt8](repeating: 0, count: size)
