@@ -81,7 +81,10 @@ let package = Package(
         // libpq, from libpq-dev.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
-        .target(name: "SnapshotFormat", dependencies: ["AtomicFiles"]),
+        .target(name: "SnapshotFormat", dependencies: ["AtomicFiles", "CMappingGuard"]),
+        // A SIGBUS handler for read-only file mappings: a snapshot truncated under its readers
+        // makes their reads see zeros and the mapping marked faulted, instead of killing them.
+        .target(name: "CMappingGuard"),
         // Replacing a file atomically (temp file, fsync, rename, fsync directory): how the snapshot
         // and the activity document are published.
         .target(name: "AtomicFiles", dependencies: ["PathNames"]),
@@ -187,7 +190,7 @@ let package = Package(
             dependencies: [
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity", "RetrievalChecks",
-                "InProcessModel",
+                "InProcessModel", "SnapshotPublishing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

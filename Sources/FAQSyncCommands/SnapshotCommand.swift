@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SnapshotFormat
+import SnapshotPublishing
 import SnapshotReader
 import SyncEngine
 import SnapshotFollowing
@@ -13,7 +14,31 @@ extension FAQSyncCommand {
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish or inspect the memory-mapped snapshot retrieval processes read.",
-            subcommands: [Publish.self, Show.self, Follow.self], defaultSubcommand: Show.self)
+            subcommands: [Publish.self, Show.self, Install.self, Follow.self], defaultSubcommand: Show.self)
+
+        struct Install: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Put a snapshot file (a backup, another host's copy) in place at the snapshot path, safely.",
+                discussion: """
+                    Never copy a file over the live snapshot with cp: readers map it, and a file changed in place \
+                    under them tears their answers. This validates FILE (checksum included) and publishes its \
+                    templates atomically under the next generation, so readers switch to it as to any new snapshot. \
+                    The writer's next sync publishes from its store again.
+                    """)
+            @OptionGroup var common: CommonOptions
+            @Argument(help: "The snapshot file to install.") var file: String
+
+            func run() async throws {
+                try await withFailureHandling(json: common.json) {
+                    let configuration = try common.configuration()
+                    let installed = try SnapshotPublisher(path: configuration.snapshotPath).install(from: file)
+                    if common.json { try JSONOutput.print(installed) }
+                    else {
+                        print("Installed \(file) (generation \(installed.sourceGeneration), \(installed.templates) templates, \(installed.model)) as generation \(installed.generation) at \(configuration.snapshotPath).")
+                    }
+                }
+            }
+        }
 
         struct Publish: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Publish the current version as a new snapshot generation.")

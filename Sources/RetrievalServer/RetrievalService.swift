@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SnapshotFormat
 import SnapshotReader
 import SyncActivity
 
@@ -83,6 +84,12 @@ package struct RetrievalService: Sendable {
                                                                      reason: "no snapshot loaded from \(live.path) yet"), generation: nil)
         }
         let header = snapshot.header
+        guard snapshot.isIntact else {
+            live.reloadIfChanged()
+            return JSON.response(.serviceUnavailable, HealthResponse(status: "torn", generation: header.generation, model: nil, templates: nil,
+                                                                     reason: "the snapshot file \(live.path) was changed in place under the reader; waiting for a valid file there (publish with faqsync, or `faqsync snapshot install FILE`)"),
+                                 generation: header.generation)
+        }
         // Still answering, from the last good snapshot: 200, but not "ok" (a monitor should say so).
         let behind = live.rejectedFileAtPath
         return JSON.response(.ok, HealthResponse(status: behind == nil ? "ok" : "stale", generation: header.generation,
@@ -160,16 +167,28 @@ package struct RetrievalService: Sendable {
         } catch let error as SearchError {
             metrics.failedQueries.increment()
             throw HTTPError(.badRequest, message: error.message)
+        } catch let error as SnapshotError {
+            metrics.failedQueries.increment()
+            throw tornSnapshot(error)
         }
         metrics.queries.increment()
         return results
+    }
+
+    /// The file under the mapping changed in place: the answer is discarded (never served from a
+    /// torn file), the reader reloads, and the client may retry.
+    func tornSnapshot(_ error: SnapshotError) -> HTTPError {
+        live.reloadIfChanged()
+        return HTTPError(.serviceUnavailable, message: "\(error.message); the answer was discarded and the reader reloads: retry")
     }
 
     func template(id: String) throws -> Response {
         guard let snapshot = live.current else {
             throw HTTPError(.serviceUnavailable, message: "no snapshot loaded from \(live.path) yet")
         }
-        guard let template = snapshot.template(id: id) else {
+        let found: SearchHit?
+        do { found = try snapshot.template(id: id) } catch let error as SnapshotError { throw tornSnapshot(error) }
+        guard let template = found else {
             throw HTTPError(.notFound, message: "no template with id '\(id)' in generation \(snapshot.generation)")
         }
         return JSON.response(.ok, TemplateResponse(generation: snapshot.generation, template: template), generation: snapshot.generation)

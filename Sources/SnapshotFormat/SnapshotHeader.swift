@@ -33,6 +33,8 @@ public struct SnapshotError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case missing, truncated, badMagic = "bad-magic", unsupportedVersion = "unsupported-version"
         case inconsistent, checksumMismatch = "checksum-mismatch", io, tooLarge = "too-large"
+        /// The mapped file was written to or truncated in place while it was being read.
+        case changedUnderReader = "changed-under-reader"
     }
 
     public let code: Code

@@ -1,4 +1,5 @@
 import AtomicFiles
+import CMappingGuard
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,10 +12,15 @@ import Darwin
 public final class SnapshotMapping: @unchecked Sendable {
     // @unchecked: set once in init; the mapping is PROT_READ and lives until deinit.
     public let view: SnapshotView
+    public let path: String
     /// Device, inode, size and modification time of the mapped file.
     public let device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64
     private let address: UnsafeMutableRawPointer
     private let length: Int
+    /// Kept open to notice a write in place (`fstat`), closed with the mapping.
+    private let descriptor: Int32
+    /// The SIGBUS guard's slot for this mapping (-1: unguarded).
+    private let guardSlot: Int32
 
     public init(path: String, verifyChecksum: Bool = true) throws {
         let descriptor: Int32, info: stat
@@ -25,7 +31,8 @@ public final class SnapshotMapping: @unchecked Sendable {
             throw SnapshotError(code: .io, path: path, message: error.kind.map { "it is \($0), not a regular file" }
                                 ?? "cannot open: \(String(cString: strerror(error.errno ?? EIO)))")
         }
-        defer { close(descriptor) }
+        var keepOpen = false
+        defer { if !keepOpen { close(descriptor) } }
         let size = Int(info.st_size)
         guard size >= SnapshotLayout.headerSize else {
             throw SnapshotError(code: .truncated, path: path, message: "the file has \(size) bytes, less than a snapshot header")
@@ -33,13 +40,24 @@ public final class SnapshotMapping: @unchecked Sendable {
         guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), mapped != MAP_FAILED else {
             throw SnapshotError(code: .io, path: path, message: "cannot map: \(String(cString: strerror(errno)))")
         }
+        // Registered before the checksum is read: a file truncated while it is being validated
+        // must not take the process down either.
+        let slot = faqsync_mapping_guard_register(mapped, size)
         do {
             view = try SnapshotView(buffer: UnsafeRawBufferPointer(start: mapped, count: size), path: path,
                                     verifyChecksum: verifyChecksum)
+            if faqsync_mapping_guard_faulted(slot) != 0 {
+                throw SnapshotError(code: .changedUnderReader, path: path, message: "the file was truncated while it was being read")
+            }
         } catch {
+            faqsync_mapping_guard_unregister(slot)
             munmap(mapped, size)
             throw error
         }
+        guardSlot = slot
+        self.path = path
+        self.descriptor = descriptor
+        keepOpen = true
         address = mapped
         length = size
         device = UInt64(info.st_dev)
@@ -48,7 +66,30 @@ public final class SnapshotMapping: @unchecked Sendable {
         modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 
+    /// Throws `changedUnderReader` when anything read from this mapping may come from a file
+    /// changed in place since it was validated: a read faulted (the file shrank under it) or the
+    /// file's size or modification time moved (written to in place; the kernel stamps the time
+    /// before the bytes change). Call it after reading: what was read before a clean check is
+    /// what was validated.
+    public func checkIntact() throws {
+        if faqsync_mapping_guard_faulted(guardSlot) != 0 {
+            throw SnapshotError(code: .changedUnderReader, path: path,
+                                message: "the file was truncated in place while it was being read (was it overwritten with cp? use `faqsync snapshot install`)")
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw SnapshotError(code: .io, path: path, message: "cannot stat the mapped file: \(String(cString: strerror(errno)))")
+        }
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        guard Int64(info.st_size) == size, modified == modifiedNanoseconds else {
+            throw SnapshotError(code: .changedUnderReader, path: path,
+                                message: "the file was written to in place while it was served (was it overwritten with cp? use `faqsync snapshot install`)")
+        }
+    }
+
     deinit {
+        faqsync_mapping_guard_unregister(guardSlot)
         munmap(address, length)
+        close(descriptor)
     }
 }

@@ -10,7 +10,7 @@ import TextAnalysis
 /// Blocking: call it from a thread of your own.
 package struct SnapshotPublisher: Sendable {
     package let path: String
-    /// Readers are typically other users in the same group (mode 0640).
+    /// Readers are typically other users in the same group (mode 0440).
     // Read-only even for its owner: the writer replaces it by rename and never writes into it, and an
     // operator restoring a backup with `cp` over it is stopped (a file changed in place under a
     // reader's mapping tears its answers); `faqsync snapshot install` is the way.
@@ -48,6 +48,40 @@ package struct SnapshotPublisher: Sendable {
             throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
         }
         return generation
+    }
+
+    /// What `install(from:)` did.
+    package struct Installation: Sendable, Encodable {
+        package let sourceGeneration: UInt64
+        package let generation: UInt64
+        package let templates: Int
+        package let model: String
+
+        enum CodingKeys: String, CodingKey {
+            case sourceGeneration = "source_generation", generation, templates, model
+        }
+    }
+
+    /// Publishes the snapshot in `file` (a backup, another host's copy) at this path, the safe way
+    /// to do what `cp FILE SNAPSHOT_PATH` would do unsafely. The file is validated (checksum
+    /// included), its templates are read and re-published atomically under the next generation,
+    /// so readers switch to it like to any new snapshot, whatever generation the backup had.
+    package func install(from file: String, now: Date = Date()) throws -> Installation {
+        let source = try SnapshotMapping(path: file)
+        let view = source.view
+        let templates = (0..<view.count).map { index in
+            SnapshotTemplate(id: view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
+                             question: view.string(index, .question), answer: view.string(index, .answer),
+                             metadataJSON: view.string(index, .metadata), vector: Array(view.vector(index)))
+        }
+        // What was read is what was validated only if the file did not change meanwhile.
+        try source.checkIntact()
+        let header = view.header
+        let generation = try publish(model: .init(name: header.modelName, version: header.modelVersion, dimension: header.dimension,
+                                                  hybridDenseWeight: header.hybridDenseWeight),
+                                     templates: templates, minimumGeneration: 1, now: now, lexicalIndex: view.lexical != nil)
+        return Installation(sourceGeneration: header.generation, generation: generation, templates: templates.count,
+                            model: "\(header.modelName) \(header.modelVersion)")
     }
 
     /// Each template's question and answer terms, tokenised in parallel chunks (a tokenizer per

@@ -88,7 +88,16 @@ public final class LiveSnapshot: Sendable {
         guard let snapshot = current else {
             throw SearchError(message: "no snapshot is loaded yet (\(path)); run `faqsync sync` to publish one")
         }
-        return try snapshot.search(query, k: k, filter: filter)
+        return try reloadingIfTorn { try snapshot.search(query, k: k, filter: filter) }
+    }
+
+    /// A search whose mapping turned out torn (`changedUnderReader`) starts a reload before the
+    /// error reaches the caller, who may retry on the reloaded snapshot.
+    private func reloadingIfTorn<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as SnapshotError where error.code == .changedUnderReader {
+            reloadIfChanged()
+            throw error
+        }
     }
 
     /// Top-k for a query in its mode (hybrid by default), from the snapshot served now.
@@ -97,7 +106,7 @@ public final class LiveSnapshot: Sendable {
         guard let snapshot = current else {
             throw SearchError(message: "no snapshot is loaded yet (\(path)); run `faqsync sync` to publish one")
         }
-        return try snapshot.search(query, k: k, filter: filter, tuning: tuning)
+        return try reloadingIfTorn { try snapshot.search(query, k: k, filter: filter, tuning: tuning) }
     }
 
     /// Switches to the file at the path if it is another, valid file with a newer generation.
@@ -109,7 +118,9 @@ public final class LiveSnapshot: Sendable {
         do {
             let candidate = try MappedSnapshot(path: path)
             let previous = current?.generation
-            if let previous, candidate.generation <= previous {
+            // A generation that is not newer is refused, unless the one served was torn (changed
+            // in place): then any valid file is better than none, a restored backup included.
+            if let previous, candidate.generation <= previous, current?.isIntact != false {
                 throw SnapshotError(code: .inconsistent, path: path,
                                     message: "generation \(candidate.generation) is not newer than the one being served (\(previous))")
             }

@@ -16,6 +16,14 @@ public final class MappedSnapshot: Sendable {
     public var header: SnapshotHeader { mapping.view.header }
     public var generation: UInt64 { mapping.view.header.generation }
 
+    /// Throws `SnapshotError` `changedUnderReader` when the file was truncated or written to in
+    /// place since it was mapped: anything read from it since may be torn. Searches check it
+    /// after reading; a reader that meets it discards the answer and reloads.
+    public func checkIntact() throws { try mapping.checkIntact() }
+
+    /// Whether the mapping still holds the file as it was validated.
+    public var isIntact: Bool { (try? mapping.checkIntact()) != nil }
+
     /// Opens, maps and validates (checksum included) the snapshot at `path`.
     public init(path: String, verifyChecksum: Bool = true) throws {
         self.path = path

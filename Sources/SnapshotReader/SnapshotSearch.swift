@@ -47,7 +47,9 @@ extension MappedSnapshot {
     /// Top-k templates for a query in its mode (hybrid by default); see `SnapshotView.search(_:k:filter:tuning:)`.
     public func search(_ query: SearchQuery, k: Int, filter: SearchFilter = SearchFilter(),
                        tuning: SearchTuning = SearchTuning()) throws -> SearchResults {
-        SearchResults(generation: generation, results: try view.search(query, k: k, filter: filter, tuning: tuning))
+        let results = try view.search(query, k: k, filter: filter, tuning: tuning)
+        try checkIntact()
+        return SearchResults(generation: generation, results: results)
     }
 
     /// Top-k templates by cosine similarity to `query` (any length-normalisation is applied here).
@@ -55,11 +57,17 @@ extension MappedSnapshot {
     /// Scans the mapped matrix with SIMD, split over the cores for large snapshots; memory use is
     /// O(k × cores), independent of the number of templates.
     public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> SearchResults {
-        SearchResults(generation: generation, results: try view.search(query, k: k, filter: filter))
+        let results = try view.search(query, k: k, filter: filter)
+        try checkIntact()
+        return SearchResults(generation: generation, results: results)
     }
 
     /// The template with this id, if the snapshot has it.
-    public func template(id: String) -> SearchHit? { view.template(id: id) }
+    public func template(id: String) throws -> SearchHit? {
+        let hit = view.template(id: id)
+        try checkIntact()
+        return hit
+    }
 }
 
 extension SnapshotView {

@@ -79,8 +79,8 @@ struct SnapshotContentTests {
         #expect(throws: SearchError.self) { try snapshot.search(vector, k: 0) }
         #expect(throws: SearchError.self) { try snapshot.search([1, 2, 3], k: 3) }
         let first = try #require(cards.results.first)
-        #expect(snapshot.template(id: first.id)?.question == first.question)
-        #expect(snapshot.template(id: "nope") == nil)
+        #expect(try snapshot.template(id: first.id)?.question == first.question)
+        #expect(try snapshot.template(id: "nope") == nil)
     }
 
     @Test func staleTemporariesOfDeadPublishersAreRemoved() async throws {
