@@ -42,6 +42,8 @@ let package = Package(
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
         .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames", "AtomicFiles"]),
+        // Masks credentials (URL userinfo, passwords, bearer tokens, API keys) in text that leaves the process.
+        .target(name: "Redaction"),
         // Splitting paths without Foundation's NSString path methods (which trap on one-letter names).
         .target(name: "PathNames"),
         // zlib, from zlib1g-dev: SpreadsheetReading inflates xlsx parts with it.
@@ -77,7 +79,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         // A small libpq client: connections on queues of their own, a pool, binary results and COPY, LISTEN.
-        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "Redaction"]),
         // libpq, from libpq-dev.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
@@ -92,7 +94,7 @@ let package = Package(
         .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "AtomicFiles", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
-        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "AtomicFiles", "RetrievalChecks"]),
+        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "AtomicFiles", "RetrievalChecks", "Redaction"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
@@ -114,7 +116,7 @@ let package = Package(
         .target(
             name: "EmbeddingProviders",
             dependencies: [
-                "Embedding",
+                "Embedding", "Redaction",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -125,7 +127,7 @@ let package = Package(
         .target(
             name: "WatchDaemon",
             dependencies: [
-                "CSystemd", "SpreadsheetReading", "PathNames", "AtomicFiles",
+                "CSystemd", "SpreadsheetReading", "PathNames", "AtomicFiles", "Redaction",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,7 +171,7 @@ let package = Package(
             name: "SyncEngine",
             dependencies: [
                 "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
-                "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "SyncActivity", "RetrievalChecks",
+                "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "SyncActivity", "RetrievalChecks", "Redaction",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -181,6 +183,7 @@ let package = Package(
             dependencies: [
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
                 "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks", "AtomicFiles",
+                "Redaction",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -190,7 +193,7 @@ let package = Package(
             dependencies: [
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity", "RetrievalChecks",
-                "InProcessModel", "SnapshotPublishing",
+                "InProcessModel", "SnapshotPublishing", "Redaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingProviderTests",
-            dependencies: ["SQLiteStore", "EmbeddingProviders", "InProcessModel", "SyncEngine", "SyncActivity", "TemplateStore", "Embedding", "Reconciliation",
+            dependencies: ["SQLiteStore", "EmbeddingProviders", "InProcessModel", "SyncEngine", "SyncActivity", "TemplateStore", "Embedding", "Reconciliation", "Redaction",
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Embedding
 import Foundation
+import Redaction
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -93,12 +94,12 @@ package final class HTTPEmbedder: BatchEmbedder {
     package func embed(_ texts: [String], as role: EmbeddingRole) async throws -> [[Float]] {
         let result = try await embedBatch(texts, as: role)
         if let (index, reason) = result.rejections.first {
-            throw EmbeddingProviderError(code: .rejected, endpoint: endpoint, status: 400, providerMessage: reason,
+            throw EmbeddingProviderError(code: .rejected, endpoint: shownEndpoint, status: 400, providerMessage: reason,
                                          hint: "The provider rejected input \(index).")
         }
         let vectors = result.vectors.compactMap { $0 }
         guard vectors.count == texts.count else {
-            throw EmbeddingProviderError(code: .rejected, endpoint: endpoint, status: 400, providerMessage: "no vector for some inputs",
+            throw EmbeddingProviderError(code: .rejected, endpoint: shownEndpoint, status: 400, providerMessage: "no vector for some inputs",
                                          hint: "The provider answered without a vector for every input.")
         }
         return vectors
@@ -113,7 +114,7 @@ package final class HTTPEmbedder: BatchEmbedder {
             // (model name, options) and quarantining the inputs would hide that.
             let probe = try await post(["faqsync probe"], role: role, requests: &result.requests)
             guard case .vectors = probe else {
-                throw EmbeddingProviderError(code: .badRequest, endpoint: endpoint, status: 400, providerMessage: result.rejections[0],
+                throw EmbeddingProviderError(code: .badRequest, endpoint: shownEndpoint, status: 400, providerMessage: result.rejections[0],
                                              hint: "The provider refuses every request, a one-word probe included; check EMBEDDING_MODEL and EMBEDDING_DIMENSIONS.")
             }
         }
@@ -166,9 +167,9 @@ package final class HTTPEmbedder: BatchEmbedder {
                     let (vectors, tokens) = try validated(body, inputCount: inputs.count)
                     return .vectors(vectors, tokens: tokens)
                 case 413:
-                    return .tooLarge("the batch of \(inputs.count) is too large for the provider (HTTP 413): \(JSONShape.providerMessage(body))")
+                    return .tooLarge("the batch of \(inputs.count) is too large for the provider (HTTP 413): \(providerText(body))")
                 case 400, 422:
-                    return .rejected(JSONShape.providerMessage(body))
+                    return .rejected(providerText(body))
                 case 401:
                     throw failure(.unauthorized, status, body, "Check EMBEDDING_API_KEY (or EMBEDDING_API_KEY_FILE, or the embedding-api-key credential).")
                 case 403:
@@ -177,7 +178,7 @@ package final class HTTPEmbedder: BatchEmbedder {
                     throw failure(.notFound, status, body, "Check EMBEDDING_BASE_URL (it should end before \(format.path)) and EMBEDDING_MODEL.")
                 case 408, 429, 500, 502, 503, 504:
                     retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-                    lastProblem = "HTTP \(status): \(JSONShape.providerMessage(body))"
+                    lastProblem = "HTTP \(status): \(providerText(body))"
                 default:
                     throw failure(.unexpectedStatus, status, body, "The provider answered with a status faqsync does not expect.")
                 }
@@ -187,15 +188,15 @@ package final class HTTPEmbedder: BatchEmbedder {
                 throw CancellationError()
             } catch {
                 // Timeouts, refused or dropped connections: transient by nature.
-                lastProblem = "\(error)"
+                lastProblem = Redaction.bounded("\(error)", secrets: secrets)
             }
             let delay = settings.retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
             guard attempt < settings.retry.maxAttempts, clock.now + delay < deadline else {
-                throw EmbeddingProviderError(code: .retriesExhausted, endpoint: endpoint, status: nil, providerMessage: lastProblem,
+                throw EmbeddingProviderError(code: .retriesExhausted, endpoint: shownEndpoint, status: nil, providerMessage: lastProblem,
                                              hint: "Gave up after \(attempt) attempts; the provider may be down or overloaded. Vectors received so far are cached, so the next sync sends only what is missing.")
             }
             logger.warning("embedding request failed, retrying", metadata: [
-                "endpoint": "\(endpoint)", "attempt": "\(attempt)", "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                "endpoint": "\(shownEndpoint)", "attempt": "\(attempt)", "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
                 "problem": "\(lastProblem)"])
             try await Task.sleep(for: delay)
         }
@@ -205,17 +206,17 @@ package final class HTTPEmbedder: BatchEmbedder {
         let parsed: [[Float]]
         let tokens: Int?
         do { (parsed, tokens) = try format.parse(body, inputCount: inputCount) } catch {
-            throw EmbeddingProviderError(code: .invalidResponse, endpoint: endpoint, status: 200, providerMessage: error.message,
+            throw EmbeddingProviderError(code: .invalidResponse, endpoint: shownEndpoint, status: 200, providerMessage: error.message,
                                          hint: "The response was not stored. Check that the server speaks the \(format.name) embeddings API.")
         }
         for (index, vector) in parsed.enumerated() {
             if model.dimension > 0, vector.count != model.dimension {
-                throw EmbeddingProviderError(code: .invalidResponse, endpoint: endpoint, status: 200,
+                throw EmbeddingProviderError(code: .invalidResponse, endpoint: shownEndpoint, status: 200,
                                              providerMessage: "vector \(index) has \(vector.count) values, the model version has \(model.dimension)",
                                              hint: "The response was not stored. A model that changed its dimension needs EMBEDDING_MODEL_VERSION changed too.")
             }
             if !vector.allSatisfy(\.isFinite) {
-                throw EmbeddingProviderError(code: .invalidResponse, endpoint: endpoint, status: 200,
+                throw EmbeddingProviderError(code: .invalidResponse, endpoint: shownEndpoint, status: 200,
                                              providerMessage: "vector \(index) contains a NaN or infinite value",
                                              hint: "The response was not stored.")
             }
@@ -226,7 +227,7 @@ package final class HTTPEmbedder: BatchEmbedder {
     private func learnDimension() async throws -> Int {
         var requests = 0
         guard case .vectors(let vectors, _) = try await post(["dimension probe"], role: .passage, requests: &requests), let first = vectors.first, !first.isEmpty else {
-            throw EmbeddingProviderError(code: .invalidResponse, endpoint: endpoint, status: nil, providerMessage: "the probe was rejected",
+            throw EmbeddingProviderError(code: .invalidResponse, endpoint: shownEndpoint, status: nil, providerMessage: "the probe was rejected",
                                          hint: "Set EMBEDDING_DIMENSIONS to the model's dimension.")
         }
         return first.count
@@ -243,8 +244,19 @@ package final class HTTPEmbedder: BatchEmbedder {
         return request
     }
 
+    /// The provider's words about a failure, without the key (a proxy may echo the request's
+    /// Authorization header) and bounded: they reach stderr, the log, the activity document and the page.
+    private func providerText(_ body: Data) -> String {
+        Redaction.bounded(JSONShape.providerMessage(body), secrets: secrets)
+    }
+
+    private var secrets: [String] { settings.apiKey.map { [$0.reveal()] } ?? [] }
+
+    /// The endpoint as messages show it: credentials in EMBEDDING_BASE_URL masked.
+    private var shownEndpoint: String { Redaction.redact(endpoint) }
+
     private func failure(_ code: EmbeddingProviderError.Code, _ status: Int, _ body: Data, _ hint: String) -> EmbeddingProviderError {
-        EmbeddingProviderError(code: code, endpoint: endpoint, status: status, providerMessage: JSONShape.providerMessage(body), hint: hint)
+        EmbeddingProviderError(code: code, endpoint: shownEndpoint, status: status, providerMessage: providerText(body), hint: hint)
     }
 }
 

@@ -1,3 +1,5 @@
+import Redaction
+
 /// A provider call that failed, naming the endpoint, the HTTP status and the provider's own
 /// words, and saying what to check. It never contains the API key.
 package struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable {
@@ -14,9 +16,10 @@ package struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable 
 
     package init(code: Code, endpoint: String, status: Int?, providerMessage: String?, hint: String) {
         self.code = code
-        self.endpoint = endpoint
+        // Masked here too, whoever built the error: it is shown everywhere.
+        self.endpoint = Redaction.redact(endpoint)
         self.status = status
-        self.providerMessage = providerMessage
+        self.providerMessage = providerMessage.map { Redaction.bounded($0) }
         self.hint = hint
     }
 

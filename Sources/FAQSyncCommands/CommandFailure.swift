@@ -10,6 +10,8 @@ import SnapshotFormat
 import SnapshotReader
 import SyncEngine
 import InProcessModel
+import Redaction
+import RetrievalServer
 
 /// Prints an error the way every subcommand does and exits with 1: a line on stderr naming what
 /// failed, and with `--json` a JSON object on stdout, so scripts get a reason too.
@@ -36,10 +38,13 @@ enum CommandFailure {
         case is PublicationFailure: code = "publication-failed"
         case is CutOverRefused: code = "cut-over-refused"
         case let error as ModelError: code = error.code.rawValue
+        case let error as HTTPServerError: code = error.code
         default: code = "failed"
         }
-        Terminal.writeError("faqsync: error [\(code)]: \(error)\n")
-        if json { try? JSONOutput.print(Payload(error: .init(code: code, message: "\(error)"))) }
+        // Masked whatever the error quotes: a URL with its password, a provider's echo of a key.
+        let message = Redaction.redact("\(error)")
+        Terminal.writeError("faqsync: error [\(code)]: \(message)\n")
+        if json { try? JSONOutput.print(Payload(error: .init(code: code, message: message))) }
         return ExitCode(1)
     }
 }

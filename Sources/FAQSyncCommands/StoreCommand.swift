@@ -43,8 +43,9 @@ extension FAQSyncCommand {
                 abstract: "Copy every version, template and vector into an empty store, without embedding anything.",
                 discussion: """
                     A store is sqlite:PATH, postgres (the database DATABASE_URL or POSTGRES_* configure) or a \
-                    postgres://user@host:port/database URL. For example, to move to PostgreSQL: \
-                    faqsync store copy --from sqlite:data/faqsync.db --to postgres
+                    postgres://user@host:port/database URL, whose password comes from POSTGRES_PASSWORD_FILE or \
+                    POSTGRES_PASSWORD (a password on the command line is visible in ps). For example, to move to \
+                    PostgreSQL: faqsync store copy --from sqlite:data/faqsync.db --to postgres
                     """)
 
             @Option(help: ArgumentHelp("The store to read.", valueName: "store")) var from: String
@@ -69,7 +70,10 @@ extension FAQSyncCommand {
             }
 
             static func store(_ text: String, option: String) throws -> any TemplateStore {
-                try StoreLocation(text, option: option).makeStore()
+                if URLComponents(string: text)?.password != nil {
+                    Terminal.writeError("faqsync: warning: the password in \(option) is visible to every user of this machine (ps) and stays in the shell's history; give the URL without it and the password in POSTGRES_PASSWORD_FILE (or POSTGRES_PASSWORD)\n")
+                }
+                return try StoreLocation(text, option: option).makeStore()
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 
 /// Where and how to connect: from `DATABASE_URL` or the `POSTGRES_*` settings.
 ///
@@ -35,7 +36,12 @@ package struct PostgresSettings: Sendable, Hashable {
     package init(url text: String, poolSize: Int = defaultPoolSize) throws {
         guard let components = URLComponents(string: text),
               components.scheme == "postgres" || components.scheme == "postgresql" else {
-            throw PostgresSettingsError(message: "DATABASE_URL must look like postgres://user:password@host:5432/database, not '\(Self.redact(text))'")
+            throw PostgresSettingsError(message: Self.malformed(text))
+        }
+        // A '#', '?' or '/' in a password ends the authority early: the rest would be taken for
+        // a fragment or a path and the connection made to the wrong place with a cut password.
+        guard components.fragment == nil, !(components.host ?? "").isEmpty || !text.contains("@") else {
+            throw PostgresSettingsError(message: Self.malformed(text))
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         self.init(host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
@@ -81,11 +87,15 @@ package struct PostgresSettings: Sendable, Hashable {
         }.joined(separator: " ")
     }
 
+    /// What is wrong with a URL that does not parse, without its password. (The expected form is
+    /// described in words: written as a URL, the redaction of every message would mask it.)
+    static func malformed(_ text: String) -> String {
+        "'\(redact(text))' is not a postgres:// URL with a user, password, host, port and database (postgres://USER:PASSWORD@HOST:5432/DATABASE); percent-encode any '#', '?', '/' or '@' in the password (%23, %3F, %2F, %40), or leave the password out and give it with POSTGRES_PASSWORD_FILE"
+    }
+
     /// A URL with any password replaced, for error messages about a malformed one.
     static func redact(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? "(unprintable)"
+        Redaction.redact(url)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 import PostgresClient
 import PostgresStore
 import SQLiteStore
@@ -19,11 +20,19 @@ package enum StoreLocation: Sendable {
         } else if text == "postgres" {
             self = .postgres(try FAQSyncConfiguration.postgresSettingsFromEnvironment(environment))
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            do { self = .postgres(try PostgresSettings(url: text)) } catch let error as PostgresSettingsError {
+            var settings: PostgresSettings
+            do { settings = try PostgresSettings(url: text) } catch let error as PostgresSettingsError {
                 throw ConfigurationError(key: option, message: error.message)
             }
+            // A URL without a password takes it from POSTGRES_PASSWORD(_FILE) or the credential,
+            // so it need not appear on a command line (where `ps` shows it to every user).
+            if settings.password == nil,
+               let password = try FAQSyncConfiguration.secret(SettingsReader(environment: environment), key: "POSTGRES_PASSWORD", credential: "postgres-password") {
+                settings.password = PostgresPassword(password)
+            }
+            self = .postgres(settings)
         } else {
-            throw ConfigurationError(key: option, message: "must be sqlite:PATH, postgres or a postgres:// URL, not '\(text.prefix(80))'")
+            throw ConfigurationError(key: option, message: "must be sqlite:PATH, postgres or a postgres:// URL, not '\(Redaction.bounded(text, limit: 80))'")
         }
     }
 

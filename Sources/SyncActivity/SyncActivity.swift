@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 import RetrievalChecks
 import SpreadsheetReading
 import TemplateStore
@@ -50,7 +51,8 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         package init(finishedAt: Date, succeeded: Bool, error: String?) {
             self.finishedAt = finishedAt
             self.succeeded = succeeded
-            self.error = error
+            // Shown on the page and by /v1/syncs (open on loopback): masked and bounded.
+            self.error = error.map { Redaction.bounded($0, limit: 2_000) }
         }
 
         enum CodingKeys: String, CodingKey { case finishedAt = "finished_at", succeeded, error }

@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import Redaction
 import Logging
 import Reconciliation
 import SnapshotFormat
@@ -214,7 +215,8 @@ package struct SyncEngine: Sendable {
                                           sourceSHA256: sha256, outcome: .failed)
         run.outcome = .failed
         run.finishedAt = Date()
-        run.error = String(describing: error)
+        // Kept in the store and shown by status, the page and /v1/syncs: masked and bounded.
+        run.error = Redaction.bounded(String(describing: error), limit: 2_000)
         do {
             try await store.record(failedRun: run)
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Redaction
 import Logging
 
 /// One line per event, in the form the environment wants:
@@ -39,14 +40,17 @@ package struct DaemonLogHandler: LogHandler {
             line = "<\(Self.priority(event.level))>\(label): \(event.message)\(Self.flatten(merged))"
         case .json:
             var object: [String: String] = ["time": Date().formatted(.iso8601), "level": event.level.rawValue, "logger": label,
-                                            "message": "\(event.message)"]
-            for (key, value) in merged { object[key] = "\(value)" }
+                                            "message": Redaction.redact("\(event.message)")]
+            for (key, value) in merged { object[key] = Redaction.redact("\(value)") }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             line = String(decoding: data, as: UTF8.self)
         case .text:
             line = "\(Date().formatted(.iso8601)) \(event.level.rawValue) \(label): \(event.message)\(Self.flatten(merged))"
         }
-        FileHandle.standardError.write(Data((line.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+        // Credentials never reach the journal, whoever logged them (an error quoting a URL, a
+        // provider's echo of a request); the JSON form is masked field by field above.
+        let shown = format == .json ? line : Redaction.redact(line)
+        FileHandle.standardError.write(Data((shown.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
     }
 
     /// syslog priorities, as sd-daemon(3) defines the `<N>` prefixes.

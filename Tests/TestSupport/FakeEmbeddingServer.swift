@@ -28,6 +28,9 @@ package final class FakeEmbeddingServer: Sendable {
         package var rejectInput: String?
         /// 401 unless `Authorization: Bearer <key>`.
         package var requiredKey: String?
+        /// Answer 401 with a body that quotes the request's Authorization header and the key in
+        /// it, as some proxies and misconfigured gateways do.
+        package var echoAuthorization = false
         /// Added to every request (for throughput benchmarks).
         package var latency: Duration = .zero
         /// Shut the server down right after this many successful answers (a crash mid-sync).
@@ -116,6 +119,11 @@ private struct FakeHandler: Sendable {
         if behaviour.latency > .zero { try await Task.sleep(for: behaviour.latency) }
         if let until = behaviour.unavailableUntil, ContinuousClock.now < until {
             return json(503, #"{"error":{"message":"model is loading"}}"#)
+        }
+        if behaviour.echoAuthorization {
+            let sent = authorization ?? "-"
+            let key = sent.hasPrefix("Bearer ") ? String(sent.dropFirst(7)) : sent
+            return json(401, #"{"error":{"message":"gateway refused Authorization: \#(sent) (key \#(key) is not enabled)"}}"#)
         }
         if let key = behaviour.requiredKey, authorization != "Bearer \(key)" {
             return json(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#)
