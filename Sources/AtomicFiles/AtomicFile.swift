@@ -27,7 +27,7 @@ package struct AtomicFile: Sendable {
     /// left behind when `write` throws.
     package func replace(_ write: (_ descriptor: Int32, _ temporaryPath: String) throws -> Void) throws {
         let directory = PathName.directoryOrCurrent(of: path)
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        Directories.createMissing(directory)
         removeStaleTemporaries(in: directory)
         let temporary = "\(directory)/.\(PathName.fileName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let descriptor = open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode)

@@ -85,3 +85,21 @@ package enum RegularFile {
         }
     }
 }
+
+/// Creates the directories faqsync writes into.
+package enum Directories {
+    /// Creates `path` and any missing parent with `mode` whatever the process's umask (under
+    /// umask 000, `mkdir -p` would leave them world-writable, and anyone could then replace the
+    /// snapshot). Directories that exist are left as they are. Errors are left to the write that
+    /// follows, which names the path.
+    package static func createMissing(_ path: String, mode: mode_t = 0o755) {
+        guard !path.isEmpty else { return }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            guard mkdir(prefix, mode) == 0 else { continue }
+            // mkdir applies the umask; the mode is meant as given.
+            if chmod(prefix, mode) != 0 { return }
+        }
+    }
+}

@@ -39,6 +39,8 @@ package struct RetrievalService: Sendable {
     package let activitySource: SyncActivitySource
     /// Who may see the page and `/v1/syncs`.
     package let pageAccess: PageAccess
+    /// Sign-outs and failed sign-ins this server remembers.
+    let sessions = PageSessions()
 
     /// - Parameter activitySource: by default the document the writer publishes beside the snapshot.
     package init(live: LiveSnapshot, embedder: any Embedder, metrics: RetrievalMetrics = RetrievalMetrics(), limits: Limits = Limits(),

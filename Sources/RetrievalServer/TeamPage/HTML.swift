@@ -1,6 +1,6 @@
 /// Builds an HTML document in which everything that is not the page's own markup is escaped.
 /// Spreadsheet text, error messages, query text: all of it goes through `text`, never `markup`.
-struct HTML {
+package struct HTML {
     private(set) var output = ""
 
     /// The page's own markup: literals written in this module, never data.
@@ -25,7 +25,7 @@ struct HTML {
         output += other.output
     }
 
-    static func escape(_ value: some StringProtocol) -> String {
+    package static func escape(_ value: some StringProtocol) -> String {
         var escaped = ""
         escaped.reserveCapacity(value.utf8.count)
         for character in value.unicodeScalars {
@@ -37,6 +37,9 @@ struct HTML {
             case "'": escaped += "&#39;"
             // Characters HTML forbids (NUL, other C0 controls but tab and line breaks) become U+FFFD.
             case "\u{0}"..."\u{8}", "\u{B}", "\u{C}", "\u{E}"..."\u{1F}", "\u{7F}": escaped += "\u{FFFD}"
+            // Bidirectional overrides and isolates would reorder what follows them on screen
+            // (a template could make a question read backwards): shown as U+FFFD instead.
+            case "\u{202A}"..."\u{202E}", "\u{2066}"..."\u{2069}": escaped += "\u{FFFD}"
             default: escaped.unicodeScalars.append(character)
             }
         }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import Synchronization
 
 /// Who may see the FAQ team's page and `GET /v1/syncs`. Once `SERVE_TOKEN` is set, only holders of
 /// it, as a bearer token or as the cookie the sign-in form sets, wherever `serve` listens (a
@@ -25,8 +26,11 @@ package enum PageAccess: Sendable {
     }
 
     static let cookieName = "faqsync_page"
+    /// How long a sign-in lasts, checked by the server from the time the cookie was issued (the
+    /// browser's Max-Age alone would let a copied cookie work forever).
+    static let sessionLifetime: TimeInterval = 30 * 24 * 3600
 
-    func verdict(for headers: HTTPFields) -> Verdict {
+    func verdict(for headers: HTTPFields, sessions: PageSessions = PageSessions(), now: Date = Date()) -> Verdict {
         switch self {
         case .open: return .allowed
         case .tokenMissing(let address):
@@ -38,7 +42,8 @@ package enum PageAccess: Sendable {
             for cookieHeader in headers[values: .cookie] {
                 for pair in cookieHeader.split(separator: ";") {
                     let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    if parts.count == 2, parts[0] == Self.cookieName, Self.sameSecret(parts[1], Self.sessionValue(token: token)) {
+                    if parts.count == 2, parts[0] == Self.cookieName, Self.isValidSession(parts[1], token: token, now: now),
+                       !sessions.isRevoked(parts[1]) {
                         return .allowed
                     }
                 }
@@ -53,11 +58,26 @@ package enum PageAccess: Sendable {
         return Self.sameSecret(candidate, token)
     }
 
-    /// What the cookie holds: derived from the token, so the token itself is never stored in the
-    /// browser, and changing the token signs everybody out.
-    static func sessionValue(token: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Data("faqsync page session v1".utf8), using: SymmetricKey(data: Data(token.utf8)))
+    /// What the cookie holds: `v2.<issued, Unix seconds>.<HMAC-SHA256(token, issued)>`. Derived
+    /// from the token, so the token itself is never stored in the browser and changing it signs
+    /// everybody out; bound to its issue time, so the server refuses it after `sessionLifetime`.
+    package static func sessionValue(token: String, issuedAt: Date) -> String {
+        let issued = Int64(issuedAt.timeIntervalSince1970)
+        return "v2.\(issued).\(signature(token: token, issued: issued))"
+    }
+
+    static func signature(token: String, issued: Int64) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("faqsync page session v2|\(issued)".utf8), using: SymmetricKey(data: Data(token.utf8)))
         return code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A cookie this token signed, issued no more than `sessionLifetime` ago (and not in the future).
+    static func isValidSession(_ value: String, token: String, now: Date) -> Bool {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "v2", parts[1].count <= 19, let issued = Int64(parts[1]) else { return false }
+        let age = now.timeIntervalSince1970 - Double(issued)
+        guard age >= -300, age <= sessionLifetime else { return false }
+        return sameSecret(String(parts[2]), signature(token: token, issued: issued))
     }
 
     /// Compares digests in constant time, so the time taken says nothing about the secret.
@@ -66,5 +86,49 @@ package enum PageAccess: Sendable {
         var difference: UInt8 = 0
         for (x, y) in zip(left, right) { difference |= x ^ y }
         return difference == 0
+    }
+}
+
+/// What one `serve` remembers about sign-ins: cookies signed out before they expired, and the
+/// recent failed sign-ins, which it throttles. In memory: a restart forgets the sign-outs (change
+/// the token to sign everybody out for good).
+package final class PageSessions: Sendable {
+    private struct State {
+        var revoked: [String: Date] = [:]
+        var failures: [Date] = []
+    }
+    private let state = Mutex(State())
+    /// Failed sign-ins allowed per `failureWindow`, for the whole process (a 16-byte token is out
+    /// of reach at this rate; 1,900 tries a second were possible before).
+    static let failuresPerWindow = 20
+    static let failureWindow: TimeInterval = 60
+    /// Sign-outs remembered at once; beyond it the oldest are forgotten (they expire anyway).
+    static let revokedCapacity = 10_000
+
+    package init() {}
+
+    func isRevoked(_ value: String) -> Bool { state.withLock { $0.revoked[value] != nil } }
+
+    func revoke(_ value: String, now: Date = Date()) {
+        state.withLock { state in
+            state.revoked = state.revoked.filter { now.timeIntervalSince($0.value) < PageAccess.sessionLifetime }
+            if state.revoked.count >= Self.revokedCapacity, let oldest = state.revoked.min(by: { $0.value < $1.value }) {
+                state.revoked.removeValue(forKey: oldest.key)
+            }
+            state.revoked[value] = now
+        }
+    }
+
+    /// Seconds to wait before another try, or nil when a sign-in may be tried now.
+    func retryAfter(now: Date = Date()) -> Int? {
+        state.withLock { state in
+            state.failures.removeAll { now.timeIntervalSince($0) >= Self.failureWindow }
+            guard state.failures.count >= Self.failuresPerWindow, let oldest = state.failures.first else { return nil }
+            return max(1, Int((Self.failureWindow - now.timeIntervalSince(oldest)).rounded(.up)))
+        }
+    }
+
+    func recordFailure(now: Date = Date()) {
+        state.withLock { $0.failures.append(now) }
     }
 }

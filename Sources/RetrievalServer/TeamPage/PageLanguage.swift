@@ -89,6 +89,9 @@ struct PageText: Sendable {
     let tokenLabel: String
     let signIn: String
     let wrongToken: String
+    let signOut: String
+    let tooManyTries: String
+    let crossSite: String
     let kindNames: [String: String]
     let skipReasons: [String: String]
     let ago: @Sendable (TimeInterval) -> String
@@ -112,6 +115,9 @@ struct PageText: Sendable {
         refreshNote: "This page reloads itself every 5 seconds while no question is asked.",
         loginTitle: "Sign in", tokenLabel: "Access token (SERVE_TOKEN)", signIn: "Sign in",
         wrongToken: "That token is not the one this server was given.",
+        signOut: "Sign out",
+        tooManyTries: "Too many wrong tokens in the last minute: wait a minute and try again.",
+        crossSite: "This sign-in did not come from this page: open the page itself and sign in there.",
         kindNames: ["new": "new", "modified": "modified", "metadata_only": "metadata only", "deleted": "deleted"],
         skipReasons: [:],
         ago: { seconds in
@@ -143,6 +149,9 @@ struct PageText: Sendable {
         refreshNote: "Пока вопрос не задан, страница обновляется каждые 5 секунд.",
         loginTitle: "Вход", tokenLabel: "Токен доступа (SERVE_TOKEN)", signIn: "Войти",
         wrongToken: "Это не тот токен, который задан этому серверу.",
+        signOut: "Выйти",
+        tooManyTries: "Слишком много неверных токенов за последнюю минуту: подождите минуту и попробуйте снова.",
+        crossSite: "Этот вход отправлен не с этой страницы: откройте саму страницу и войдите на ней.",
         kindNames: ["new": "новый", "modified": "изменён", "metadata_only": "изменены метаданные", "deleted": "удалён"],
         skipReasons: [
             "empty-question": "Вопрос пустой, а в строке есть другие данные: заполните вопрос или удалите строку.",

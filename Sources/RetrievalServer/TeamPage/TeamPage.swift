@@ -25,6 +25,8 @@ struct TeamPage {
     /// Why the activity document could not be read, when it could not.
     let activityProblem: String?
     let search: Search?
+    /// The page is behind a token: offer to sign out.
+    var signedIn = false
 
     var text: PageText { language.text }
 
@@ -50,6 +52,11 @@ struct TeamPage {
         recentSyncs(&html)
         html.markup("<p class=\"note\">")
         html.text(text.refreshNote)
+        if signedIn {
+            html.markup(" <a href=\"/logout\">")
+            html.text(text.signOut)
+            html.markup("</a>")
+        }
         html.markup("</p></main></body></html>\n")
         return html.output
     }

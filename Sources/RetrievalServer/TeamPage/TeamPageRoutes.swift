@@ -13,6 +13,8 @@ extension RetrievalService {
         router.get("/v1/syncs") { request, _ in try await self.syncs(request) }
         router.get("/login") { request, _ in self.signInPage(Self.language(of: request), problem: nil, status: .ok) }
         router.post("/login") { request, _ in try await self.signIn(request) }
+        router.get("/logout") { request, _ in self.signOut(request) }
+        router.post("/logout") { request, _ in self.signOut(request) }
     }
 
     static let pageResultCount = 5
@@ -20,7 +22,7 @@ extension RetrievalService {
 
     func page(_ request: Request) async -> Response {
         let language = Self.language(of: request)
-        switch pageAccess.verdict(for: request.headers) {
+        switch pageAccess.verdict(for: request.headers, sessions: sessions) {
         case .allowed: break
         case .signInRequired: return signInPage(language, problem: nil, status: .unauthorized)
         case .refused(let reason): return Self.html(.forbidden, Self.messagePage(language, reason))
@@ -46,13 +48,14 @@ extension RetrievalService {
         var activity: SyncActivity?
         var problem: String?
         do { activity = try await activitySource.read() } catch { problem = "\(error)" }
-        let page = TeamPage(language: language, now: Date(), snapshot: live.current?.header, activity: activity,
+        var page = TeamPage(language: language, now: Date(), snapshot: live.current?.header, activity: activity,
                             activityProblem: problem, search: search)
+        if case .token = pageAccess { page.signedIn = true }
         return Self.html(.ok, page.render())
     }
 
     func syncs(_ request: Request) async throws -> Response {
-        switch pageAccess.verdict(for: request.headers) {
+        switch pageAccess.verdict(for: request.headers, sessions: sessions) {
         case .allowed: break
         case .signInRequired:
             var response = JSON.response(.unauthorized, ErrorResponse(error: .init(status: 401, reason: "send Authorization: Bearer <SERVE_TOKEN>"),
@@ -71,6 +74,8 @@ extension RetrievalService {
         let data = (try? SyncActivity.encoder().encode(activity)) ?? Data("{}".utf8)
         var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         response.headers[.contentType] = "application/json; charset=utf-8"
+        // Fetched with a bearer token: no cache (a shared proxy's above all) may keep it.
+        response.headers[.cacheControl] = "no-store"
         return response
     }
 
@@ -79,19 +84,71 @@ extension RetrievalService {
         guard case .token = pageAccess else {
             return Self.html(.forbidden, Self.messagePage(language, "this server has no SERVE_TOKEN: there is nothing to sign in to"))
         }
+        // A form posted from another site (a page the team member happens to visit) is refused.
+        guard Self.isSameOrigin(request) else {
+            return signInPage(language, problem: language.text.crossSite, status: .forbidden)
+        }
+        if let wait = sessions.retryAfter() {
+            var response = signInPage(language, problem: language.text.tooManyTries, status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: Self.maximumSignInBody) } catch is NIOTooManyBytesError {
             return signInPage(language, problem: language.text.wrongToken, status: .contentTooLarge)
         }
         let token = Self.formValue("token", in: String(buffer: body))
         guard let token, pageAccess.accepts(token: token), case .token(let secret) = pageAccess else {
+            sessions.recordFailure()
             return signInPage(language, problem: language.text.wrongToken, status: .unauthorized)
         }
         var response = Response(status: .seeOther)
         response.headers[.location] = "/?lang=\(language.rawValue)"
-        response.headers[.setCookie] = "\(PageAccess.cookieName)=\(PageAccess.sessionValue(token: secret)); Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000"
+        let value = PageAccess.sessionValue(token: secret, issuedAt: Date())
+        response.headers[.setCookie] = "\(PageAccess.cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(PageAccess.sessionLifetime))"
+            + (Self.cameOverTLS(request) ? "; Secure" : "")
         response.headers[.cacheControl] = "no-store"
         return response
+    }
+
+    /// Forgets this browser's sign-in: the cookie is revoked in this server and cleared in the browser.
+    func signOut(_ request: Request) -> Response {
+        for cookieHeader in request.headers[values: .cookie] {
+            for pair in cookieHeader.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, parts[0] == PageAccess.cookieName, parts[1].utf8.count <= 256 { sessions.revoke(parts[1]) }
+            }
+        }
+        var response = Response(status: .seeOther)
+        response.headers[.location] = "/login?lang=\(Self.language(of: request).rawValue)"
+        response.headers[.setCookie] = "\(PageAccess.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            + (Self.cameOverTLS(request) ? "; Secure" : "")
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+
+    /// Browsers say where a form was posted from (`Sec-Fetch-Site`, `Origin`): same origin, or
+    /// typed by the user, is accepted; another site is not. A client that says neither (curl) is
+    /// accepted: it has to know the token anyway.
+    static func isSameOrigin(_ request: Request) -> Bool {
+        if let site = request.headers[secFetchSite]?.lowercased(), !["same-origin", "none"].contains(site) { return false }
+        if let origin = request.headers[.origin], origin != "null" {
+            guard let host = URLComponents(string: origin)?.host, let authority = request.head.authority else { return false }
+            let requestHost = authority.hasPrefix("[") ? String(authority.prefix { $0 != "]" }.dropFirst()) : String(authority.prefix { $0 != ":" })
+            return host.lowercased() == requestHost.lowercased()
+        } else if request.headers[.origin] == "null" {
+            return false
+        }
+        return true
+    }
+
+    /// A reverse proxy terminating TLS says so with `X-Forwarded-Proto: https`: the cookie is then
+    /// marked Secure. (serve has no TLS of its own; README.md, "Security".)
+    static func cameOverTLS(_ request: Request) -> Bool {
+        request.headers[forwardedProto]?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased() == "https"
     }
 
     func signInPage(_ language: PageLanguage, problem: String?, status: HTTPResponse.Status) -> Response {
