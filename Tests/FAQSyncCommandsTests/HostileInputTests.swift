@@ -62,6 +62,27 @@ struct HostileInputCLITests {
         #expect((lastRun?["error"] as? String)?.contains(hostile.expectedMessage) == true)
     }
 
+    /// Issue "Hostile neighbours", item 6: files far beyond any FAQ were read whole (a 1M-row csv
+    /// took 13 s and 1.4 GB; a 300 MiB one was refused only after streaming 256 MiB). Now a file's
+    /// size refuses it before a byte is read, and rows and cells while reading.
+    @Test func aFileFarBeyondAnyFAQIsRefusedAsEarlyAsItsSizeIsKnown() throws {
+        defer { directory.remove() }
+        let huge = directory.path("huge.csv")
+        #expect(FileManager.default.createFile(atPath: huge, contents: Data("category,subcategory,question,answer\n".utf8)))
+        #expect(truncate(huge, 300 << 20) == 0, "a sparse 300 MiB file: no disk, no reading")
+        let sized = try BoundedProcess.run(["sync", "--faq", huge, "--db", db, "--snapshot", snapshot])
+        expectRefused(sized, code: "limit-exceeded", mentioning: ["larger than 128 MiB", "300 MiB"])
+
+        let rows = directory.path("rows.csv")
+        var text = "category,subcategory,question,answer\n"
+        text.reserveCapacity(40 << 20)
+        for index in 0..<1_000_000 { text += "c,s,q\(index),a\(index)\n" }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: rows))
+        let counted = try BoundedProcess.run(["sync", "--faq", rows, "--db", db, "--snapshot", snapshot], deadline: .seconds(60))
+        expectRefused(counted, code: "limit-exceeded", mentioning: ["more than 200000 rows"])
+        print("300 MiB csv refused in \(String(format: "%.2f", sized.seconds)) s (peak \(sized.peakResidentBytes >> 20) MiB); 1M-row csv refused in \(String(format: "%.2f", counted.seconds)) s (peak \(counted.peakResidentBytes >> 20) MiB)")
+    }
+
     /// A git SHA as the model version, or a long model name, is refused when the configuration
     /// is built: nothing is read or written, so the store file is byte for byte the same.
     @Test(arguments: [

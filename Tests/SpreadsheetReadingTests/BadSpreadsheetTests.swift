@@ -195,7 +195,7 @@ struct HostileSpreadsheetTests {
         }
     }
 
-    @Test func aCSVLargerThanTheLimitIsRefusedWhileStreaming() throws {
+    @Test func aCSVLargerThanTheLimitIsRefusedBeforeItIsRead() throws {
         let url = directory.file("big.csv")
         var text = "category,subcategory,question,answer\n"
         for index in 0..<20_000 { text += "c,s,question \(index),answer \(index)\n" }

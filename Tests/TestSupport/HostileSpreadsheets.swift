@@ -70,7 +70,7 @@ package struct HostileSpreadsheet: Sendable, CustomStringConvertible {
             sheet(afterSheetData: #"<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>"#)
         },
         HostileSpreadsheet(name: "deeply-nested", fileExtension: "xlsx", expectedCode: "limit-exceeded", expectedMessage: "nests elements more than") {
-            try deeplyNested(bytes: 200 << 20)
+            try deeplyNested(bytes: 100 << 20)
         },
     ]
 

@@ -37,6 +37,13 @@ struct CSVReader {
                                    remedy: error.kind == nil ? "Check the file's permissions." : "Point the setting at the spreadsheet file itself.")
         }
         defer { try? handle.close() }
+        // The size is known before a byte is read: a file beyond the limit is refused at once.
+        if let size = try? handle.seekToEnd(), size > UInt64(limits.maxPartBytes) {
+            throw SpreadsheetError(code: .limitExceeded, file: file,
+                                   message: "the file is larger than \(ReadLimits.describe(bytes: limits.maxPartBytes)), the most a FAQ file may have (it has \(ReadLimits.describe(bytes: Int(clamping: size))))",
+                                   remedy: "Check that this is the FAQ file.")
+        }
+        try? handle.seek(toOffset: 0)
         var parser = CSVRecordParser(file: file, limits: limits)
         while true {
             let chunk: Data?
@@ -197,7 +204,14 @@ struct CSVRecordParser {
 
     private mutating func endRecord() throws {
         try endField()
-        if !cells.isEmpty { rows.append(RawRow(number: recordLine, cells: cells)) }
+        if !cells.isEmpty {
+            guard rows.count < limits.maxRows else {
+                throw SpreadsheetError(code: .limitExceeded, file: file, row: recordLine,
+                                       message: "the file has more than \(limits.maxRows) rows, more than a FAQ file may have",
+                                       remedy: "Check that this is the FAQ file.")
+            }
+            rows.append(RawRow(number: recordLine, cells: cells))
+        }
         cells = []
         column = 0
     }

@@ -120,6 +120,12 @@ struct WorksheetParser {
                         cells.append(RawCell(column: column, text: text))
                     } else if parser.equals(name, "row") {
                         if !cells.isEmpty {
+                            guard result.rows.count < limits.maxRows else {
+                                throw SpreadsheetError(
+                                    code: .limitExceeded, file: file, part: part,
+                                    message: "the sheet has more than \(limits.maxRows) rows with content, more than a FAQ sheet may have",
+                                    remedy: "Check that this is the FAQ spreadsheet; delete rows that are not templates.")
+                            }
                             result.rows.append(RawRow(number: rowNumber, unorderedCells: cells))
                         }
                     }

@@ -162,6 +162,9 @@ final class ZipArchive {
     /// The entry's bytes, inflated within `limit`, CRC-checked.
     func extract(_ entry: Entry, limit: Int) throws -> [UInt8] {
         guard entry.flags & 0x1 == 0 else { throw Failure.unsupported("the part \(entry.path) is encrypted") }
+        // The declared size is known before inflating: a part that says it is beyond the limit is
+        // refused at once (one that lies is still stopped at the limit while inflating).
+        guard entry.uncompressedSize <= limit else { throw Failure.limitReached(limit) }
         let header = entry.localHeaderOffset
         guard header <= bytes.count - 30, u32(header) == Self.localSignature else {
             throw Failure.damaged("the local header of \(entry.path) is missing: the file is damaged or cut off")
