@@ -74,7 +74,7 @@ struct SettingsReader {
     func address(_ key: String) throws -> ListenAddress? {
         guard let raw = string(key) else { return nil }
         guard let address = ListenAddress(raw) else {
-            throw ConfigurationError(key: key, message: "must be host:port such as 127.0.0.1:9464 (port 1 to 65535), not '\(raw.prefix(80))'")
+            throw ConfigurationError(key: key, message: "must be host:port such as 127.0.0.1:9464 (port 0 to 65535; 0 picks a free one, logged at start), not '\(raw.prefix(80))'")
         }
         return address
     }
@@ -97,7 +97,7 @@ package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             hostPart = text[..<colon]
             portPart = text[text.index(after: colon)...]
         }
-        guard !hostPart.isEmpty, !hostPart.contains(where: \.isWhitespace), let port = Int(portPart), (1...65_535).contains(port) else { return nil }
+        guard !hostPart.isEmpty, !hostPart.contains(where: \.isWhitespace), let port = Int(portPart), (0...65_535).contains(port) else { return nil }
         host = String(hostPart)
         self.port = port
     }

@@ -11,24 +11,8 @@ struct ConnectionFloodTests {
     /// The open-file limit systemd gives a service that sets no `LimitNOFILE=`.
     static let serverFileLimit = 1_024
 
-    /// Runs `faqsync ARGUMENTS` with its open-file limit held at 1,024 (prlimit execs it, so the
-    /// process is the server itself).
-    static func startLimited(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--nofile=\(serverFileLimit):\(serverFileLimit)", CLIProcess.binary.path] + arguments
-        process.environment = CLIProcess.environment(environment)
-        process.currentDirectoryURL = directory ?? CLIProcess.scratchDirectory
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return (process, out, err)
-    }
-
     /// Opens `count` connections that each send half a request and then nothing.
-    static func flood(port: Int, count: Int) throws -> [RawConnection] {
+    package static func flood(port: Int, count: Int) throws -> [RawConnection] {
         var connections: [RawConnection] = []
         connections.reserveCapacity(count)
         for _ in 0..<count {
@@ -65,8 +49,9 @@ struct ConnectionFloodTests {
         defer { directory.remove() }
         let path = directory.path("faqsync.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 1)
-        let (process, stdout, _) = try Self.startLimited(["serve", "--port", "0", "--snapshot", path],
-                                                         environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        let (process, stdout, _) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
+                                                        environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"],
+                                                        openFileLimit: Self.serverFileLimit)
         defer { process.terminate(); process.waitUntilExit() }
         let port = try ServeProcessTests.waitForPort(stdout)
 

@@ -55,10 +55,18 @@ package struct CLIProcess {
         return environment
     }
 
-    package static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
+    /// - Parameter openFileLimit: run it with this open-file limit (soft and hard), as a unit
+    ///   without `LimitNOFILE=` gets 1,024; `prlimit` execs it, so the process is faqsync itself.
+    package static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+                              openFileLimit: Int? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let openFileLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(openFileLimit):\(openFileLimit)", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.environment = Self.environment(environment)
         // Relative defaults (data/faqsync.db, data/faqsync.snapshot) must land in scratch space,
         // never in the project the tests run from.

@@ -74,7 +74,8 @@ final class DaemonHarness: Sendable {
     let process: Process
     let stderr: OutputCollector
 
-    init(_ label: String, initial: URL = Fixtures.sampleFAQ, environment: [String: String] = [:], debounceMs: Int = 200) async throws {
+    init(_ label: String, initial: URL = Fixtures.sampleFAQ, environment: [String: String] = [:], debounceMs: Int = 200,
+         openFileLimit: Int? = nil) async throws {
         directory = try TemporaryDirectory(label)
         faqDirectory = directory.file("faq")
         try FileManager.default.createDirectory(at: faqDirectory, withIntermediateDirectories: true)
@@ -86,7 +87,8 @@ final class DaemonHarness: Sendable {
         // Debug: the policy's "nothing to do" lines are what `settled()` waits for.
         var extra = ["NOTIFY_SOCKET": notify.path, "WATCH_DEBOUNCE_MS": "\(debounceMs)", "LOG_LEVEL": "debug"]
         extra.merge(environment) { _, new in new }
-        let (process, _, stderr) = try CLIProcess.start(["watch", "--faq", faq.path, "--db", db, "--snapshot", snapshot], environment: extra)
+        let (process, _, stderr) = try CLIProcess.start(["watch", "--faq", faq.path, "--db", db, "--snapshot", snapshot], environment: extra,
+                                                        openFileLimit: openFileLimit)
         self.process = process
         self.stderr = OutputCollector(stderr)
         guard try await notify.waitFor({ $0.contains { $0.hasPrefix("READY=1") } }) else {
