@@ -72,31 +72,41 @@ struct MultiHostTests {
     @Test func aWaitingWriterTakesOverWhenTheLockHolderDies() async throws {
         let harness = try PostgresProcessHarness("takeover")
         defer { harness.directory.remove() }
-        try GeneratedFAQ(count: 6000).writeXLSX(to: harness.faqURL)
+        try GeneratedFAQ(count: 600).writeXLSX(to: harness.faqURL)
         let connection = try harness.database.connect()
         func advisoryLocksHeld() throws -> Int {
             try connection.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").int(0, 0)
         }
+        // The holder's embedding requests hang until it is killed, so it surely holds the lock
+        // while the waiter asks for it (a fast holder could finish first and the test prove nothing).
+        var stalled = FakeEmbeddingServer.Behaviour()
+        stalled.latency = .seconds(15)
+        let provider = try await FakeEmbeddingServer(dimension: 64, behaviour: stalled)
+        var environment = harness.environment
+        environment.merge(["EMBEDDING_PROVIDER": "openai", "EMBEDDING_MODEL": "fake-embed", "EMBEDDING_DIMENSIONS": "64",
+                           "EMBEDDING_BASE_URL": provider.openAIBaseURL]) { _, new in new }
 
-        let (holder, _, _) = try CLIProcess.start(["sync"], environment: harness.environment, directory: harness.directory.url)
+        let (holder, _, _) = try CLIProcess.start(["sync"], environment: environment, directory: harness.directory.url)
         let deadline = ContinuousClock.now + .seconds(20)
         while try advisoryLocksHeld() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(try advisoryLocksHeld() == 1, "the first sync holds the lock")
 
-        var environment = harness.environment
         environment["LOG_LEVEL"] = "notice"
         let (waiter, out, err) = try CLIProcess.start(["sync", "--json"], environment: environment, directory: harness.directory.url)
         let waiterLog = OutputCollector(err)
         let waiterOutput = OutputCollector(out)
         #expect(try await waiterLog.waitForLine { $0.contains("another faqsync holds the sync lock") } != nil, "\(waiterLog.all)")
+        #expect(holder.isRunning, "the holder was still syncing when the waiter asked")
         kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
+        provider.setBehaviour(FakeEmbeddingServer.Behaviour())
 
         while waiter.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(waiter.terminationStatus == 0, "\(waiterLog.all)")
         let report = try jsonObject(waiterOutput.all)
-        #expect(report["new"] as? Int == 6000, "the killed sync committed nothing; the waiter did it all")
-        #expect(try connection.execute("SELECT count(*) FROM templates").int(0, 0) == 6000)
+        #expect(report["new"] as? Int == 600, "the killed sync committed nothing; the waiter did it all")
+        #expect(try connection.execute("SELECT count(*) FROM templates").int(0, 0) == 600)
+        await provider.stop()
     }
 
     @Test func aFollowerRebuildsOnlyTheChangedRowsAndPublishesTheNewGeneration() async throws {
