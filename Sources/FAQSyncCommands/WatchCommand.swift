@@ -90,7 +90,8 @@ extension FAQSyncCommand {
             }
         }
 
-        /// Bad files wait for the next save; half-saved ones are looked at again; a store that
+        /// Bad files and files that stay cut off wait for the next save (a half-saved file was already
+        /// given its settle time by the check before the sync); a store that
         /// refuses the change waits too (retrying it unchanged cannot help); the rest is retried.
         static func classify(_ error: any Error) -> WatchFailureKind {
             switch error {

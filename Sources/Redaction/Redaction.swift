@@ -6,8 +6,8 @@ import Foundation
 /// Text from outside (a provider's error body, which a proxy may fill with the request's own
 /// `Authorization` header; a URL an operator typed with a password in it, parsable or not) is
 /// passed through `redact` before it is shown anywhere, and bounded. What is masked: a URL's
-/// userinfo (everything between `scheme://` and the last `@` of the token, so a `#`, `?` or `/`
-/// in a password cannot hide it), `password=` values, `Authorization` header values, bearer
+/// password (everything between `scheme://user:` and the last `@` of the token, so a `#`, `?` or
+/// `/` in it cannot hide it) or its whole userinfo when that is one word (a token), `password=` values, `Authorization` header values, bearer
 /// tokens, API-key fields and `sk-…` keys, and every known secret verbatim.
 package enum Redaction {
     package static let mask = "***"
@@ -37,8 +37,11 @@ package enum Redaction {
     /// Each rule masks what follows its first capture (which it keeps). Compiled per call: a
     /// compiled `Regex` is not `Sendable`, and masking runs on error paths and log lines only.
     private static let rules: [String] = [
-        // scheme://userinfo@host… — greedy up to the token's last '@'.
-        #"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s'"<>]*(?=@)"#,
+        // scheme://user:password@host… — the user kept, the password masked up to the token's
+        // last '@' (so a '#', '?', '/' or '@' in it cannot end the match early).
+        #"([A-Za-z][A-Za-z0-9+.\-]*://[^\s'"<>:/@]*:)[^\s'"<>]*(?=@)"#,
+        // scheme://secret@host… (a token as the user name): all of it masked.
+        #"([A-Za-z][A-Za-z0-9+.\-]*://)[^\s'"<>:/@]+(?=@)"#,
         // password=…, passwd: …, pwd=… (libpq's keyword/value form, query strings, JSON).
         #"(?i)((?:password|passwd|pwd)"?\s*[=:]\s*"?)(?:'[^']*'|[^\s"'&,;}]+)"#,
         // An echoed Authorization header (to the end of the line or the quoted value).

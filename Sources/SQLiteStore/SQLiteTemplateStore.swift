@@ -1,5 +1,6 @@
 import Embedding
 import Foundation
+import SystemIO
 import GRDB
 import PathNames
 import Reconciliation
@@ -66,56 +67,42 @@ package final class SQLiteTemplateStore: TemplateStore {
         }
         let source = try database()
         let location = path
-        return try await withCheckedThrowingContinuation { continuation in
-            // SQLite's backup blocks its thread for the whole copy: one of ours, not the pool's.
-            Thread {
-                continuation.resume(with: Result { try Self.backup(source, location: location, to: destination) })
-            }.start()
-        }
+        // SQLite's backup blocks its thread for the whole copy: the executor's, not the pool's.
+        return try await BlockingExecutor.shared.run { try Self.backup(source, location: location, to: destination) }
     }
 
+    /// The copy goes through `AtomicFile` (temporary file 0600, fsync, no-clobber link into place,
+    /// directory fsync, every result checked); SQLite writes the temporary file by its path.
     private static func backup(_ source: DatabasePool, location: String, to destination: String) throws -> StoreBackup {
-        let directory = PathName.directoryOrCurrent(of: destination)
-        let temporary = "\(directory)/.\(PathName.fileName(of: destination)).\(getpid()).backup-tmp"
-        let descriptor = Glibc.open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw StoreError(code: .writeFailed, location: destination, message: "the backup file could not be created",
-                             cause: String(cString: strerror(errno)))
-        }
-        close(descriptor)
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
+        var summary: (versions: Int, templates: Int) = (0, 0)
         do {
-            let copy = try DatabaseQueue(path: temporary, configuration: .faqsync())
-            try source.backup(to: copy, pagesPerStep: 4_096)
-            let summary = try copy.writeWithoutTransaction { db -> (Int, Int, [String]) in
-                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")
-                let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
-                let versions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding_versions") ?? 0
-                let templates = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") ?? 0
-                return (versions, templates, check)
+            try AtomicFile(path: destination, mode: 0o600).replace(replacing: false) { _, temporary in
+                let copy = try DatabaseQueue(path: temporary, configuration: .faqsync())
+                try source.backup(to: copy, pagesPerStep: 4_096)
+                let result = try copy.writeWithoutTransaction { db -> (Int, Int, [String]) in
+                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")
+                    let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+                    let versions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM embedding_versions") ?? 0
+                    let templates = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") ?? 0
+                    return (versions, templates, check)
+                }
+                try copy.close()
+                guard result.2 == ["ok"] else {
+                    throw StoreError(code: .writeFailed, location: destination, message: "the copy fails SQLite's quick_check",
+                                     cause: result.2.prefix(3).joined(separator: "; "))
+                }
+                summary = (result.0, result.1)
             }
-            try copy.close()
-            guard summary.2 == ["ok"] else {
-                throw StoreError(code: .writeFailed, location: destination, message: "the copy fails SQLite's quick_check",
-                                 cause: summary.2.prefix(3).joined(separator: "; "))
-            }
-            let fd = Glibc.open(temporary, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { fsync(fd); close(fd) }
-            guard rename(temporary, destination) == 0 else {
-                throw StoreError(code: .writeFailed, location: destination, message: "the backup could not be renamed into place",
-                                 cause: String(cString: strerror(errno)))
-            }
-            renamed = true
-            let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directoryDescriptor >= 0 { fsync(directoryDescriptor); close(directoryDescriptor) }
-            let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
-            return StoreBackup(source: location, path: destination, bytes: size ?? 0, versions: summary.0, templates: summary.1)
         } catch let error as StoreError {
             throw error
+        } catch let failure as AtomicFile.Failure where failure.errno == EEXIST {
+            throw StoreError(code: .writeFailed, location: destination, message: "the backup file exists already",
+                             cause: "choose a new path; a backup never overwrites a file")
         } catch {
             throw StoreError(code: .writeFailed, location: destination, message: "the backup failed", cause: "\(error)")
         }
+        let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
+        return StoreBackup(source: location, path: destination, bytes: size ?? 0, versions: summary.versions, templates: summary.templates)
     }
 
     // MARK: Opening

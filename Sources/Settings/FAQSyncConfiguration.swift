@@ -1,4 +1,4 @@
-import AtomicFiles
+import SystemIO
 import Embedding
 import EmbeddingProviders
 import Foundation
@@ -326,7 +326,7 @@ package struct FAQSyncConfiguration: Sendable {
                 return LocalHashingEmbedder(dimension: model.dimension, version: model.version)
             case MultilingualE5Embedder.modelName:
                 let settings = embedding.inProcess ?? InProcessModelSettings(trustedWeights: [])
-                guard let engine = try? await BlockingWork.run({
+                guard let engine = try? await BlockingExecutor.shared.run({
                     try E5Engine(files: try ModelFiles.locate(engine: settings.engine, weights: settings.weights, directory: settings.directory),
                                  trustedWeights: settings.trustedWeights)
                 }) else { return nil }
@@ -345,7 +345,7 @@ package struct FAQSyncConfiguration: Sendable {
         switch (embedding.provider, embedding.http) {
         case (.e5, _):
             let settings = embedding.inProcess ?? InProcessModelSettings(trustedWeights: [])
-            let engine = try await BlockingWork.run {
+            let engine = try await BlockingExecutor.shared.run {
                 let files = try ModelFiles.locate(engine: settings.engine, weights: settings.weights, directory: settings.directory)
                 return try E5Engine(files: files, trustedWeights: settings.trustedWeights)
             }

@@ -1,4 +1,4 @@
-import AtomicFiles
+import SystemIO
 import CMappingGuard
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import AtomicFiles
+import SystemIO
 import SnapshotFormat
 import TextAnalysis
 

@@ -3,6 +3,7 @@ import Logging
 import PathNames
 import SnapshotFormat
 import Synchronization
+import SystemIO
 
 /// The snapshot a retrieval process serves from, kept current as new ones are published.
 ///
@@ -177,83 +178,37 @@ public final class LiveSnapshot: Sendable {
     }
 }
 
-/// The thread that waits on inotify (and the fallback timeout) and calls `reloadIfChanged`.
-/// A thread of its own because `poll` blocks; it never runs on the cooperative pool.
+/// Calls `reloadIfChanged` when inotify reports the snapshot file replaced or written, and at the
+/// fallback interval (`DirectoryWatcher`, on a thread of its own).
 final class Follower: Sendable {
-    private let wakePipe: (read: Int32, write: Int32)
-    private let done = Mutex(false)
+    private let watcher: DirectoryWatcher?
 
     init(live: LiveSnapshot, fallbackInterval: Duration, logger: Logger) {
-        var fds: [Int32] = [0, 0]
-        _ = pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
-        wakePipe = (fds[0], fds[1])
-        let directory = PathName.directoryOrCurrent(of: live.path)
         let fileName = PathName.fileName(of: live.path)
-        let timeoutMillis = Int32(fallbackInterval.components.seconds * 1000 + fallbackInterval.components.attoseconds / 1_000_000_000_000_000)
-        let wake = wakePipe.read
-        let started = Thread { [weak live] in
-            let inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-            if inotify >= 0 {
-                let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF)
-                if inotify_add_watch(inotify, directory, mask) < 0 {
-                    logger.warning("cannot watch the snapshot directory; checking every interval instead",
-                                   metadata: ["directory": "\(directory)", "error": "\(String(cString: strerror(errno)))"])
+        let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+        do {
+            watcher = try DirectoryWatcher(directory: PathName.directoryOrCurrent(of: live.path), fileMask: mask,
+                                           fallbackInterval: fallbackInterval, threadName: "faqsync-snapshot-follower",
+                                           logger: logger) { [weak live] event in
+                switch event {
+                // Only events naming the snapshot file matter, not the publisher's temp files.
+                case .file(let name, _) where name != fileName: return
+                case .directoryGone: return
+                default: live?.reloadIfChanged()
                 }
             }
-            defer { if inotify >= 0 { close(inotify) } }
-            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-            while true {
-                var descriptors = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-                                   pollfd(fd: inotify, events: Int16(POLLIN), revents: 0)]
-                let ready = poll(&descriptors, inotify >= 0 ? 2 : 1, timeoutMillis)
-                if ready > 0, descriptors[0].revents != 0 { return }
-                if ready > 0, inotify >= 0, descriptors[1].revents != 0 {
-                    // Only events naming the snapshot file matter, not the publisher's temp files.
-                    var relevant = false
-                    while true {
-                        let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
-                        if count <= 0 { break }
-                        relevant = relevant || Follower.names(fileName, in: buffer, count: count)
-                    }
-                    if !relevant { continue }
-                }
-                guard let live else { return }
-                live.reloadIfChanged()
-            }
+        } catch {
+            logger.error("cannot follow the snapshot: new snapshots are not picked up until restart",
+                         metadata: ["path": "\(live.path)", "error": "\(error)"])
+            watcher = nil
         }
-        started.name = "faqsync-snapshot-follower"
-        started.start()
     }
 
     func stop() {
-        let alreadyDone = done.withLock { done -> Bool in defer { done = true }; return done }
-        guard !alreadyDone else { return }
-        var byte: UInt8 = 1
-        _ = write(wakePipe.write, &byte, 1)
+        // Not waiting: stop may be called from the follower's own thread (a reload dropping the
+        // last reference to the LiveSnapshot).
+        watcher?.stop(waitForThread: false)
     }
 
-    deinit {
-        stop()
-        close(wakePipe.write)
-        // The read end is left to the thread's lifetime; it exits on the wake byte.
-    }
-
-    /// Whether any event in the inotify buffer names `fileName`.
-    static func names(_ fileName: String, in buffer: [UInt8], count: Int) -> Bool {
-        let wanted = Array(fileName.utf8)
-        var offset = 0
-        let headerSize = MemoryLayout<inotify_event>.size
-        while offset + headerSize <= count {
-            let length = Int(buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self) })
-            let nameStart = offset + headerSize
-            let name = buffer[nameStart..<min(count, nameStart + length)].prefix { $0 != 0 }
-            if Array(name) == wanted { return true }
-            offset = nameStart + length
-        }
-        return false
-    }
+    deinit { stop() }
 }

@@ -1,4 +1,4 @@
-import AtomicFiles
+import SystemIO
 import Foundation
 
 /// The activity document on disk, beside the snapshot (`<snapshot>.activity.json`, mode 0640 like

@@ -1,3 +1,4 @@
+import SystemIO
 import Embedding
 import Foundation
 import Logging
@@ -45,7 +46,7 @@ package struct RetrievalCheckRun: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("version-\(version.id).snapshot").path
         try await SnapshotPublication(store: store, path: path).writeUnrecorded(version: version)
-        let snapshot = try await BlockingWork.run { try MappedSnapshot(path: path) }
+        let snapshot = try await BlockingExecutor.shared.run { try MappedSnapshot(path: path) }
         let list = CheckList(sheet, templates: snapshot.view)
         return try await CheckRunner(modes: modes).run(list, on: snapshot, embedder: await queryEmbedder(version.model))
     }
@@ -53,7 +54,7 @@ package struct RetrievalCheckRun: Sendable {
     /// The checks as the spreadsheet (or CHECKS_PATH) holds them now; nil when there are none.
     package func sheet() async throws -> CheckSheet? {
         let source = self.source
-        return try await BlockingWork.run {
+        return try await BlockingExecutor.shared.run {
             switch source.checks {
             case .workbookSheet: return try source.reader.readCheckSheet(source.faqURL)
             case .file(let url): return try source.reader.readCheckFile(url)
@@ -65,7 +66,7 @@ package struct RetrievalCheckRun: Sendable {
     /// are no checks. Never throws for a bad check; throws when the snapshot or model fails.
     /// The writer's runs keep the questions' vectors in the store's cache (`CachedQueryEmbedder`).
     func report(on path: String, model: ModelIdentity, sheet: CheckSheet) async throws -> CheckReport {
-        let snapshot = try await BlockingWork.run { try MappedSnapshot(path: path) }
+        let snapshot = try await BlockingExecutor.shared.run { try MappedSnapshot(path: path) }
         let list = CheckList(sheet, templates: snapshot.view)
         let embedder = await queryEmbedder(model).map { CachedQueryEmbedder(base: $0, store: store) }
         return try await CheckRunner().run(list, on: snapshot, embedder: embedder)
@@ -119,7 +120,7 @@ package struct RetrievalCheckRun: Sendable {
             decision.reason = "the new model cannot embed questions here; it becomes current unchecked"
             return decision
         }
-        let published = try? await BlockingWork.run { [snapshotPath] in try MappedSnapshot(path: snapshotPath).header }
+        let published = try? await BlockingExecutor.shared.run { [snapshotPath] in try MappedSnapshot(path: snapshotPath).header }
         let currentPath: String
         let currentScratch = snapshotPath + ".current-\(current.id)"
         defer { try? FileManager.default.removeItem(atPath: currentScratch) }
@@ -153,6 +154,6 @@ extension SnapshotPublication {
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
         let publisher = self.publisher
-        _ = try await BlockingWork.run { try publisher.publish(model: model, templates: templates, minimumGeneration: 1, now: Date()) }
+        _ = try await BlockingExecutor.shared.run { try publisher.publish(model: model, templates: templates, minimumGeneration: 1, now: Date()) }
     }
 }

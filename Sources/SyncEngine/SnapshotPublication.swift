@@ -1,3 +1,4 @@
+import SystemIO
 import Foundation
 import SnapshotFormat
 import SnapshotPublishing
@@ -55,7 +56,7 @@ package struct SnapshotPublication: Sendable {
                                           hybridDenseWeight: version.hybridDenseWeight)
         let publisher = self.publisher
         let now = Date()
-        let generation = try await BlockingWork.run {
+        let generation = try await BlockingExecutor.shared.run {
             try publisher.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now)
         }
         let record = SnapshotPublicationRecord(generation: generation, versionID: version.id, templateCount: templates.count,

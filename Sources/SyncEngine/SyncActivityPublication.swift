@@ -1,3 +1,4 @@
+import SystemIO
 import Foundation
 import Logging
 import RetrievalChecks
@@ -34,7 +35,7 @@ package struct SyncActivityPublication: Sendable {
         func previous() async -> SyncActivity? {
             if previousRead { return previousDocument }
             previousRead = true
-            do { previousDocument = try await BlockingWork.run { try file.read() } } catch {
+            do { previousDocument = try await BlockingExecutor.shared.run { try file.read() } } catch {
                 logger.notice("replacing an unreadable activity document", metadata: ["error": "\(error)"])
             }
             return previousDocument
@@ -65,7 +66,7 @@ package struct SyncActivityPublication: Sendable {
         }
         let document = activity
         do {
-            try await BlockingWork.run { try file.write(document) }
+            try await BlockingExecutor.shared.run { try file.write(document) }
         } catch {
             logger.warning("could not write the activity document", metadata: ["error": "\(error)"])
         }

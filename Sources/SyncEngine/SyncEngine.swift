@@ -1,3 +1,4 @@
+import SystemIO
 import Embedding
 import Foundation
 import Redaction
@@ -41,7 +42,7 @@ package struct SyncEngine: Sendable {
                                                                  dimension: embedder.model.dimension))
         // Parsing and hashing (threads of their own) overlap with reading the store's state.
         // The hash is of exactly the bytes parsed, taken as they are read: one read of the file.
-        async let parsed = BlockingWork.run {
+        async let parsed = BlockingExecutor.shared.run {
             var hasher = SHA256Stream()
             let table = try source.reader.read(source.faqURL) { hasher.update($0) }
             return (Template.sheetTemplates(from: table, modelInput: source.modelInput), hasher.finalizeHex())

@@ -1,4 +1,4 @@
-import AtomicFiles
+import SystemIO
 import Crypto
 import Foundation
 import SpreadsheetReading
@@ -20,12 +20,13 @@ package enum FileStability {
     ///   debounce with no inotify events (every write raises one), which already proves that, so
     ///   it passes a short interval; polling callers without events pass a longer one.
     package static func check(_ path: String, interval: Duration = .milliseconds(10)) async throws -> Verdict {
-        guard let first = signature(path) else { return .missing }
+        // stat and the zip read block: on the executor's threads, never the cooperative pool's.
+        guard let first = try await BlockingExecutor.shared.run({ signature(path) }) else { return .missing }
         if interval > .zero { try await Task.sleep(for: interval) }
-        guard let second = signature(path) else { return .missing }
+        guard let second = try await BlockingExecutor.shared.run({ signature(path) }) else { return .missing }
         guard first == second else { return .settling("the file is still being written (size or time changed)") }
         if path.lowercased().hasSuffix(".csv") { return .ready }
-        guard SpreadsheetReader.containerIsComplete(URL(fileURLWithPath: path)) else {
+        guard try await BlockingExecutor.shared.run({ SpreadsheetReader.containerIsComplete(URL(fileURLWithPath: path)) }) else {
             return .incomplete("the file is not a complete zip yet (no readable central directory)")
         }
         return .ready
@@ -39,19 +40,15 @@ package enum FileStability {
 }
 
 /// The SHA-256 of the spreadsheet as it is now, to tell a save of new content from a save (or a
-/// touch) of the content already synced. Blocking reads: on a thread of its own.
+/// touch) of the content already synced. Blocking reads: on the blocking executor.
 enum FileHashing {
     static func sha256(of path: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result {
-                    let handle = try RegularFile.handle(path)
-                    defer { try? handle.close() }
-                    var hasher = SHA256()
-                    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-                    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-                })
-            }.start()
+        try await BlockingExecutor.shared.run {
+            let handle = try RegularFile.handle(path)
+            defer { try? handle.close() }
+            var hasher = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+            return hasher.finalize().map { String(format: "%02x", $0) }.joined()
         }
     }
 }

@@ -48,7 +48,7 @@ package struct WatchService: Service {
 
     package func run() async throws {
         let (inputs, sink) = AsyncStream.makeStream(of: Input.self)
-        let watcher = SpreadsheetWatcher(path: configuration.faqPath, logger: logger)
+        let watcher = try SpreadsheetWatcher(path: configuration.faqPath, logger: logger)
         var policy = WatchPolicy(configuration: configuration, lastSyncedSHA256: lastSyncedSHA256)
         try await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in

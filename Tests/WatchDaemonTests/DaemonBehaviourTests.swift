@@ -146,8 +146,9 @@ struct UnitFileTests {
 @Suite("the daemon's metrics")
 struct DaemonMetricsTests {
     @Test func metricsAddressServesSyncCountsAndWatchdogPings() async throws {
-        let port = Int.random(in: 41_000...49_000)
-        let harness = try await DaemonHarness("metrics", environment: ["METRICS_ADDRESS": "127.0.0.1:\(port)", "WATCHDOG_USEC": "400000"])
+        // Port 0: the daemon binds a free port and logs it (a port picked here could be taken first).
+        let harness = try await DaemonHarness("metrics", environment: ["METRICS_ADDRESS": "127.0.0.1:0", "WATCHDOG_USEC": "400000"])
+        let port = try #require(await MetricsFloodTests.metricsPort(harness), "\(harness.log.suffix(2_000))")
         try await writeInPlace(try Data(contentsOf: Fixtures.faq), to: harness.faq)
         #expect(try await harness.waitForSyncs(2))
         let scrape = try CLIProcess.runTool("/usr/bin/env", ["python3", "-c",

@@ -1,4 +1,4 @@
-import AtomicFiles
+import SystemIO
 import Foundation
 
 /// Reads an FAQ exported as CSV: UTF-8 with or without BOM, RFC 4180 quoting (fields may hold

@@ -1,4 +1,4 @@
-import AtomicFiles
+import SystemIO
 import Foundation
 
 /// What a file that is not a zip may be instead: an OLE compound file (Microsoft's Compound File

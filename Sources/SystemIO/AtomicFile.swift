@@ -15,6 +15,8 @@ package struct AtomicFile: Sendable {
         package let path: String
         package let action: String
         package let reason: String
+        /// The system's error number, when a system call failed.
+        package let errno: Int32?
         package var description: String { "\(action) failed for \(path): \(reason)" }
     }
 
@@ -24,29 +26,42 @@ package struct AtomicFile: Sendable {
     }
 
     /// Writes through `write(descriptor, temporaryPath)` and publishes the result. Nothing is
-    /// left behind when `write` throws.
-    package func replace(_ write: (_ descriptor: Int32, _ temporaryPath: String) throws -> Void) throws {
+    /// left behind when `write` throws. `write` may also open the temporary path itself (SQLite
+    /// writes a backup that way): the data is synced through this descriptor all the same.
+    /// - Parameter replacing: false to refuse an existing file at the path (`EEXIST`) instead of
+    ///   replacing it; the new file then appears by `link`, which never overwrites.
+    package func replace(replacing: Bool = true, _ write: (_ descriptor: Int32, _ temporaryPath: String) throws -> Void) throws {
         let directory = PathName.directoryOrCurrent(of: path)
         Directories.createMissing(directory)
         removeStaleTemporaries(in: directory)
         let temporary = "\(directory)/.\(PathName.fileName(of: path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let descriptor = open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw failure("creating \(temporary)") }
+        let descriptor: Int32
+        do { descriptor = try SystemCall.run("open") { open(temporary, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode) } } catch {
+            throw failure("creating \(temporary)", error)
+        }
         var published = false
         defer { if !published { unlink(temporary) } }
         do {
-            defer { close(descriptor) }
+            defer { SystemCall.close(descriptor) }
             // The umask may have narrowed the mode; readers in the group need it as documented.
-            fchmod(descriptor, mode)
+            do { try SystemCall.run("fchmod") { fchmod(descriptor, mode) } } catch { throw failure("setting the mode of \(temporary)", error) }
             try write(descriptor, temporary)
-            guard fsync(descriptor) == 0 else { throw failure("fsync of \(temporary)") }
+            do { try SystemCall.run("fsync") { fsync(descriptor) } } catch { throw failure("fsync of \(temporary)", error) }
         }
-        guard rename(temporary, path) == 0 else { throw failure("renaming \(temporary) over \(path)") }
+        if replacing {
+            do { try SystemCall.run("rename") { rename(temporary, path) } } catch { throw failure("renaming \(temporary) over \(path)", error) }
+        } else {
+            do { try SystemCall.run("link") { link(temporary, path) } } catch { throw failure("creating \(path)", error) }
+            unlink(temporary)
+        }
         published = true
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
+        // The rename (or link) survives a crash only once the directory is synced.
+        do {
+            let directoryDescriptor = try SystemCall.run("open") { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            defer { SystemCall.close(directoryDescriptor) }
+            try SystemCall.run("fsync") { fsync(directoryDescriptor) }
+        } catch {
+            throw failure("fsync of the directory \(directory) (\(path) is in place but may not survive a crash)", error)
         }
     }
 
@@ -56,12 +71,11 @@ package struct AtomicFile: Sendable {
             try data.withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
-                    let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw failure("writing \(temporary)")
+                    do {
+                        offset += try SystemCall.run("write") { Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset) }
+                    } catch let error as SystemCallError {
+                        throw failure("writing \(temporary)", error)
                     }
-                    offset += written
                 }
             }
         }
@@ -80,6 +94,10 @@ package struct AtomicFile: Sendable {
     }
 
     private func failure(_ action: String) -> Failure {
-        Failure(path: path, action: action, reason: String(cString: strerror(errno)))
+        Failure(path: path, action: action, reason: String(cString: strerror(errno)), errno: errno)
+    }
+
+    private func failure(_ action: String, _ error: SystemCallError) -> Failure {
+        Failure(path: path, action: action, reason: String(cString: strerror(error.errno)), errno: error.errno)
     }
 }
