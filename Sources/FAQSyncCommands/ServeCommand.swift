@@ -31,8 +31,6 @@ extension FAQSyncCommand {
                 let configuration = try common.configuration()
                 let logger = Logger(label: "faqsync.serve")
                 let live = try LiveSnapshot(path: configuration.snapshotPath, requireSnapshot: false, logger: logger)
-                live.startFollowing()
-                defer { live.stopFollowing() }
                 let embedder = try await configuration.makeEmbedder(knownDimension: live.current?.header.dimension, logger: logger)
                 let activated = SystemdSockets.take().first
                 let listening = activated.map(LoopbackAddress.of(descriptor:)) ?? (address: "\(host):\(port)", isLoopback: LoopbackAddress.contains(host: host))
@@ -59,7 +57,8 @@ extension FAQSyncCommand {
                         announce("http://\(host):\(boundPort ?? port)")
                     }
                 }
-                var services: [any Service] = [server]
+                // The reader follows new snapshots for as long as the group runs.
+                var services: [any Service] = [LiveSnapshotFollowing(live: live), server]
                 // With the PostgreSQL store, this host keeps its own snapshot from the database.
                 if configuration.backend == .postgres {
                     services.append(try Snapshot.Follow.follower(configuration, logger: logger, json: nil))

@@ -38,6 +38,10 @@ extension FAQSyncCommand {
         private func sync() async throws {
             let configuration = try common.configuration()
             let store = configuration.makeStore()
+            try await store.closingAfterwards { try await sync(configuration, store) }
+        }
+
+        private func sync(_ configuration: FAQSyncConfiguration, _ store: any TemplateStore) async throws {
             let embedder = try await configuration.makeEmbedder(knownDimension: try await configuration.knownDimension(in: store))
             let coordinator = configuration.makeCoordinator(store: store, embedder: embedder, logger: Logger(label: "faqsync.sync"))
             let options = SyncOptions(force: force, batchSize: configuration.embedding.batchSize,

@@ -86,7 +86,8 @@ extension FAQSyncCommand {
                     services.append(Self.metricsServer(address: address, metrics: metrics, logger: logger))
                 }
                 let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-                try await group.run()
+                // The store's connections close once every service has stopped.
+                try await store.closingAfterwards { try await group.run() }
             }
         }
 

@@ -39,7 +39,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             throw StoreError(code: .openFailed, location: path, message: "the sync lock \(lockPath) could not be opened",
                              cause: String(cString: strerror(errno)))
         }
-        defer { close(descriptor) }
+        defer { SystemCall.close(descriptor) }
         let location = path
         return try await WriterLock.exclusively(pollInterval: .milliseconds(100), tryAcquire: {
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
@@ -108,6 +108,12 @@ package final class SQLiteTemplateStore: TemplateStore {
     // MARK: Opening
 
     /// The pool, opening the file and migrating the schema on first use.
+    package func close() async {
+        let opened = pool.withLock { pool -> DatabasePool? in defer { pool = nil }; return pool }
+        // A pool that fails to close (a statement still running) is released by ARC anyway.
+        try? opened?.close()
+    }
+
     func database() throws -> DatabasePool {
         try pool.withLock { existing in
             if let existing { return existing }
@@ -198,7 +204,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             throw StoreError(code: .openFailed, location: path, message: "the database file could not be created",
                              cause: String(cString: strerror(errno)))
         }
-        if descriptor >= 0 { close(descriptor) }
+        if descriptor >= 0 { SystemCall.close(descriptor) }
     }
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

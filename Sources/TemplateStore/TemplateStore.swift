@@ -46,9 +46,24 @@ package protocol TemplateStore: Sendable {
     /// Runs `body` (a whole sync: plan, embed, apply, publish) as the store's only writer;
     /// another process's sync waits until this one is done, so two never plan from the same state.
     func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T
+    /// Releases what the store opened (SQLite's connections, PostgreSQL's pool and lock session).
+    /// The store may not be used afterwards. Commands call it when they end, the daemon when its
+    /// service group has shut down, so shutdown closes what start opened.
+    func close() async
 }
 
 extension TemplateStore {
+    /// Runs `body`, then closes the store, whether `body` succeeded or not.
+    package func closingAfterwards<T>(_ body: () async throws -> T) async throws -> T {
+        let result: T
+        do { result = try await body() } catch {
+            await close()
+            throw error
+        }
+        await close()
+        return result
+    }
+
     package func currentVersion() async throws -> StoredVersion? {
         try await versions().first(where: \.isCurrent)
     }

@@ -87,6 +87,7 @@ final class ReadCountingStore: TemplateStore {
 
     var location: String { base.location }
     func exists() -> Bool { base.exists() }
+    func close() async { await base.close() }
     func versions() async throws -> [StoredVersion] { try await base.versions() }
     func templateStates(versionID: Int64) async throws -> [String: StoredTemplateState] { try await base.templateStates(versionID: versionID) }
     func templates(versionID: Int64) async throws -> [StoredTemplate] {
