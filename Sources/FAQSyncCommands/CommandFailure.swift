@@ -48,3 +48,15 @@ enum CommandFailure {
         return ExitCode(1)
     }
 }
+
+/// Every command's body runs in this: an error becomes `CommandFailure.exit` (a coded line on
+/// stderr, a JSON object with `--json`, exit 1); an `ExitCode` the command chose passes through.
+func withFailureHandling(json: Bool, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        throw CommandFailure.exit(error, json: json)
+    }
+}

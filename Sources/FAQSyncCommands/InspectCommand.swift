@@ -22,16 +22,12 @@ extension FAQSyncCommand {
         }
 
         func run() async throws {
-            do {
+            try await withFailureHandling(json: common.json) {
                 let configuration = try common.configuration()
                 let reader = configuration.source.reader
                 let url = configuration.faqURL
                 let inspection = try await BlockingExecutor.shared.run { try reader.inspect(url, maxRows: maxRows) }
                 if common.json { try JSONOutput.print(inspection) } else { print(Self.render(inspection)) }
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                throw CommandFailure.exit(error, json: common.json)
             }
         }
 

@@ -16,13 +16,7 @@ extension FAQSyncCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            do {
-                try await status()
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                throw CommandFailure.exit(error, json: common.json)
-            }
+            try await withFailureHandling(json: common.json) { try await status() }
         }
 
         private func status() async throws {

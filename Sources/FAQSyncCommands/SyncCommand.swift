@@ -26,13 +26,7 @@ extension FAQSyncCommand {
         var yes = false
 
         func run() async throws {
-            do {
-                try await sync()
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                throw CommandFailure.exit(error, json: common.json)
-            }
+            try await withFailureHandling(json: common.json) { try await sync() }
         }
 
         private func sync() async throws {

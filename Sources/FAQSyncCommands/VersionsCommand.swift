@@ -91,13 +91,3 @@ struct CleanOutput: Encodable {
         case removedVersions = "removed_versions", removedTemplates = "removed_templates", removedCacheEntries = "removed_cache_entries"
     }
 }
-
-func withFailureHandling(json: Bool, _ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch {
-        throw CommandFailure.exit(error, json: json)
-    }
-}
