@@ -25,8 +25,9 @@ extension FAQSyncCommand {
         var debounceMs: Int?
 
         func validate() throws {
-            if let debounceMs, !(0...600_000).contains(debounceMs) {
-                throw ValidationError("--debounce-ms must be from 0 to 600000 milliseconds, not \(debounceMs)")
+            let range = FAQSyncConfiguration.DaemonSettings.debounceRange
+            if let debounceMs, !range.contains(debounceMs) {
+                throw ValidationError("--debounce-ms must be from \(range.lowerBound) to \(range.upperBound) milliseconds, not \(debounceMs)")
             }
         }
 
@@ -42,9 +43,7 @@ extension FAQSyncCommand {
                 let metrics = configuration.daemon.metricsAddress.map { _ in DaemonMetrics() }
 
                 var watch = WatchPolicy.Configuration(faqPath: configuration.faqPath)
-                if let debounce = debounceMs.map({ Duration.milliseconds($0) }) ?? configuration.daemon.debounce {
-                    watch.debounce = debounce
-                }
+                if let debounce = configuration.daemon.debounce(flagMilliseconds: debounceMs) { watch.debounce = debounce }
                 // An unreachable database at start-up is reported and retried by the sync loop, not fatal:
                 // the snapshot on disk keeps serving meanwhile.
                 var lastSynced: String?

@@ -79,6 +79,15 @@ package struct FAQSyncConfiguration: Sendable {
         package var debounce: Duration?
         /// `METRICS_ADDRESS`: the daemon's Prometheus endpoint, none when unset.
         package var metricsAddress: ListenAddress?
+
+        /// Milliseconds `WATCH_DEBOUNCE_MS` and `watch --debounce-ms` accept.
+        package static let debounceRange = 0...600_000
+
+        /// The debounce in effect: the command line's `--debounce-ms` over `WATCH_DEBOUNCE_MS`;
+        /// nil leaves the policy's default.
+        package func debounce(flagMilliseconds: Int?) -> Duration? {
+            flagMilliseconds.map { .milliseconds($0) } ?? debounce
+        }
     }
 
     /// `e5`: multilingual-e5-small in the process (the default); `local`: the model-free hashing
@@ -143,7 +152,7 @@ package struct FAQSyncConfiguration: Sendable {
         cutOverGate = CutOverGate(margin: try settings.integer("CHECKS_CUTOVER_MARGIN", in: 0...CheckSheet.maxRows, unit: " checks") ?? 0)
         embedding = try Self.embeddingSettings(settings, environment: environment)
         daemon = DaemonSettings(
-            debounce: try settings.integer("WATCH_DEBOUNCE_MS", in: 0...600_000, unit: " milliseconds").map { .milliseconds($0) },
+            debounce: try settings.integer("WATCH_DEBOUNCE_MS", in: DaemonSettings.debounceRange, unit: " milliseconds").map { .milliseconds($0) },
             metricsAddress: try settings.address("METRICS_ADDRESS"))
         // Logging was set up before the command line was parsed (it falls back to its defaults);
         // a bad value is still a configuration error, not silently ignored.
