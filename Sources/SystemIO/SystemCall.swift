@@ -21,21 +21,11 @@ package struct SystemCallError: Error, CustomStringConvertible, Sendable, Equata
 /// Runs system calls the way every one in faqsync is run: retried on EINTR, and a failure thrown
 /// with the call's name and errno, never dropped.
 package enum SystemCall {
-    /// For calls that return -1 on failure and a non-negative value otherwise (`open`, `fsync`, `pipe2`, ...).
+    /// For calls that return -1 on failure (`open`, `fsync`, `pipe`, `read`, `write`, ...): the
+    /// result, once the call did not fail with EINTR.
     @discardableResult
-    package static func run(_ call: String, on subject: String? = nil, _ body: () -> Int32) throws(SystemCallError) -> Int32 {
-        while true {
-            let result = body()
-            if result != -1 { return result }
-            let code = Glibc.errno
-            if code == EINTR { continue }
-            throw SystemCallError(call: call, errno: code, subject: subject)
-        }
-    }
-
-    /// For calls that return a byte count or -1 (`read`, `write`).
-    @discardableResult
-    package static func run(_ call: String, on subject: String? = nil, _ body: () -> Int) throws(SystemCallError) -> Int {
+    package static func run<Result: BinaryInteger>(_ call: String, on subject: String? = nil,
+                                                   _ body: () -> Result) throws(SystemCallError) -> Result {
         while true {
             let result = body()
             if result != -1 { return result }

@@ -49,11 +49,8 @@ struct ConnectionFloodTests {
         defer { directory.remove() }
         let path = directory.path("faqsync.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 1)
-        let (process, stdout, _) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
-                                                        environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"],
-                                                        openFileLimit: Self.serverFileLimit)
+        let (process, port, _) = try ServeProcessTests.startServe(snapshot: path, openFileLimit: Self.serverFileLimit)
         defer { process.terminate(); process.waitUntilExit() }
-        let port = try ServeProcessTests.waitForPort(stdout)
 
         let flood = try Self.flood(port: port, count: Self.floodSize)
         var probes: [Double] = []
@@ -82,10 +79,8 @@ struct ConnectionFloodTests {
         defer { directory.remove() }
         let path = directory.path("faqsync.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 1)
-        let (process, stdout, _) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
-                                                        environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        let (process, port, _) = try ServeProcessTests.startServe(snapshot: path)
         defer { process.terminate(); process.waitUntilExit() }
-        let port = try ServeProcessTests.waitForPort(stdout)
         let connection = try RawConnection(port: port)
         let started = ContinuousClock.now
         var closed = false

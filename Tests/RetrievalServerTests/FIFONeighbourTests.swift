@@ -22,10 +22,8 @@ struct FIFONeighbourTests {
         defer { directory.remove() }
         let path = directory.path("faqsync.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 1)
-        let (process, stdout, _) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
-                                                        environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        let (process, port, _) = try ServeProcessTests.startServe(snapshot: path)
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let port = try ServeProcessTests.waitForPort(stdout)
 
         // A FIFO at the activity document: the page and /v1/syncs answer (without the syncs), again and again.
         try Self.makeFIFO(at: SyncActivityFile(besideSnapshot: path).path)

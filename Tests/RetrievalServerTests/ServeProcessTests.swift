@@ -24,6 +24,17 @@ struct ServeProcessTests {
 
     struct ServeFailure: Error { let output: String }
 
+    /// `faqsync serve --port 0` over the local model's snapshot at `path`, and the port it bound.
+    static func startServe(snapshot path: String, openFileLimit: Int? = nil) throws -> (process: Process, port: Int, stderr: Pipe) {
+        let (process, stdout, stderr) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
+                                                             environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"],
+                                                             openFileLimit: openFileLimit)
+        do { return (process, try waitForPort(stdout), stderr) } catch {
+            process.terminate()
+            throw error
+        }
+    }
+
     /// Queries from several tasks against a second process while 200 generations of different
     /// sizes are published: every answer comes from one generation, generations never go back.
     @Test func aSecondProcessSwitchesLiveWithoutErrorsOrMixedResults() async throws {
@@ -31,10 +42,8 @@ struct ServeProcessTests {
         defer { directory.remove() }
         let path = directory.path("faqsync.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 1)
-        let (process, stdout, _) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
-                                                        environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        let (process, port, _) = try ServeProcessTests.startServe(snapshot: path)
         defer { process.terminate(); process.waitUntilExit() }
-        let port = try Self.waitForPort(stdout)
         let url = "http://127.0.0.1:\(port)/v1/search"
 
         let shared = SharedProgress()

@@ -30,10 +30,8 @@ struct TornSnapshotTests {
         let path = directory.path("faqsync.snapshot"), backup = directory.path("backup.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 5, count: 3_000)
         try LocalModelSnapshots.publish(to: backup, generation: 2, count: 200)
-        let (process, stdout, stderr) = try CLIProcess.start(["serve", "--port", "0", "--snapshot", path],
-                                                             environment: ["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        let (process, port, stderr) = try ServeProcessTests.startServe(snapshot: path)
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        let port = try ServeProcessTests.waitForPort(stdout)
         let url = "http://127.0.0.1:\(port)/v1/search"
 
         let progress = TornProgress()
