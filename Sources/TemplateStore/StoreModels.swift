@@ -191,23 +191,6 @@ package struct AppliedChanges: Sendable {
     }
 }
 
-/// A backup written by `SQLiteTemplateStore.backup(to:)`.
-package struct StoreBackup: Sendable, Codable {
-    package let source: String
-    package let path: String
-    package let bytes: Int
-    package let versions: Int
-    package let templates: Int
-
-    package init(source: String, path: String, bytes: Int, versions: Int, templates: Int) {
-        self.source = source
-        self.path = path
-        self.bytes = bytes
-        self.versions = versions
-        self.templates = templates
-    }
-}
-
 package struct CleanReport: Sendable, Codable {
     package let removedVersions: [StoredVersion]
     package let removedTemplates: Int
