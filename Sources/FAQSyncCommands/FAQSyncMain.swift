@@ -21,8 +21,7 @@ package enum FAQSyncMain {
     package static func run() async {
         // Long-running subcommands log their events by default; one-shot commands only problems.
         let longRunning = CommandLine.arguments.dropFirst().first.map { ["serve", "watch"].contains($0) } ?? false
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
-            ?? (longRunning ? .info : .warning)
+        let level = FAQSyncConfiguration.logLevel(environment: ProcessInfo.processInfo.environment, longRunning: longRunning)
         let format = DaemonLogHandler.format(environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
             if format == .text, !longRunning {

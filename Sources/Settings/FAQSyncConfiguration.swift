@@ -96,6 +96,14 @@ package struct FAQSyncConfiguration: Sendable {
     enum LogLevel: String, CaseIterable { case trace, debug, info, notice, warning, error, critical }
     enum LogFormat: String, CaseIterable { case text, json }
 
+    /// The log level, read before anything else (logging is set up before the command line is
+    /// parsed): `LOG_LEVEL` when it names one; otherwise long-running commands (serve, watch) log
+    /// their events (info) and one-shot commands only problems (warning). A bad value falls back
+    /// here and is refused when the configuration is built.
+    package static func logLevel(environment: [String: String], longRunning: Bool) -> Logger.Level {
+        environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? (longRunning ? .info : .warning)
+    }
+
     package static let defaultFAQPath = "data/faq-sample.xlsx"
     package static let defaultDatabaseName = "faqsync.db"
     package static let defaultOpenAIURL = "https://api.openai.com/v1"
