@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Settings
-import Hummingbird
 import Logging
 import RetrievalServer
 import ServiceLifecycle
