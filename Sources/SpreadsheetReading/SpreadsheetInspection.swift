@@ -69,15 +69,21 @@ struct SheetInspector {
         var listed: [[String]] = []
         var numbers: [Int] = []
         var truncated = false
+        // `maxRows` counts data rows: the header and what stands above it are listed besides.
+        var dataRows = 0
         for index in rows.indices {
             let merged = fill.values(forRowAt: index)
             guard rows[index].hasContent || !merged.isEmpty else { continue }
-            guard listed.count < maxRows else { truncated = true; break }
+            let isData = header.map { index > $0.rowIndex } ?? true
+            if isData {
+                guard dataRows < maxRows else { truncated = true; break }
+            }
             var cells = (0...max(0, lastColumn)).map { column in
                 builder.normalizeCell(rows[index][column] ?? merged[column] ?? "")
             }
             while let last = cells.last, last.isEmpty { cells.removeLast() }
             guard !cells.isEmpty else { continue }
+            if isData { dataRows += 1 }
             listed.append(cells)
             numbers.append(rows[index].number)
         }

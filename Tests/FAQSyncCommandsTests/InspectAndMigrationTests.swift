@@ -38,6 +38,8 @@ struct InspectAndMigrationTests {
         #expect(text.stdout.contains("header row 1: category A, subcategory B, question C, answer F"))
         #expect(text.stdout.contains("kept as metadata: D (Приоритет), E (Целевая аудитория)"))
         #expect(text.stdout.contains("more rows (raise --max-rows)"))
+        let dataLines = text.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.dropFirst(2).first?.isNumber == true }
+        #expect(dataLines.count == 4, "the header row and 3 data rows: \(dataLines)")
     }
 
     @Test func withoutAHeaderItSaysWhatItLookedForAndShowsTheRows() throws {
@@ -59,9 +61,12 @@ struct InspectAndMigrationTests {
         let sheet = try #require((try CLIProcess.run(["inspect", "--faq", url.path, "--json"]).json()["sheets"] as? [[String: Any]])?.first)
         let rows = try #require(sheet["rows"] as? [[String]])
         #expect(rows.last == ["Cards", "", "Second?", "Yes."], "the merged category applies to row 3")
-        let limited = try #require((try CLIProcess.run(["inspect", "--faq", url.path, "--json", "--max-rows", "2"]).json()["sheets"] as? [[String: Any]])?.first)
+        // --max-rows counts data rows; the header row is listed besides.
+        let limited = try #require((try CLIProcess.run(["inspect", "--faq", url.path, "--json", "--max-rows", "1"]).json()["sheets"] as? [[String: Any]])?.first)
         #expect((limited["rows"] as? [[String]])?.count == 2)
         #expect(limited["truncated"] as? Bool == true)
+        let all = try #require((try CLIProcess.run(["inspect", "--faq", url.path, "--json", "--max-rows", "2"]).json()["sheets"] as? [[String: Any]])?.first)
+        #expect((all["rows"] as? [[String]])?.count == 3 && all["truncated"] as? Bool == false, "\(all)")
         #expect(try CLIProcess.run(["inspect", "--faq", url.path, "--max-rows", "0"]).status != 0)
     }
 
