@@ -21,7 +21,7 @@ extension FAQSyncCommand {
         func run() async throws {
             try await withFailureHandling(json: common.json) {
                 let configuration = try common.configuration()
-                let snapshot = try MappedSnapshot(path: configuration.snapshotPath)
+                let snapshot = try MappedSnapshot.opening(configuration.snapshotPath)
                 let header = snapshot.header
                 var vector: [Float]?
                 if mode != .lexical {
@@ -47,6 +47,16 @@ extension FAQSyncCommand {
                     }
                 }
             }
+        }
+    }
+}
+
+extension MappedSnapshot {
+    /// The snapshot a command reads; when there is none, the error says how to get one.
+    static func opening(_ path: String) throws -> MappedSnapshot {
+        do { return try MappedSnapshot(path: path) } catch let error as SnapshotError where error.code == .missing {
+            throw SnapshotError(code: .missing, path: path,
+                                message: "there is no snapshot here yet: run `faqsync sync` to publish one, or pass --snapshot PATH (or SNAPSHOT_PATH) to read another")
         }
     }
 }

@@ -101,7 +101,7 @@ extension FAQSyncCommand {
             func run() async throws {
                 try await withFailureHandling(json: common.json) {
                     let configuration = try common.configuration()
-                    let snapshot = try MappedSnapshot(path: configuration.snapshotPath)
+                    let snapshot = try MappedSnapshot.opening(configuration.snapshotPath)
                     let info = SnapshotInfo(snapshot)
                     if common.json { try JSONOutput.print(info) } else { print(info.text) }
                 }

@@ -50,12 +50,17 @@ package struct HTTPServer: Service {
     let responder: RouterResponder<BasicRequestContext>
     let limits: Limits
     let logger: Logger
+    /// The setting or flags that chose the address, for the error when it cannot be bound.
+    let setting: String
     let onListening: @Sendable (_ address: String, _ port: Int?) async -> Void
 
-    /// - Parameter onListening: called once the socket is listening, with the address it is bound
-    ///   to and its port.
+    /// - Parameters:
+    ///   - setting: what chose the address (`--host and --port`, `METRICS_ADDRESS`), named when it is taken.
+    ///   - onListening: called once the socket is listening, with the address it is bound to and its port.
     package init(listener: Listener, router: Router<BasicRequestContext>, limits: Limits = Limits(), logger: Logger,
+                setting: String = "--host and --port",
                 onListening: @escaping @Sendable (_ address: String, _ port: Int?) async -> Void = { _, _ in }) {
+        self.setting = setting
         self.listener = listener
         self.responder = router.buildResponder()
         self.limits = limits
@@ -106,7 +111,7 @@ package struct HTTPServer: Service {
                 serverChannel = try await bootstrap.bind(host: host, port: port, serverBackPressureStrategy: nil,
                                                          childChannelInitializer: initialize)
             } catch {
-                throw HTTPServerError(address: "\(host):\(port)", cause: error)
+                throw HTTPServerError(address: "\(host):\(port)", setting: setting, cause: error)
             }
             address = "\(host):\(serverChannel.channel.localAddress?.port ?? port)"
         case .descriptor(let descriptor):
@@ -144,6 +149,7 @@ package struct HTTPServer: Service {
 /// The listening address could not be bound: names the address and what to change.
 package struct HTTPServerError: Error, CustomStringConvertible {
     package let address: String
+    package let setting: String
     package let cause: any Error
 
     package var code: String {
@@ -155,11 +161,11 @@ package struct HTTPServerError: Error, CustomStringConvertible {
         if let error = cause as? IOError {
             let reason = String(cString: strerror(error.errnoCode))
             let remedy = error.errnoCode == EADDRINUSE
-                ? "another process listens there; stop it or choose another port"
-                : "check the host and port"
+                ? "another process listens there; stop it or choose another address with \(setting)"
+                : "check \(setting)"
             return "cannot listen on \(address): \(reason) (\(remedy))"
         }
-        return "cannot listen on \(address): \(cause) (check the host and port)"
+        return "cannot listen on \(address): \(cause) (check \(setting))"
     }
 }
 
@@ -351,6 +357,7 @@ extension HTTPServer {
             response.headers[.contentType] = "text/plain; version=0.0.4"
             return response
         }
-        return HTTPServer(listener: .address(host: host, port: port), router: router, limits: limits, logger: logger)
+        return HTTPServer(listener: .address(host: host, port: port), router: router, limits: limits, logger: logger,
+                          setting: "METRICS_ADDRESS")
     }
 }

@@ -35,6 +35,22 @@ struct ServeProcessTests {
         }
     }
 
+    /// A port another process holds: the error names the address and the flags to change, not
+    /// NIO's `bind(descriptor:ptr:bytes:)` (issue "What a new user … trips over").
+    @Test func aBusyPortIsNamedWithTheFlagsThatChooseIt() throws {
+        let directory = try TemporaryDirectory("serve-busy")
+        defer { directory.remove() }
+        let path = directory.path("faqsync.snapshot")
+        try LocalModelSnapshots.publish(to: path, generation: 1)
+        let (first, port, _) = try Self.startServe(snapshot: path)
+        defer { first.terminate(); first.waitUntilExit() }
+        let second = try BoundedProcess.run(["serve", "--port", "\(port)", "--snapshot", path], environment: ["EMBEDDING_DIMENSIONS": "64"])
+        #expect(second.exitStatus == 1, "\(second)")
+        #expect(second.stderr.contains("error [address-in-use]: cannot listen on 127.0.0.1:\(port): Address already in use"), "\(second.stderr)")
+        #expect(second.stderr.contains("--host and --port"), "\(second.stderr)")
+        #expect(!second.stderr.contains("bind(descriptor"), "\(second.stderr)")
+    }
+
     /// Queries from several tasks against a second process while 200 generations of different
     /// sizes are published: every answer comes from one generation, generations never go back.
     @Test func aSecondProcessSwitchesLiveWithoutErrorsOrMixedResults() async throws {
