@@ -31,6 +31,10 @@ package enum FAQSyncMain {
             }
             return DaemonLogHandler(label: label, level: level, format: format)
         }
+        if let hint = LegacyFlags.hint(for: Array(CommandLine.arguments.dropFirst())) {
+            Terminal.writeError(hint + "\n")
+            exit(64)  // EX_USAGE, as ArgumentParser exits on an unknown option
+        }
         await FAQSyncCommand.main()
     }
 }

@@ -42,6 +42,17 @@ struct InspectAndMigrationTests {
         #expect(dataLines.count == 4, "the header row and 3 data rows: \(dataLines)")
     }
 
+    /// The original system's flags ended in a bare "Unknown option"; each now names what to use.
+    @Test(arguments: [(["sync", "--incremental"], "faqsync sync"), (["--list-versions"], "faqsync versions"),
+                      (["sync", "--sqlite-path=old.db"], "--db PATH"), (["sync", "--batch-size", "8"], "EMBEDDING_BATCH_SIZE"),
+                      (["sync", "--faq-path", "x.xlsx"], "--faq PATH")])
+    func theOriginalSystemsFlagsSayWhatToUseInstead(arguments: [String], replacement: String) throws {
+        let result = try CLIProcess.run(arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("original system's flag") && result.stderr.contains(replacement), "\(result.stderr)")
+        #expect(result.stderr.contains("docs/migrating.md"))
+    }
+
     @Test func withoutAHeaderItSaysWhatItLookedForAndShowsTheRows() throws {
         let url = directory.file("no-header.xlsx")
         try XLSXWriter.table([["Тема", "Текст"], ["Карты", "Как заблокировать?"]]).write(to: url)
