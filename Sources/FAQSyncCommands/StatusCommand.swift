@@ -102,7 +102,7 @@ struct RunOutput: Encodable {
         let when = run.finishedAt.formatted(.iso8601)
         switch run.outcome {
         case .succeeded:
-            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded in \(run.embeddingRequests) requests\(run.tokens.map { " (\($0) tokens)" } ?? ""), \(run.cacheHits) from cache\(run.quarantined > 0 ? ", \(run.quarantined) quarantined" : "")\(run.skippedRows.isEmpty ? "" : ", \(run.skippedRows.count) rows skipped")"
+            return "\(when) succeeded: \(run.new) new, \(run.modified) modified, \(run.metadataOnly) metadata-only, \(run.deleted) deleted, \(run.unchanged) unchanged; \(run.embeddedTexts) embedded in \(Summary.count(run.embeddingRequests, "request"))\(run.tokens.map { " (\($0) tokens)" } ?? ""), \(run.cacheHits) from cache\(run.quarantined > 0 ? ", \(run.quarantined) quarantined" : "")\(run.skippedRows.isEmpty ? "" : ", \(Summary.count(run.skippedRows.count, "row")) skipped")"
         case .failed:
             return "\(when) FAILED: \(run.error ?? "unknown error")"
         }

@@ -43,14 +43,14 @@ extension FAQSyncCommand {
             if dryRun {
                 let (report, prepared) = try await coordinator.dryRun(options)
                 if common.json { try JSONOutput.print(DryRunOutput(report: report, textsToEmbed: prepared.textsToEmbed.count)) }
-                else { print(Summary.render(report, textsToEmbed: prepared.textsToEmbed.count, batches: prepared.batchCount, store: store.location, dryRun: true)) }
+                else { print(Summary.render(report, textsToEmbed: prepared.textsToEmbed.count, batches: prepared.batchCount, store: store.location, dryRun: true, forced: force)) }
                 return
             }
             let bar = (Terminal.stderrIsTerminal && !common.json) ? ProgressBar() : nil
             let ask = yes || !Terminal.stdinIsTerminal ? nil : { @Sendable (prepared: PreparedSync) async -> Bool in
                 Terminal.writeError("""
                     The embedding model changed: \(prepared.currentVersion.map { "\($0.model)" } ?? "none") → \(prepared.model).
-                    \(prepared.textsToEmbed.count) texts will be embedded into a new version; the current one keeps serving until it is complete.
+                    \(Summary.count(prepared.textsToEmbed.count, "text")) will be embedded into a new version; the current one keeps serving until it is complete.
 
                     """)
                 return Terminal.confirm("Re-embed now?")
@@ -71,7 +71,7 @@ extension FAQSyncCommand {
                 try JSONOutput.print(SyncOutput(report: report, integrity: integrity.map(IntegrityOutput.init),
                                                 snapshot: SnapshotOutput(path: configuration.snapshotPath, published: report.publication)))
             } else {
-                print(Summary.render(report, textsToEmbed: 0, batches: 0, store: store.location, dryRun: false))
+                print(Summary.render(report, textsToEmbed: 0, batches: 0, store: store.location, dryRun: false, forced: force))
                 print(report.publication.map { "  snapshot       generation \($0.generation) published to \($0.path)" }
                       ?? "  snapshot       \(configuration.snapshotPath) is current")
                 if let checks = report.checks { print(Summary.render(checks)) }
@@ -154,21 +154,24 @@ enum Summary {
         return line
     }
 
-    static func render(_ report: SyncReport, textsToEmbed: Int, batches: Int, store: String, dryRun: Bool) -> String {
+    /// - Parameter forced: `--force`: every stored template counts as modified for the planner;
+    ///   the table says "re-embedded" then, since most did not change.
+    static func render(_ report: SyncReport, textsToEmbed: Int, batches: Int, store: String, dryRun: Bool, forced: Bool = false) -> String {
         var table = KeyValueTable()
         table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")
         table.add("store", store)
         if let previous = report.previousModel { table.add("model", "\(previous) → \(report.model)") }
         else { table.add("model", "\(report.model)") }
         table.add("new", "\(report.new)")
-        table.add("modified", "\(report.modified)")
+        if forced { table.add("re-embedded", "\(report.modified) (--force: every stored template, changed or not)") }
+        else { table.add("modified", "\(report.modified)") }
         table.add("metadata only", "\(report.metadataOnly)")
         table.add("deleted", "\(report.deleted)")
         table.add("unchanged", "\(report.unchanged)")
         if dryRun {
-            table.add("to embed", "\(textsToEmbed) texts in \(Self.count(batches, "request")) (\(report.cacheHits) from cache)")
+            table.add("to embed", "\(Self.count(textsToEmbed, "text")) in \(Self.count(batches, "request")) (\(report.cacheHits) from cache)")
         } else {
-            table.add("embedded", "\(report.embeddedTexts) texts in \(Self.count(report.embeddingRequests, "request")) (\(report.cacheHits) from cache)")
+            table.add("embedded", "\(Self.count(report.embeddedTexts, "text")) in \(Self.count(report.embeddingRequests, "request")) (\(report.cacheHits) from cache)")
             table.add("version", report.versionID.map { "\($0)" } ?? "-")
         }
         table.add("templates", "\(report.templates)")

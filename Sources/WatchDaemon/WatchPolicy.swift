@@ -271,7 +271,7 @@ package struct WatchPolicy: Sendable {
             retrySHA256 = nil
             actions.append(.log(.info, "sync done: \(summary.templates) templates, \(summary.changes), generation \(summary.generation.map(String.init) ?? "-")"))
             if !summary.skippedRows.isEmpty {
-                actions.append(.log(.warning, "\(summary.skippedRows.count) rows skipped (the rest synced): \(summary.skippedRows.joined(separator: "; "))"))
+                actions.append(.log(.warning, "\(summary.skippedRows.count == 1 ? "1 row" : "\(summary.skippedRows.count) rows") skipped (the rest synced): \(summary.skippedRows.joined(separator: "; "))"))
             }
         case .cancelled:
             actions.append(.log(.notice, "sync cancelled; the store keeps its last committed state"))
@@ -338,7 +338,7 @@ package struct WatchPolicy: Sendable {
             parts.append("last sync \(summary.finishedAt.formatted(.iso8601)): \(summary.changes)")
             if let first = summary.skippedRows.first {
                 let more = summary.skippedRows.count > 1 ? " and \(summary.skippedRows.count - 1) more" : ""
-                parts.append("\(summary.skippedRows.count) rows skipped: \(first)\(more)")
+                parts.append("\(summary.skippedRows.count == 1 ? "1 row" : "\(summary.skippedRows.count) rows") skipped: \(first)\(more)")
             }
         }
         if let problem { parts.append("DEGRADED: \(problem)") }

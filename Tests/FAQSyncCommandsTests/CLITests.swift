@@ -28,6 +28,18 @@ struct CLITests {
         #expect(second["unchanged"] as? Int == 201)
     }
 
+    /// `sync --force` said "modified 201" when nothing had changed; one text was "1 texts".
+    @Test func forceSaysReembeddedAndCountsAreSingularWhenOne() throws {
+        defer { directory.remove() }
+        let snapshot = directory.path("faq.snapshot")
+        #expect(try CLIProcess.run(["sync", "--faq", Fixtures.sampleFAQ.path, "--db", db, "--snapshot", snapshot]).status == 0)
+        let forced = try CLIProcess.run(["sync", "--force", "--yes", "--faq", Fixtures.sampleFAQ.path, "--db", db, "--snapshot", snapshot])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stdout.contains("re-embedded") && forced.stdout.contains("--force"), "\(forced.stdout)")
+        #expect(!forced.stdout.contains("modified "), "\(forced.stdout)")
+        #expect(!forced.stdout.contains(" 1 requests") && !forced.stdout.contains(" 1 texts"), "\(forced.stdout)")
+    }
+
     @Test func environmentVariablesWorkLikeFlags() throws {
         let result = try CLIProcess.run(["sync", "--json"], environment: ["FAQ_PATH": Fixtures.sampleFAQ.path, "SQLITE_DB_PATH": db,
                                                                          "EMBEDDING_DIMENSIONS": "128"])
