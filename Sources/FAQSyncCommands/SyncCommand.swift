@@ -1,3 +1,4 @@
+import SpreadsheetReading
 import ArgumentParser
 import RetrievalChecks
 import Foundation
@@ -31,6 +32,9 @@ extension FAQSyncCommand {
 
         private func sync() async throws {
             let configuration = try common.configuration()
+            // A failed start leaves nothing behind: no store, lock or activity document for a
+            // spreadsheet that is not there.
+            try SpreadsheetReader.checkReadable(configuration.faqURL)
             let store = configuration.makeStore()
             try await store.closingAfterwards { try await sync(configuration, store) }
         }

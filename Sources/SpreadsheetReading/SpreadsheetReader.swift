@@ -29,7 +29,11 @@ package struct SpreadsheetReader: Sendable {
         return try XLSXReader(package: package, file: file, aliases: aliases, sheetName: sheetName, limits: limits).read()
     }
 
-    private func checkReadable(_ url: URL) throws {
+    private func checkReadable(_ url: URL) throws { try Self.checkReadable(url) }
+
+    /// The spreadsheet exists and is a readable file: checked before a command creates anything
+    /// (a mistyped path must not leave a store and an activity document behind).
+    package static func checkReadable(_ url: URL) throws {
         let file = url.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {

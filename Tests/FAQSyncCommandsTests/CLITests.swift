@@ -40,6 +40,16 @@ struct CLITests {
         #expect(!forced.stdout.contains(" 1 requests") && !forced.stdout.contains(" 1 texts"), "\(forced.stdout)")
     }
 
+    /// `sync --faq nope.xlsx` said so well but created data/faqsync.db and the activity document.
+    @Test func aSyncOfAMissingSpreadsheetCreatesNothing() throws {
+        defer { directory.remove() }
+        let workingDirectory = directory.file("empty")
+        try FileManager.default.createDirectory(at: workingDirectory, withIntermediateDirectories: true)
+        let result = try CLIProcess.run(["sync", "--faq", "nope.xlsx"], directory: workingDirectory)
+        #expect(result.status == 1 && result.stderr.contains("file-not-found"), "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workingDirectory.path).isEmpty, "nothing is left behind")
+    }
+
     @Test func environmentVariablesWorkLikeFlags() throws {
         let result = try CLIProcess.run(["sync", "--json"], environment: ["FAQ_PATH": Fixtures.sampleFAQ.path, "SQLITE_DB_PATH": db,
                                                                          "EMBEDDING_DIMENSIONS": "128"])
