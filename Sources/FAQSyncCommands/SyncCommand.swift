@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import SyncEngine
 import Settings
+import SQLiteStore
 import TemplateStore
 
 extension FAQSyncCommand {
@@ -36,6 +37,8 @@ extension FAQSyncCommand {
             // spreadsheet that is not there.
             try SpreadsheetReader.checkReadable(configuration.faqURL)
             let store = configuration.makeStore()
+            // Nor beside a store it refuses (the original system's): no lock, no activity document.
+            try (store as? SQLiteTemplateStore)?.refuseForeignStore()
             try await store.closingAfterwards { try await sync(configuration, store) }
         }
 

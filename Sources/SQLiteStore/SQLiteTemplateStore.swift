@@ -31,6 +31,8 @@ package final class SQLiteTemplateStore: TemplateStore {
     /// never blocks a thread and a shutdown can cancel it; the kernel releases it when the
     /// holder dies.
     package func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        // The original system's store is refused before the lock file is created beside it.
+        try refuseForeignStore()
         let lockPath = path + ".sync-lock"
         let directory = PathName.directory(of: path)
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -151,6 +153,36 @@ package final class SQLiteTemplateStore: TemplateStore {
         return database
     }
 
+    /// Refuses the original Python system's store without touching anything: the file is read
+    /// as immutable (no lock, no `-wal`/`-shm` created beside it, even for a WAL-mode file), before
+    /// anything else opens it. A missing file or one that is not SQLite passes: opening the store
+    /// says what is wrong with it.
+    package func refuseForeignStore() throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        var configuration = Configuration()
+        configuration.readonly = true
+        // Debian's SQLite understands URI file names (SQLITE_USE_URI); `immutable=1` makes it
+        // take no locks and never look for or create the WAL's files.
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? absolute
+        let isLegacy: Bool
+        do {
+            let queue = try DatabaseQueue(path: "file:\(encoded)?mode=ro&immutable=1", configuration: configuration)
+            defer { try? queue.close() }
+            isLegacy = try queue.read { db in try !db.tableExists("grdb_migrations") && db.tableExists("embedding_records") }
+        } catch {
+            return
+        }
+        if isLegacy { throw Self.legacyStoreError(path) }
+    }
+
+    static func legacyStoreError(_ path: String) -> StoreError {
+        StoreError(
+            code: .legacyStore, location: path,
+            message: "this is the original Python system's store (embeddings.db), not a faqsync store; it was left untouched",
+            cause: "import its vectors with `faqsync import-legacy \(path)` and point SQLITE_DB_PATH or --db at a new file (default data/faqsync.db); see docs/migrating.md")
+    }
+
     private func refuseNewerSchema(_ migrator: DatabaseMigrator) throws {
         var configuration = Configuration.faqsync()
         configuration.readonly = true
@@ -171,12 +203,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", cause: "\(error)")
         }
         // The original Python system's embeddings.db: migrating it in place would mix two schemas.
-        guard !isLegacyStore else {
-            throw StoreError(
-                code: .legacyStore, location: path,
-                message: "this is the original Python system's store (embeddings.db), not a faqsync store; it was left untouched",
-                cause: "import its vectors with `faqsync import-legacy \(path)` and point SQLITE_DB_PATH or --db at a new file (default data/faqsync.db); see docs/migrating.md")
-        }
+        guard !isLegacyStore else { throw Self.legacyStoreError(path) }
         let unknown = applied.subtracting(migrator.migrations)
         guard unknown.isEmpty else {
             throw StoreError(

@@ -102,7 +102,8 @@ struct InspectAndMigrationTests {
         func digest() throws -> [String] { try copies.map { SHA256.hash(data: try Data(contentsOf: $0)).description } }
         let before = try digest()
         let path = directory.path("embeddings.db")
-        for command in [["sync", "--faq", Fixtures.faq.path], ["status"]] {
+        let listing = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted()
+        for command in [["sync", "--faq", Fixtures.faq.path, "--snapshot", directory.path("s.snapshot")], ["status"]] {
             let result = try CLIProcess.run(command + ["--json"], environment: ["SQLITE_DB_PATH": path])
             #expect(result.status == 1, "\(command): \(result.stdout)")
             let error = try #require(try result.json()["error"] as? [String: Any])
@@ -110,6 +111,8 @@ struct InspectAndMigrationTests {
             #expect((result.stderr + result.stdout).contains("faqsync import-legacy \(path)"))
         }
         #expect(try digest() == before, "the old store is byte for byte as it was")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted() == listing,
+                "nothing was created beside it (no sync lock, no activity document)")
     }
 
     @Test func postgresDSNIsReadAsTheOriginalSystemNamedIt() throws {
