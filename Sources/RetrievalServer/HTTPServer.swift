@@ -210,8 +210,6 @@ final class ConnectionGate: Sendable {
         self.logger = logger
     }
 
-    var openCount: Int { book.withLock { $0.open.count } }
-
     /// Takes a new connection into the book. At the cap, the connection that has waited longest
     /// without a request in progress is closed to make room; when every one is busy, the
     /// newcomer is refused (`admitted` false) and must be closed by the caller.
