@@ -95,7 +95,7 @@ let package = Package(
         .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "SystemIO", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
-        .target(name: "SyncActivity", dependencies: ["TemplateStore", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
+        .target(name: "SyncActivity", dependencies: ["TemplateStore", "Reconciliation", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
@@ -128,13 +128,12 @@ let package = Package(
         .target(
             name: "WatchDaemon",
             dependencies: [
-                "CSystemd", "SpreadsheetReading", "PathNames", "SystemIO", "Redaction",
+                "CSystemd", "SpreadsheetReading", "Reconciliation", "PathNames", "SystemIO", "Redaction",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // libsystemd, for sd_notify, the watchdog and socket activation (sd_listen_fds).
@@ -143,7 +142,7 @@ let package = Package(
         .target(
             name: "RetrievalServer",
             dependencies: [
-                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "TemplateStore", "RetrievalChecks",
+                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "RetrievalChecks", "Reconciliation", "SpreadsheetReading",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -91,11 +91,11 @@ struct VersionOutput: Encodable {
 }
 
 struct RunOutput: Encodable {
-    let run: SyncRunRecord
+    let run: SyncActivity.Run
 
-    init(_ run: SyncRunRecord) { self.run = run }
+    init(_ run: SyncActivity.Run) { self.run = run }
 
-    /// The store's own names for a run, shared with `GET /v1/syncs`.
+    /// The public document's names for a run, shared with `GET /v1/syncs`.
     func encode(to encoder: any Encoder) throws { try run.encode(to: encoder) }
 
     var line: String {

@@ -466,7 +466,7 @@ package final class PostgresTemplateStore: TemplateStore {
                   run.versionID.map { .integer($0) }, .text(run.outcome.rawValue), .int(run.new), .int(run.modified),
                   .int(run.metadataOnly), .int(run.deleted), .int(run.unchanged), .int(run.embeddedTexts), .int(run.cacheHits),
                   .int(run.embeddingRequests), .int(run.templates), run.error.map { .text($0) }, run.tokens.map { .int($0) },
-                  .int(run.quarantined), .text(host), .text(SkippedRowsCoding.encode(run.skippedRows))]).integer(0, 0)
+                  .int(run.quarantined), .text(host), .text(run.skippedRowsJSON)]).integer(0, 0)
     }
 
     package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
@@ -505,7 +505,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 run.tokens = result.optionalInt(row, 16)
                 run.quarantined = result.int(row, 17)
                 run.error = result.optionalString(row, 18)
-                run.skippedRows = SkippedRowsCoding.decode(result.string(row, 19))
+                run.skippedRowsJSON = result.string(row, 19)
                 run.changes = run.id.flatMap { changes[$0] } ?? []
                 return run
             }

@@ -15,6 +15,9 @@ package struct Template: Sendable, Hashable {
     package let subcategory: String
     package let question: String
     package let answer: String
+    /// The spreadsheet's other columns, in sheet order.
+    package typealias Metadata = [MetadataEntry]
+
     package let metadata: [MetadataEntry]
     /// The text the model embeds (see `ModelInput`).
     package let modelInput: String
@@ -114,7 +117,20 @@ package enum ContentHash {
         text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
+    /// Incremental SHA-256 of bytes read in chunks (a file), as lowercase hex.
+    package struct Stream {
+        private var hasher = SHA256()
+
+        package init() {}
+
+        package mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+        package mutating func update(_ bytes: some DataProtocol) { hasher.update(data: bytes) }
+
+        package func finalizeHex() -> String { ContentHash.hex(hasher.finalize()) }
+    }
+
+    /// Lowercase hex of a digest: the one formatting of hashes and signatures in the project.
+    package static func hex(_ digest: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var output = [UInt8]()
         output.reserveCapacity(64)

@@ -531,7 +531,7 @@ package final class SQLiteTemplateStore: TemplateStore {
                 run.templates = row["template_count"]
                 run.tokens = row["tokens"]
                 run.quarantined = row["quarantined_count"]
-                run.skippedRows = SkippedRowsCoding.decode((row["skipped_rows"] as String?) ?? "[]")
+                run.skippedRowsJSON = (row["skipped_rows"] as String?) ?? "[]"
                 run.changes = run.id.flatMap { changes[$0] } ?? []
                 run.error = row["error"]
                 return run
@@ -560,7 +560,7 @@ package final class SQLiteTemplateStore: TemplateStore {
                              run.sourceSHA256, run.versionID, run.outcome.rawValue, run.new, run.modified,
                              run.metadataOnly, run.deleted, run.unchanged, run.embeddedTexts, run.cacheHits,
                              run.embeddingRequests, run.templates, run.error, run.tokens, run.quarantined,
-                             SkippedRowsCoding.encode(run.skippedRows)])
+                             run.skippedRowsJSON])
         return db.lastInsertedRowID
     }
 

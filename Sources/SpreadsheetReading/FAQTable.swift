@@ -1,3 +1,5 @@
+import Foundation
+
 /// The fields faqsync understands. Every other column is kept as metadata.
 package enum FAQField: String, CaseIterable, Sendable, Codable {
     case id, category, subcategory, question, answer
@@ -52,6 +54,19 @@ package struct FAQRow: Sendable, Hashable {
 /// and question when the question is there), so a template stored before keeps its last stored
 /// state while its row is skipped.
 package struct SkippedRow: Sendable, Hashable, Codable {
+    /// A list of skipped rows as the JSON text a store keeps with its sync run (sorted keys,
+    /// slashes as they are, `[]` for none): the one place that list is encoded and decoded.
+    package static func encodeList(_ rows: [SkippedRow]) -> String {
+        guard !rows.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(rows), as: UTF8.self)) ?? "[]"
+    }
+
+    package static func decodeList(_ text: String) -> [SkippedRow] {
+        (try? JSONDecoder().decode([SkippedRow].self, from: Data(text.utf8))) ?? []
+    }
+
     package let row: Int
     /// The column as the editor sees it, `C (Пример вопроса)`; nil when the whole row is meant.
     package let column: String?

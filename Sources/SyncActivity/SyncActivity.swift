@@ -1,5 +1,6 @@
 import Foundation
 import Redaction
+import Reconciliation
 import RetrievalChecks
 import SpreadsheetReading
 import TemplateStore
@@ -63,7 +64,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
     package var currentVersion: Version?
     package var lastAttempt: Attempt?
     /// Newest first.
-    package var recentSyncs: [SyncRunRecord]
+    package var recentSyncs: [Run]
     /// The current version's quarantined templates (the provider rejected their text).
     package var quarantined: [Quarantined]
     /// The FAQ team's checks on the current version, from the last sync that ran them.
@@ -102,8 +103,8 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         self.writtenAt = writtenAt
         self.currentVersion = currentVersion.map(Version.init)
         self.lastAttempt = lastAttempt
-        self.recentSyncs = recentSyncs.prefix(Self.recentRunLimit).map { run in
-            var run = run
+        self.recentSyncs = recentSyncs.prefix(Self.recentRunLimit).map { record in
+            var run = Run(record)
             run.changes = Array(run.changes.prefix(Self.listedPerRun))
             run.skippedRows = Array(run.skippedRows.prefix(Self.listedPerRun))
             return run
@@ -153,7 +154,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         writtenAt = try c.decode(Date.self, forKey: .writtenAt)
         currentVersion = try c.decodeIfPresent(Version.self, forKey: .currentVersion)
         lastAttempt = try c.decodeIfPresent(Attempt.self, forKey: .lastAttempt)
-        recentSyncs = try c.decode([SyncRunRecord].self, forKey: .recentSyncs)
+        recentSyncs = try c.decode([Run].self, forKey: .recentSyncs)
         // The page adds and charts these counts: a run claiming more than any sync can do (or
         // fewer than none) is not the writer's, and arithmetic on it must never trap.
         for run in recentSyncs {

@@ -43,7 +43,7 @@ package struct SyncEngine: Sendable {
         // Parsing and hashing (threads of their own) overlap with reading the store's state.
         // The hash is of exactly the bytes parsed, taken as they are read: one read of the file.
         async let parsed = BlockingExecutor.shared.run {
-            var hasher = SHA256Stream()
+            var hasher = ContentHash.Stream()
             let table = try source.reader.read(source.faqURL) { hasher.update($0) }
             return (Template.sheetTemplates(from: table, modelInput: source.modelInput), hasher.finalizeHex())
         }
@@ -244,17 +244,9 @@ extension PreparedSync {
         var run = SyncRunRecord(startedAt: startedAt, finishedAt: Date(), sourcePath: sourcePath,
                                 sourceSHA256: sourceSHA256, outcome: outcome)
         run.versionID = targetVersion?.id
-        run.new = report.new
-        run.modified = report.modified
-        run.metadataOnly = report.metadataOnly
-        run.deleted = report.deleted
-        run.unchanged = report.unchanged
-        run.embeddedTexts = report.embeddedTexts
-        run.cacheHits = report.cacheHits
-        run.embeddingRequests = report.embeddingRequests
-        run.tokens = report.tokens
+        run.counts = report.counts
         run.quarantined = report.quarantined.count
-        run.skippedRows = report.skippedRows
+        run.skippedRowsJSON = SkippedRow.encodeList(report.skippedRows)
         return run
     }
 }

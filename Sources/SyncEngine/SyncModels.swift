@@ -84,20 +84,11 @@ package struct EmbeddingProgress: Sendable {
     package let elapsed: Duration
 }
 
-/// The outcome of one sync, as `sync --json` prints it.
+/// The outcome of one sync, as `sync --json` prints it. Its counts are reached as if they were
+/// its own fields (`report.new`), declared once in `SyncCounts` and flattened into the JSON.
+@dynamicMemberLookup
 package struct SyncReport: Sendable, Codable {
-    package var new = 0
-    package var modified = 0
-    package var metadataOnly = 0
-    package var deleted = 0
-    package var unchanged = 0
-    /// Distinct texts sent to the model.
-    package var embeddedTexts = 0
-    /// Distinct texts whose vector came from the cache instead.
-    package var cacheHits = 0
-    package var embeddingRequests = 0
-    /// Tokens the provider reported, when it reports usage.
-    package var tokens: Int?
+    package var counts = SyncCounts()
     /// Templates whose model input the provider rejected: kept as they were, or left out if new.
     package var quarantined: [QuarantinedTemplate] = []
     /// Rows left out for a problem of their own (a draft without an answer, a shared identity).
@@ -120,13 +111,56 @@ package struct SyncReport: Sendable, Codable {
     /// For a new model version: whether the checks let it become current, and why.
     package var cutOver: CutOverDecision?
 
+    package init(model: ModelIdentity, sourcePath: String, sourceSHA256: String) {
+        self.model = model
+        self.sourcePath = sourcePath
+        self.sourceSHA256 = sourceSHA256
+    }
+
+    package subscript<Value>(dynamicMember count: WritableKeyPath<SyncCounts, Value>) -> Value {
+        get { counts[keyPath: count] }
+        set { counts[keyPath: count] = newValue }
+    }
+
     enum CodingKeys: String, CodingKey {
-        case new, modified, metadataOnly = "metadata_only", deleted, unchanged, embeddedTexts = "embedded_texts"
-        case cacheHits = "cache_hits", embeddingRequests = "embedding_requests", tokens, quarantined
-        case skippedRows = "skipped_rows"
+        case quarantined, skippedRows = "skipped_rows"
         case versionID = "version_id", templates
         case durationS = "duration_s", model, previousModel = "previous_model", dryRun = "dry_run"
         case sourcePath = "source_path", sourceSHA256 = "source_sha256"
         case checks, cutOver = "cut_over"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        counts = try SyncCounts(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        quarantined = try c.decode([QuarantinedTemplate].self, forKey: .quarantined)
+        skippedRows = try c.decode([SkippedRow].self, forKey: .skippedRows)
+        versionID = try c.decodeIfPresent(Int64.self, forKey: .versionID)
+        templates = try c.decode(Int.self, forKey: .templates)
+        durationS = try c.decode(Double.self, forKey: .durationS)
+        model = try c.decode(ModelIdentity.self, forKey: .model)
+        previousModel = try c.decodeIfPresent(ModelIdentity.self, forKey: .previousModel)
+        dryRun = try c.decode(Bool.self, forKey: .dryRun)
+        sourcePath = try c.decode(String.self, forKey: .sourcePath)
+        sourceSHA256 = try c.decode(String.self, forKey: .sourceSHA256)
+        checks = try c.decodeIfPresent(CheckReport.self, forKey: .checks)
+        cutOver = try c.decodeIfPresent(CutOverDecision.self, forKey: .cutOver)
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        try counts.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(quarantined, forKey: .quarantined)
+        try c.encode(skippedRows, forKey: .skippedRows)
+        try c.encodeIfPresent(versionID, forKey: .versionID)
+        try c.encode(templates, forKey: .templates)
+        try c.encode(durationS, forKey: .durationS)
+        try c.encode(model, forKey: .model)
+        try c.encodeIfPresent(previousModel, forKey: .previousModel)
+        try c.encode(dryRun, forKey: .dryRun)
+        try c.encode(sourcePath, forKey: .sourcePath)
+        try c.encode(sourceSHA256, forKey: .sourceSHA256)
+        try c.encodeIfPresent(checks, forKey: .checks)
+        try c.encodeIfPresent(cutOver, forKey: .cutOver)
     }
 }

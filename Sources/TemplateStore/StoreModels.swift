@@ -1,7 +1,6 @@
 import Embedding
 import Foundation
 import Reconciliation
-import SpreadsheetReading
 
 /// One model version in the store.
 package struct StoredVersion: Sendable, Hashable, Codable {
@@ -68,7 +67,7 @@ package struct StoredTemplate: Sendable, Hashable {
                   inputHash: template.inputHash, contentHash: template.contentHash, vector: vector)
     }
 
-    package var metadata: [MetadataEntry] { MetadataCoding.decode(metadataJSON) }
+    package var metadata: Template.Metadata { MetadataCoding.decode(metadataJSON) }
 
     /// As a `Template`, hashes kept as stored (copying between stores).
     package var template: Template {
@@ -80,8 +79,10 @@ package struct StoredTemplate: Sendable, Hashable {
     var texts: [String] { [id, category, subcategory, question, answer, metadataJSON] }
 }
 
-/// Counts and provenance of one sync, successful or not: the `sync_runs` audit row.
-package struct SyncRunRecord: Sendable, Codable, Hashable {
+/// Counts and provenance of one sync, successful or not: the `sync_runs` audit row. Its counts are
+/// reached as if they were its own fields (`run.new`), declared once in `SyncCounts`.
+@dynamicMemberLookup
+package struct SyncRunRecord: Sendable, Hashable {
     package enum Outcome: String, Sendable, Codable { case succeeded, failed }
 
     package var id: Int64?
@@ -91,32 +92,16 @@ package struct SyncRunRecord: Sendable, Codable, Hashable {
     package var sourceSHA256: String?
     package var versionID: Int64?
     package var outcome: Outcome
-    package var new = 0
-    package var modified = 0
-    package var metadataOnly = 0
-    package var deleted = 0
-    package var unchanged = 0
-    package var embeddedTexts = 0
-    package var cacheHits = 0
-    package var embeddingRequests = 0
+    package var counts = SyncCounts()
     package var templates = 0
-    /// Tokens the provider reported for this sync's requests, when it reports usage.
-    package var tokens: Int?
     package var quarantined = 0
-    /// Rows the sync left out for a problem of their own (kept as JSON with the run).
-    package var skippedRows: [SkippedRow] = []
+    /// Rows the sync left out for a problem of their own, as the JSON text the run keeps
+    /// (`SkippedRow.encodeList`): the store holds it without reading it.
+    package var skippedRowsJSON = "[]"
     /// The templates the sync touched (kept for the last `StoreChanges.historyRuns` runs);
     /// filled by `recentRuns`, empty for older runs and failed ones.
     package var changes: [SyncChange] = []
     package var error: String?
-
-    /// The names `status --json`, `GET /v1/syncs` and the activity document use.
-    enum CodingKeys: String, CodingKey {
-        case id, startedAt = "started_at", finishedAt = "finished_at", sourcePath = "source_path", sourceSHA256 = "source_sha256"
-        case versionID = "version_id", outcome, new, modified, metadataOnly = "metadata_only", deleted, unchanged
-        case embeddedTexts = "embedded_texts", cacheHits = "cache_hits", embeddingRequests = "embedding_requests"
-        case templates, tokens, quarantined, skippedRows = "skipped_rows", changes, error
-    }
 
     package init(startedAt: Date, finishedAt: Date, sourcePath: String, sourceSHA256: String?, outcome: Outcome) {
         self.startedAt = startedAt
@@ -124,6 +109,11 @@ package struct SyncRunRecord: Sendable, Codable, Hashable {
         self.sourcePath = sourcePath
         self.sourceSHA256 = sourceSHA256
         self.outcome = outcome
+    }
+
+    package subscript<Value>(dynamicMember count: WritableKeyPath<SyncCounts, Value>) -> Value {
+        get { counts[keyPath: count] }
+        set { counts[keyPath: count] = newValue }
     }
 }
 
@@ -251,59 +241,7 @@ package struct QuarantinedTemplate: Sendable, Hashable, Codable {
     }
 }
 
-/// Metadata as a JSON array of {name, value}, keeping the sheet's column order. The one place
-/// it is encoded and decoded.
-package enum MetadataCoding {
-    package static func encode(_ entries: [MetadataEntry]) -> String { StoredJSON.array(entries) }
-
-    /// The one encoding of `text`: a database that re-formats JSON (PostgreSQL's jsonb adds
-    /// spaces) hands it back through this, so every backend returns the same bytes.
-    package static func canonical(_ text: String) -> String { encode(decode(text)) }
-
-    package static func decode(_ text: String) -> [MetadataEntry] {
-        (try? JSONDecoder().decode([MetadataEntry].self, from: Data(text.utf8))) ?? []
-    }
-}
-
-/// Skipped rows as the JSON text a sync run keeps them in. The one place they are encoded and
-/// decoded for the store.
-package enum SkippedRowsCoding {
-    package static func encode(_ rows: [SkippedRow]) -> String { StoredJSON.array(rows) }
-
-    package static func decode(_ text: String) -> [SkippedRow] {
-        (try? JSONDecoder().decode([SkippedRow].self, from: Data(text.utf8))) ?? []
-    }
-}
-
-/// One template a sync touched, as the FAQ team's page and `status` list it.
-package struct SyncChange: Sendable, Hashable, Codable {
-    package enum Kind: String, Sendable, Codable, CaseIterable {
-        case new, modified, metadataOnly = "metadata_only", deleted
-    }
-
-    package let templateID: String
-    package let question: String
-    package let kind: Kind
-
-    package init(templateID: String, question: String, kind: Kind) {
-        self.templateID = templateID
-        self.question = question
-        self.kind = kind
-    }
-
-    enum CodingKeys: String, CodingKey { case templateID = "template_id", question, kind }
-
+extension SyncChange {
     /// How many runs keep their change logs unless `SYNC_HISTORY` says otherwise.
     package static let defaultHistoryRuns = 100
-}
-
-/// The one JSON encoding of arrays the stores keep as text: sorted keys, slashes as they are,
-/// `[]` for none, so equal values are equal bytes on every backend.
-enum StoredJSON {
-    static func array<T: Encodable>(_ values: [T]) -> String {
-        guard !values.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(values), as: UTF8.self)) ?? "[]"
-    }
 }

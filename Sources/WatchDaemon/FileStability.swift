@@ -1,6 +1,6 @@
 import SystemIO
-import Crypto
 import Foundation
+import Reconciliation
 import SpreadsheetReading
 
 /// Decides whether the spreadsheet can be read now: it exists, its size and modification time
@@ -46,9 +46,9 @@ enum FileHashing {
         try await BlockingExecutor.shared.run {
             let handle = try RegularFile.handle(path)
             defer { try? handle.close() }
-            var hasher = SHA256()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-            return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            var hasher = ContentHash.Stream()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+            return hasher.finalizeHex()
         }
     }
 }

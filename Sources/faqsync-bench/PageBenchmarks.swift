@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SnapshotFormat
 import SnapshotPublishing
 import SnapshotReader
+import Reconciliation
 import SpreadsheetReading
 import SyncActivity
 import TemplateStore
@@ -78,11 +79,11 @@ enum PageBenchmarks {
             run.modified = 5_000
             run.embeddedTexts = 5_000
             run.changes = (0..<SyncActivity.listedPerRun).map { SyncChange(templateID: "k\($0)", question: questions[$0 % questions.count], kind: .modified) }
-            run.skippedRows = (0..<SyncActivity.listedPerRun).map {
+            run.skippedRowsJSON = SkippedRow.encodeList((0..<SyncActivity.listedPerRun).map {
                 SkippedRow(row: $0 + 2, column: "F (Шаблонный ответ)", code: .emptyAnswer,
                            message: "the answer is empty but the row has other content; fill in the answer or delete the row",
                            identityHint: .init(id: nil, category: "", subcategory: "", question: questions[$0 % questions.count]))
-            }
+            })
             return run
         }
         let quarantined = (0..<SyncActivity.listedPerRun).map {

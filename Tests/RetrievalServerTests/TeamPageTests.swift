@@ -1,5 +1,6 @@
 import Foundation
 import RetrievalServer
+import Reconciliation
 import SpreadsheetReading
 import SyncActivity
 import TemplateStore
@@ -22,8 +23,8 @@ struct TeamPageTests {
                                       sourceSHA256: String(repeating: "a", count: 64), outcome: .succeeded)
         succeeded.new = 1
         succeeded.changes = [SyncChange(templateID: hostile, question: hostile, kind: .new)]
-        succeeded.skippedRows = [SkippedRow(row: 7, column: hostile, code: .emptyAnswer, message: hostile,
-                                            identityHint: .init(id: nil, category: "", subcategory: "", question: hostile))]
+        succeeded.skippedRowsJSON = SkippedRow.encodeList([SkippedRow(row: 7, column: hostile, code: .emptyAnswer, message: hostile,
+                                            identityHint: .init(id: nil, category: "", subcategory: "", question: hostile))])
         return SyncActivity(writtenAt: now, currentVersion: nil,
                             lastAttempt: .init(finishedAt: now, succeeded: false, error: hostile),
                             recentSyncs: [failed, succeeded],

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import Reconciliation
 import Synchronization
 
 /// Who may see the FAQ team's page and `GET /v1/syncs`. Once `SERVE_TOKEN` is set, only holders of
@@ -68,7 +69,7 @@ package enum PageAccess: Sendable {
 
     static func signature(token: String, issued: Int64) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data("faqsync page session v2|\(issued)".utf8), using: SymmetricKey(data: Data(token.utf8)))
-        return code.map { String(format: "%02x", $0) }.joined()
+        return ContentHash.hex(code)
     }
 
     /// A cookie this token signed, issued no more than `sessionLifetime` ago (and not in the future).

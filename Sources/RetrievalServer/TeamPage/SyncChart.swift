@@ -1,5 +1,5 @@
 import Foundation
-import TemplateStore
+import SyncActivity
 
 /// Two small bar charts of the last syncs, oldest on the left: how long each took and how many
 /// texts it sent to the embedding service. Inline SVG, so it needs no script and no asset.
@@ -13,7 +13,7 @@ struct SyncChart {
 
     let bars: [Bar]
 
-    init(runs: [SyncRunRecord]) {
+    init(runs: [SyncActivity.Run]) {
         bars = runs.reversed().map { run in
             Bar(label: run.finishedAt.formatted(.iso8601), duration: max(0, run.finishedAt.timeIntervalSince(run.startedAt)),
                 embedded: run.embeddedTexts, failed: run.outcome == .failed)

@@ -2,7 +2,6 @@ import Foundation
 import SnapshotFormat
 import SnapshotReader
 import SyncActivity
-import TemplateStore
 
 /// What the FAQ team's page shows, gathered by the handler; `render` turns it into the one HTML
 /// document (no script, no external asset: the style sheet is inline).
