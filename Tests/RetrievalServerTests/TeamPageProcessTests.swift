@@ -38,6 +38,22 @@ struct TeamPageProcessTests {
         #expect(NSArray(array: json["skipped_rows"] as? [Any] ?? []).isEqual(to: statusJSON["skipped_rows"] as? [Any] ?? [Any]()))
         let changes = try #require(fromServe.first?["changes"] as? [[String: Any]])
         #expect(changes.map { $0["kind"] as? String } == ["modified"])
+
+        // Both are what docs/schemas says, and the check would notice a renamed field.
+        let schemas = try JSONSchemaCheck()
+        #expect(schemas.problems(json, against: "sync-activity.schema.json") == [])
+        #expect(schemas.problems(statusJSON, against: "status.schema.json") == [])
+        let activityFile = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.file("faqsync.snapshot.activity.json")))
+        #expect(schemas.problems(activityFile, against: "sync-activity.schema.json") == [])
+        var renamed = fromServe[0]
+        renamed["embedded"] = renamed.removeValue(forKey: "embedded_texts")
+        var drifted = json
+        drifted["recent_syncs"] = [renamed]
+        #expect(Set(schemas.problems(drifted, against: "sync-activity.schema.json"))
+                == ["$.recent_syncs[0]: lacks embedded_texts", "$.recent_syncs[0]: has undeclared embedded"])
+        drifted = json
+        drifted["format"] = true
+        #expect(schemas.problems(drifted, against: "sync-activity.schema.json") == ["$.format: is not 1"])
     }
 
     @Test func beyondLoopbackThePageNeedsTheToken() async throws {
