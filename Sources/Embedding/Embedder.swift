@@ -1,3 +1,4 @@
+import CodedErrors
 /// What a text is to the model. Many current models are asymmetric: they were trained with
 /// questions and documents marked differently (e5's `query: ` / `passage: `, nomic's
 /// `search_query: ` / `search_document: `, APIs' `input_type`), and rank worse when both sides
@@ -56,4 +57,8 @@ package enum EmbeddingValidation {
             }
         }
     }
+}
+
+extension EmbeddingError: CodedError {
+    package var errorCode: String { "embedding-failed" }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Redaction
 
 /// A provider call that failed, naming the endpoint, the HTTP status and the provider's own
@@ -29,4 +30,8 @@ package struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable 
         if let providerMessage, !providerMessage.isEmpty { text += ": \(providerMessage.prefix(500))" }
         return text + ". \(hint)"
     }
+}
+
+extension EmbeddingProviderError: CodedError {
+    package var errorCode: String { "embedding-\(code.rawValue)" }
 }

@@ -1,17 +1,7 @@
 import ArgumentParser
 import Foundation
-import Settings
-import Reconciliation
-import SpreadsheetReading
-import TemplateStore
-import Embedding
-import EmbeddingProviders
-import SnapshotFormat
-import SnapshotReader
-import SyncEngine
-import InProcessModel
+import CodedErrors
 import Redaction
-import RetrievalServer
 
 /// Prints an error the way every subcommand does and exits with 1: a line on stderr naming what
 /// failed, and with `--json` a JSON object on stdout, so scripts get a reason too.
@@ -20,31 +10,18 @@ enum CommandFailure {
         struct Body: Encodable {
             let code: String
             let message: String
+            let hint: String?
         }
         let error: Body
     }
 
     static func exit(_ error: any Error, json: Bool) -> ExitCode {
-        let code: String
-        switch error {
-        case let error as SpreadsheetError: code = error.code.rawValue
-        case let error as StoreError: code = error.code.rawValue
-        case is EmbeddingError: code = "embedding-failed"
-        case let error as EmbeddingProviderError: code = "embedding-\(error.code.rawValue)"
-        case is ConfigurationError: code = "configuration"
-        case is CancellationError: code = "cancelled"
-        case let error as SnapshotError: code = "snapshot-\(error.code.rawValue)"
-        case is SearchError: code = "search"
-        case is PublicationFailure: code = "publication-failed"
-        case is CutOverRefused: code = "cut-over-refused"
-        case let error as ModelError: code = error.code.rawValue
-        case let error as HTTPServerError: code = error.code
-        default: code = "failed"
-        }
+        let coded = error as? any CodedError
+        let code = coded?.errorCode ?? (error is CancellationError ? "cancelled" : "failed")
         // Masked whatever the error quotes: a URL with its password, a provider's echo of a key.
         let message = Redaction.redact("\(error)")
         Terminal.writeError("faqsync: error [\(code)]: \(message)\n")
-        if json { try? JSONOutput.print(Payload(error: .init(code: code, message: message))) }
+        if json { try? JSONOutput.print(Payload(error: .init(code: code, message: message, hint: coded?.hint.map { Redaction.redact($0) }))) }
         return ExitCode(1)
     }
 }

@@ -24,7 +24,7 @@ extension FAQSyncCommand {
             let store = configuration.makeStore()
             guard store.exists() else {
                 throw StoreError(code: .openFailed, location: store.location, message: "there is no store yet",
-                                 cause: "run `faqsync sync` to create it")
+                                 hint: "run `faqsync sync` to create it")
             }
             let versions = try await store.versions()
             // The recent syncs as the FAQ team's page and GET /v1/syncs have them (same bounds).

@@ -1,3 +1,4 @@
+import CodedErrors
 /// Why the in-process model could not be used: a code for scripts and the log, what failed,
 /// where, and what to do.
 package struct ModelError: Error, CustomStringConvertible, Sendable {
@@ -30,4 +31,8 @@ package struct ModelError: Error, CustomStringConvertible, Sendable {
 
     /// The one sentence every "model missing" message ends with.
     package static let installRemedy = "Install it with `sudo bash scripts/install-deps.sh` (or the faqsync Debian package), name its files with EMBEDDING_MODEL_DIR, or choose the model-free embedder with EMBEDDING_PROVIDER=local."
+}
+
+extension ModelError: CodedError {
+    package var errorCode: String { code.rawValue }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import CLibPQ
 import Foundation
 
@@ -247,4 +248,8 @@ package struct PostgresError: Error, CustomStringConvertible, Sendable {
         if code == .connectionFailed { text += "; check that PostgreSQL runs there and accepts this user (POSTGRES_HOST, POSTGRES_PORT or DATABASE_URL)" }
         return text
     }
+}
+
+extension PostgresError: CodedError {
+    package var errorCode: String { "postgres-\(code.rawValue)" }
 }

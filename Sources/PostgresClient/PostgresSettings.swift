@@ -1,3 +1,4 @@
+import CodedErrors
 import Foundation
 import Redaction
 
@@ -111,4 +112,8 @@ package struct PostgresPassword: Sendable, Hashable, CustomStringConvertible, Cu
 package struct PostgresSettingsError: Error, CustomStringConvertible, Sendable {
     package let message: String
     package var description: String { message }
+}
+
+extension PostgresSettingsError: CodedError {
+    package var errorCode: String { "configuration" }
 }

@@ -161,7 +161,7 @@ enum PostgresSchema {
             guard unknown.isEmpty else {
                 throw StoreError(code: .newerSchema, location: location,
                                  message: "the database was migrated by a newer faqsync (migrations \(unknown.sorted().joined(separator: ", ")) are unknown to this version)",
-                                 cause: "upgrade faqsync on this host; this version will not modify it")
+                                 hint: "upgrade faqsync on this host; this version will not modify it")
             }
             for migration in migrations where !applied.contains(migration.id) {
                 try connection.executeScript(migration.sql)

@@ -84,7 +84,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 failure = error.isTransient ? .transient : .refused
             }
             throw StoreError.database(failure, writing: writing, location: location,
-                                      cause: error.isConnectionProblem ? (error.cause ?? error.message) : error.description)
+                                      underlying: error)
         } catch is CancellationError {
             throw CancellationError()
         }
@@ -347,7 +347,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 let generation = try Self.nextGeneration(connection)
                 guard try connection.execute("SELECT 1 FROM embedding_versions WHERE id = $1", [.integer(id)]).rowCount == 1 else {
                     throw StoreError(code: .versionNotFound, location: location, message: "there is no version \(id)",
-                                     cause: "`faqsync versions list` shows the versions")
+                                     hint: "`faqsync versions list` shows the versions")
                 }
                 _ = try Self.makeCurrent(id, connection)
                 try Self.notify(generation: generation, connection)

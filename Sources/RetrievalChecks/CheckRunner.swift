@@ -1,3 +1,4 @@
+import CodedErrors
 import Embedding
 import Foundation
 import SnapshotFormat
@@ -65,4 +66,8 @@ package struct CheckError: Error, CustomStringConvertible, Sendable {
     package let message: String
     package init(message: String) { self.message = message }
     package var description: String { message }
+}
+
+extension CheckError: CodedError {
+    package var errorCode: String { "checks-failed" }
 }

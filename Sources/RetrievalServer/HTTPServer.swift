@@ -1,3 +1,4 @@
+import CodedErrors
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -358,4 +359,9 @@ extension HTTPServer {
         return HTTPServer(listener: .address(host: host, port: port), router: router, limits: limits, logger: logger,
                           setting: "METRICS_ADDRESS")
     }
+}
+
+extension HTTPServerError: CodedError {
+    package var errorCode: String { code }
+    package var underlying: (any Error)? { cause }
 }

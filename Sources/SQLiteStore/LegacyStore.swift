@@ -1,3 +1,4 @@
+import CodedErrors
 import Embedding
 import Foundation
 import GRDB
@@ -32,7 +33,7 @@ package struct LegacyStore: Sendable {
         configuration.readonly = true
         let queue: DatabaseQueue
         do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
-            throw StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database", cause: "\(error)")
+            throw StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database", underlying: CapturedError(error))
         }
         defer { try? queue.close() }
         do {
@@ -69,14 +70,14 @@ package struct LegacyStore: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(code: .readFailed, location: path, message: "the legacy store could not be read", cause: "\(error)")
+            throw StoreError(code: .readFailed, location: path, message: "the legacy store could not be read", underlying: CapturedError(error))
         }
     }
 
     private func notLegacy(_ detail: String) -> StoreError {
         StoreError(code: .notADatabase, location: path,
                    message: "this is not the original system's embedding store: \(detail)",
-                   cause: "import-legacy reads the Python system's SQLite file (tables embedding_versions and embedding_records)")
+                   hint: "import-legacy reads the Python system's SQLite file (tables embedding_versions and embedding_records)")
     }
 }
 

@@ -1,3 +1,4 @@
+import CodedErrors
 import Embedding
 import Foundation
 import SystemIO
@@ -39,7 +40,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         let descriptor = Glibc.open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StoreError(code: .openFailed, location: path, message: "the sync lock \(lockPath) could not be opened",
-                             cause: String(cString: strerror(errno)))
+                             underlying: SystemCallError(call: "open", errno: errno, subject: lockPath))
         }
         defer { SystemCall.close(descriptor) }
         let location = path
@@ -47,7 +48,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
             guard errno == EWOULDBLOCK || errno == EINTR else {
                 throw StoreError(code: .openFailed, location: location, message: "the sync lock \(lockPath) could not be taken",
-                                 cause: String(cString: strerror(errno)))
+                                 underlying: SystemCallError(call: "flock", errno: errno, subject: lockPath))
             }
             return false
         }, release: { flock(descriptor, LOCK_UN) }, body)
@@ -65,7 +66,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         }
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(code: .writeFailed, location: destination, message: "the backup file exists already",
-                             cause: "choose a new path; a backup never overwrites a file")
+                             hint: "choose a new path; a backup never overwrites a file")
         }
         let source = try database()
         let location = path
@@ -90,8 +91,7 @@ package final class SQLiteTemplateStore: TemplateStore {
                 }
                 try copy.close()
                 guard result.2 == ["ok"] else {
-                    throw StoreError(code: .writeFailed, location: destination, message: "the copy fails SQLite's quick_check",
-                                     cause: result.2.prefix(3).joined(separator: "; "))
+                    throw StoreError(code: .writeFailed, location: destination, message: "the copy fails SQLite's quick_check: \(result.2.prefix(3).joined(separator: "; "))")
                 }
                 summary = (result.0, result.1)
             }
@@ -99,9 +99,9 @@ package final class SQLiteTemplateStore: TemplateStore {
             throw error
         } catch let failure as AtomicFile.Failure where failure.errno == EEXIST {
             throw StoreError(code: .writeFailed, location: destination, message: "the backup file exists already",
-                             cause: "choose a new path; a backup never overwrites a file")
+                             hint: "choose a new path; a backup never overwrites a file")
         } catch {
-            throw StoreError(code: .writeFailed, location: destination, message: "the backup failed", cause: "\(error)")
+            throw StoreError(code: .writeFailed, location: destination, message: "the backup failed", underlying: CapturedError(error))
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
         return StoreBackup(source: location, path: destination, bytes: size ?? 0, versions: summary.versions, templates: summary.templates)
@@ -148,7 +148,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw notADatabase()
         } catch {
-            throw StoreError(code: .openFailed, location: path, message: "the database could not be opened or migrated", cause: "\(error)")
+            throw StoreError(code: .openFailed, location: path, message: "the database could not be opened or migrated", underlying: CapturedError(error))
         }
         return database
     }
@@ -180,7 +180,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         StoreError(
             code: .legacyStore, location: path,
             message: "this is the original Python system's store (embeddings.db), not a faqsync store; it was left untouched",
-            cause: "import its vectors with `faqsync import-legacy \(path)` and point SQLITE_DB_PATH or --db at a new file (default data/faqsync.db); see docs/migrating.md")
+            hint: "import its vectors with `faqsync import-legacy \(path)` and point SQLITE_DB_PATH or --db at a new file (default data/faqsync.db); see docs/migrating.md")
     }
 
     private func refuseNewerSchema(_ migrator: DatabaseMigrator) throws {
@@ -200,7 +200,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw notADatabase()
         } catch {
-            throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", cause: "\(error)")
+            throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", underlying: CapturedError(error))
         }
         // The original Python system's embeddings.db: migrating it in place would mix two schemas.
         guard !isLegacyStore else { throw Self.legacyStoreError(path) }
@@ -209,13 +209,13 @@ package final class SQLiteTemplateStore: TemplateStore {
             throw StoreError(
                 code: .newerSchema, location: path,
                 message: "the store was written by a newer faqsync (schema migrations \(unknown.sorted().joined(separator: ", ")) are unknown to this version)",
-                cause: "upgrade faqsync, or point --db at another file; this version will not modify it")
+                hint: "upgrade faqsync, or point --db at another file; this version will not modify it")
         }
     }
 
     private func notADatabase() -> StoreError {
         StoreError(code: .notADatabase, location: path, message: "the file is not an SQLite database",
-                   cause: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
+                   hint: "point SQLITE_DB_PATH or --db at the faqsync store, or at a path that does not exist yet")
     }
 
     /// The store holds the FAQ's content: readable by its owner only (mode 0600), like SQLite's
@@ -229,7 +229,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         let descriptor = Glibc.open(path, O_CREAT | O_WRONLY | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor < 0, errno != EEXIST {
             throw StoreError(code: .openFailed, location: path, message: "the database file could not be created",
-                             cause: String(cString: strerror(errno)))
+                             underlying: SystemCallError(call: "open", errno: errno, subject: path))
         }
         if descriptor >= 0 { SystemCall.close(descriptor) }
     }
@@ -259,7 +259,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         let transient: [ResultCode] = [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN,
                                           .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT]
         let refused = (error as? DatabaseError).map { !transient.contains($0.resultCode.primaryResultCode) } ?? false
-        return StoreError.database(refused ? .refused : .transient, writing: code == .writeFailed, location: path, cause: "\(error)")
+        return StoreError.database(refused ? .refused : .transient, writing: code == .writeFailed, location: path, underlying: CapturedError(error))
     }
 
     // MARK: Reading
@@ -459,7 +459,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         return try await write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM embedding_versions WHERE id = ?", arguments: [id]) != nil else {
                 throw StoreError(code: .versionNotFound, location: location, message: "there is no version \(id)",
-                                 cause: "`faqsync versions list` shows the versions")
+                                 hint: "`faqsync versions list` shows the versions")
             }
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 0 WHERE is_current = 1 AND id != ?", arguments: [id])
             try db.execute(sql: "UPDATE embedding_versions SET is_current = 1 WHERE id = ?", arguments: [id])

@@ -1,3 +1,4 @@
+import CodedErrors
 import Foundation
 
 /// Reads settings from the environment with their checks, so every command validates the whole
@@ -116,4 +117,8 @@ package struct ConfigurationError: Error, CustomStringConvertible {
     }
 
     package var description: String { "configuration \(key) \(message)" }
+}
+
+extension ConfigurationError: CodedError {
+    package var errorCode: String { "configuration" }
 }

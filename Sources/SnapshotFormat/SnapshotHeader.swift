@@ -1,3 +1,4 @@
+import CodedErrors
 /// The decoded header of a snapshot file.
 public struct SnapshotHeader: Sendable, Hashable {
     public let formatVersion: UInt32
@@ -48,4 +49,8 @@ public struct SnapshotError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "snapshot \(path): \(message)" }
+}
+
+extension SnapshotError: CodedError {
+    public var errorCode: String { "snapshot-\(code.rawValue)" }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Dispatch
 import SnapshotFormat
 
@@ -218,3 +219,7 @@ enum ProcessInfoCores {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension SearchError: CodedError {
+    public var errorCode: String { "search" }
+}

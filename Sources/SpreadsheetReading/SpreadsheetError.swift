@@ -1,3 +1,4 @@
+import CodedErrors
 /// Why a spreadsheet could not be read, with enough context for an editor to fix it:
 /// the file, the part of the package (xlsx), and where it applies the row and the column, plus
 /// what to do.
@@ -65,4 +66,8 @@ package struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
     }
 
     package var description: String { "\(location): \(message). \(remedy)" }
+}
+
+extension SpreadsheetError: CodedError {
+    package var errorCode: String { code.rawValue }
 }

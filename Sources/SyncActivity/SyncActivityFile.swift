@@ -1,3 +1,4 @@
+import CodedErrors
 import SystemIO
 import Foundation
 
@@ -88,4 +89,8 @@ package struct SyncActivityError: Error, CustomStringConvertible, Sendable {
     package let hint: String
 
     package var description: String { "[\(code.rawValue)] \(path): \(message); \(hint)" }
+}
+
+extension SyncActivityError: CodedError {
+    package var errorCode: String { "activity-\(code.rawValue)" }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Embedding
 import Foundation
 import Logging
@@ -163,7 +164,7 @@ struct SyncWithoutModel: Error, CustomStringConvertible {
 /// `versions set` without `--force` for a version the checks find worse than the current one.
 package struct CutOverRefused: Error, CustomStringConvertible {
     package let decision: CutOverDecision
-    package var description: String { decision.reason }
+    package var description: String { "\(decision.reason); \(hint ?? "")" }
 }
 
 /// The operator answered no to re-embedding everything for a new model.
@@ -182,4 +183,22 @@ package struct PublicationFailure: Error, CustomStringConvertible {
     package var description: String {
         "the store was updated, but the snapshot \(snapshotPath) could not be published (\(cause)); readers keep the previous snapshot. Fix the cause and run `faqsync snapshot publish` or sync again"
     }
+}
+
+extension SyncWithoutModel: CodedError {
+    var errorCode: String { "no-model" }
+}
+
+extension CutOverRefused: CodedError {
+    package var errorCode: String { "cut-over-refused" }
+    package var hint: String? { "`faqsync versions set \(decision.candidateVersionID.map(String.init) ?? "ID") --force` makes it current anyway" }
+}
+
+extension SyncDeclined: CodedError {
+    package var errorCode: String { "declined" }
+}
+
+extension PublicationFailure: CodedError {
+    package var errorCode: String { "publication-failed" }
+    package var underlying: (any Error)? { cause }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Foundation
 
 /// Opens a path from the configuration for reading only if it is a regular file.
@@ -102,4 +103,12 @@ package enum Directories {
             if chmod(prefix, mode) != 0 { return }
         }
     }
+}
+
+extension RegularFile.OpenError: CodedError {
+    package var errorCode: String { kind == nil ? "cannot-open" : "not-a-regular-file" }
+}
+
+extension RegularFile.SizeError: CodedError {
+    package var errorCode: String { "too-large" }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Foundation
 
 /// A system call that failed: which one, on what, and the errno it set.
@@ -75,4 +76,8 @@ package final class WakePipe: Sendable {
 
     package func closeWriteEnd() { SystemCall.close(writeEnd) }
     package func closeReadEnd() { SystemCall.close(readEnd) }
+}
+
+extension SystemCallError: CodedError {
+    package var errorCode: String { "system-call-failed" }
 }

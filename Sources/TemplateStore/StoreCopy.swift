@@ -27,7 +27,7 @@ package enum StoreCopy {
             guard existing.isEmpty else {
                 throw StoreError(code: .writeFailed, location: target.location,
                                  message: "the target already holds \(existing.count) version(s); copy into an empty store",
-                                 cause: "use a new database, or remove the target's data first")
+                                 hint: "use a new database, or remove the target's data first")
             }
             // The current version last, so the target has a complete current version at every step.
             let versions = try await source.versions().sorted { !$0.isCurrent && $1.isCurrent }

@@ -161,7 +161,7 @@ extension StoreChanges {
         for stored in inserts + vectorUpdates + fieldUpdates where stored.texts.contains(where: { $0.utf8.contains(0) }) {
             throw StoreError(code: .invalidText, location: location,
                              message: "template \(stored.id.prefix(80)) contains a NUL character, which the store cannot hold",
-                             cause: "retype the cell in the spreadsheet and save again")
+                             hint: "retype the cell in the spreadsheet and save again")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Embedding
 import Reconciliation
 
@@ -96,17 +97,22 @@ package struct StoreError: Error, CustomStringConvertible, Sendable {
     package let code: Code
     package let location: String
     package let message: String
-    package let cause: String?
+    /// What to do about it.
+    package let hint: String?
+    /// What the database, the file system or the driver said.
+    package let underlyingError: (any Error & Sendable)?
 
-    package init(code: Code, location: String, message: String, cause: String? = nil) {
+    package init(code: Code, location: String, message: String, hint: String? = nil, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.location = location
         self.message = message
-        self.cause = cause
+        self.hint = hint
+        self.underlyingError = underlying
     }
 
+    /// Whole, for logs and the activity document as much as for the terminal: the hint included.
     package var description: String {
-        "store \(location): \(message)" + (cause.map { " (\($0))" } ?? "")
+        "store \(location): \(message)" + (underlyingError.map { " (\($0))" } ?? "") + (hint.map { "; \($0)" } ?? "")
     }
 
     /// Worth retrying unchanged (with backoff): the database was unreachable, busy, full or
@@ -129,22 +135,27 @@ package struct StoreError: Error, CustomStringConvertible, Sendable {
 
     /// The one mapping from a backend's failed call to a `StoreError`, so both backends word and
     /// classify failures alike.
-    package static func database(_ failure: DatabaseFailure, writing: Bool, location: String, cause: String) -> StoreError {
+    package static func database(_ failure: DatabaseFailure, writing: Bool, location: String, underlying: any Error & Sendable) -> StoreError {
         switch failure {
         case .unreachable(let endpoint):
             StoreError(code: .connectionFailed, location: location, message: "cannot reach the database at \(endpoint)",
-                       cause: "\(cause); check that the server runs and accepts connections, then retry")
+                       hint: "check that the server runs and accepts connections, then retry", underlying: underlying)
         case .connectionLost(let endpoint):
             StoreError(code: .connectionFailed, location: location,
                        message: "lost the connection to the database at \(endpoint)\(writing ? "; the transaction was rolled back" : "")",
-                       cause: "\(cause); check that the server runs and accepts connections, then retry")
+                       hint: "check that the server runs and accepts connections, then retry", underlying: underlying)
         case .transient:
             StoreError(code: writing ? .writeFailed : .readFailed, location: location,
-                       message: writing ? "the transaction was rolled back" : "a read failed", cause: cause)
+                       message: writing ? "the transaction was rolled back" : "a read failed", underlying: underlying)
         case .refused:
             StoreError(code: .rejected, location: location,
                        message: writing ? "the database refused the change; the transaction was rolled back" : "the database refused a query",
-                       cause: cause)
+                       underlying: underlying)
         }
     }
+}
+
+extension StoreError: CodedError {
+    package var errorCode: String { code.rawValue }
+    package var underlying: (any Error)? { underlyingError }
 }
