@@ -38,7 +38,7 @@ extension FAQSyncCommand {
             try SpreadsheetReader.checkReadable(configuration.faqURL)
             let store = configuration.makeStore()
             // Nor beside a store it refuses (the original system's): no lock, no activity document.
-            try (store as? SQLiteTemplateStore)?.refuseForeignStore()
+            try store.refuseForeignStore()
             try await store.closingAfterwards { try await sync(configuration, store) }
         }
 

@@ -18,6 +18,9 @@ package final class SQLiteTemplateStore: TemplateStore {
     package let path: String
     package var location: String { path }
     private let pool = Mutex<DatabasePool?>(nil)
+    /// Set once `refuseForeignStore` passed: the lock, the first open and the command ask it in
+    /// turn, and the file is looked at once.
+    private let foreignStoreChecked = Mutex(false)
 
     package init(path: String) {
         self.path = path
@@ -126,6 +129,7 @@ package final class SQLiteTemplateStore: TemplateStore {
     }
 
     private func open() throws -> DatabasePool {
+        try refuseForeignStore()
         try createPrivateFileIfMissing()
         let migrator = SQLiteSchema.migrator
         // Checked through a read-only connection first: opening a pool writes to the file
@@ -153,12 +157,23 @@ package final class SQLiteTemplateStore: TemplateStore {
         return database
     }
 
-    /// Refuses the original Python system's store without touching anything: the file is read
-    /// as immutable (no lock, no `-wal`/`-shm` created beside it, even for a WAL-mode file), before
-    /// anything else opens it. A missing file or one that is not SQLite passes: opening the store
-    /// says what is wrong with it.
+    /// Refuses what is at the path when it is not a regular file (SQLite would wait for ever in
+    /// `read` on a FIFO) or when it is the original Python system's store, without touching
+    /// anything: the file is opened without blocking, then read as immutable (no lock, no
+    /// `-wal`/`-shm` created beside it, even for a WAL-mode file), before anything else opens it.
+    /// A missing file or one that is not SQLite passes: opening the store says what is wrong.
     package func refuseForeignStore() throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard !foreignStoreChecked.withLock({ $0 }) else { return }
+        do {
+            let (descriptor, _) = try RegularFile.open(path)
+            SystemCall.close(descriptor)
+        } catch let error where error.doesNotExist {
+            return
+        } catch {
+            throw StoreError(code: .openFailed, location: path, message: "the store cannot be opened",
+                             hint: "point SQLITE_DB_PATH or --db at the faqsync store's file, or at a path that does not exist yet",
+                             underlying: error)
+        }
         var configuration = Configuration()
         configuration.readonly = true
         // Debian's SQLite understands URI file names (SQLITE_USE_URI); `immutable=1` makes it
@@ -174,6 +189,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             return
         }
         if isLegacy { throw Self.legacyStoreError(path) }
+        foreignStoreChecked.withLock { $0 = true }
     }
 
     static func legacyStoreError(_ path: String) -> StoreError {
@@ -188,22 +204,17 @@ package final class SQLiteTemplateStore: TemplateStore {
         configuration.readonly = true
         configuration.busyMode = .timeout(30)
         let applied: Set<String>
-        let isLegacyStore: Bool
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }
-            (applied, isLegacyStore) = try queue.read { db in
-                let ours = try db.tableExists("grdb_migrations")
-                let legacy = try !ours && db.tableExists("embedding_records")
-                return (ours ? try migrator.appliedIdentifiers(db) : [], legacy)
+            applied = try queue.read { db in
+                try db.tableExists("grdb_migrations") ? try migrator.appliedIdentifiers(db) : []
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw notADatabase()
         } catch {
             throw StoreError(code: .openFailed, location: path, message: "the database could not be opened", underlying: CapturedError(error))
         }
-        // The original Python system's embeddings.db: migrating it in place would mix two schemas.
-        guard !isLegacyStore else { throw Self.legacyStoreError(path) }
         let unknown = applied.subtracting(migrator.migrations)
         guard unknown.isEmpty else {
             throw StoreError(

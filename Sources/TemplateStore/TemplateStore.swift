@@ -51,9 +51,15 @@ package protocol TemplateStore: Sendable {
     /// The store may not be used afterwards. Commands call it when they end, the daemon when its
     /// service group has shut down, so shutdown closes what start opened.
     func close() async
+    /// Refuses, without creating or changing anything, a store this faqsync must not touch (a
+    /// file that is not a database file, the original system's store), so a command can stop
+    /// before it writes anything beside it. Stores that live on a server have nothing to check.
+    func refuseForeignStore() throws
 }
 
 extension TemplateStore {
+    package func refuseForeignStore() throws {}
+
     /// Runs `body`, then closes the store, whether `body` succeeded or not.
     package func closingAfterwards<T>(_ body: () async throws -> T) async throws -> T {
         let result: T

@@ -85,4 +85,22 @@ struct FIFONeighbourTests {
         #expect(key.exitStatus != 0 && !key.killedAtDeadline, "\(key)")
         #expect(key.stderr.contains("FIFO"), "\(key.stderr)")
     }
+
+    /// SQLite opens the store's file itself, and on a FIFO it would wait in `read` for ever: the
+    /// store's path is checked first, by every command that opens it, and nothing is created beside it.
+    @Test func aFIFOAtTheStoresPathIsRefusedByEveryCommand() throws {
+        let directory = try TemporaryDirectory("fifo-store")
+        defer { directory.remove() }
+        let store = directory.path("faq.db")
+        try Self.makeFIFO(at: store)
+        let files = ["--db", store, "--snapshot", directory.path("faq.snapshot")]
+        for arguments in [["sync", "--faq", Fixtures.sampleFAQ.path] + files, ["status"] + files, ["versions", "list"] + files,
+                          ["store", "backup", directory.path("backup.db")] + files] {
+            let run = try BoundedProcess.run(arguments)
+            #expect(run.exitStatus == 1 && !run.killedAtDeadline, "\(arguments): \(run)")
+            #expect(run.stderr.contains("[open-failed]") && run.stderr.contains("is a FIFO"), "\(arguments): \(run.stderr)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted()
+        #expect(left == ["faq.db"], "nothing beside the refused file: \(left)")
+    }
 }
