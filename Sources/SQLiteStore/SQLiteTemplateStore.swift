@@ -129,7 +129,7 @@ package final class SQLiteTemplateStore: TemplateStore {
     }
 
     private func open() throws -> DatabasePool {
-        try refuseForeignStore()
+        try refuseForeignFile()
         try createPrivateFileIfMissing()
         let migrator = SQLiteSchema.migrator
         // Checked through a read-only connection first: opening a pool writes to the file
@@ -159,20 +159,31 @@ package final class SQLiteTemplateStore: TemplateStore {
 
     /// Refuses what is at the path when it is not a regular file (SQLite would wait for ever in
     /// `read` on a FIFO) or when it is the original Python system's store, without touching
-    /// anything: the file is opened without blocking, then read as immutable (no lock, no
+    /// anything: the file's type comes from `stat`, then it is read as immutable (no lock, no
     /// `-wal`/`-shm` created beside it, even for a WAL-mode file), before anything else opens it.
     /// A missing file or one that is not SQLite passes: opening the store says what is wrong.
     package func refuseForeignStore() throws {
+        // Never once this process has the database open: the open checked it.
+        guard pool.withLock({ $0 == nil }) else { return }
+        try refuseForeignFile()
+    }
+
+    /// `refuseForeignStore` without looking at the pool: for `open()`, which holds its lock.
+    private func refuseForeignFile() throws {
         guard !foreignStoreChecked.withLock({ $0 }) else { return }
-        do {
-            let (descriptor, _) = try RegularFile.open(path)
-            SystemCall.close(descriptor)
-        } catch let error where error.doesNotExist {
-            return
-        } catch {
+        // `stat`, never `open` + `close`: closing any descriptor on the database file drops every
+        // POSIX lock this process holds on it, SQLite's included (a test caught the daemon's
+        // later commits going to a WAL another process had already checkpointed and removed).
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if errno == ENOENT { return }
             throw StoreError(code: .openFailed, location: path, message: "the store cannot be opened",
-                             hint: "point SQLITE_DB_PATH or --db at the faqsync store's file, or at a path that does not exist yet",
-                             underlying: error)
+                             underlying: SystemCallError(call: "stat", errno: errno, subject: path))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw StoreError(code: .openFailed, location: path,
+                             message: "the store cannot be opened: \(path) is \(RegularFile.describe(status.st_mode)), not a regular file",
+                             hint: "point SQLITE_DB_PATH or --db at the faqsync store's file, or at a path that does not exist yet")
         }
         var configuration = Configuration()
         configuration.readonly = true

@@ -64,6 +64,9 @@ package final class BlockingExecutor: Sendable {
         }
     }
 
+    /// Jobs handed over and not yet taken by a thread (for tests and diagnostics).
+    package var queuedJobs: Int { queue.withLock { $0.count } }
+
     /// Runs `body` on one of the executor's threads and returns its result.
     package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         let slot = Slot()

@@ -74,7 +74,8 @@ package enum RegularFile {
         package var description: String { "\(path) has \(size) bytes, more than the \(maximum) allowed" }
     }
 
-    static func describe(_ mode: mode_t) -> String {
+    /// What a file of this mode is, in words: "a FIFO", "a directory", ...
+    package static func describe(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFIFO: "a FIFO"
         case S_IFSOCK: "a socket"

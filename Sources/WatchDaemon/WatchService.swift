@@ -8,7 +8,11 @@ import UnixSignals
 /// shutdown and finished syncs into the policy's events, and performs its actions: timers,
 /// file checks, syncs, systemd notifications and log lines. Every task it starts is a child of
 /// one task group, cancelled together at shutdown (a sync in flight rolls back).
-package struct WatchService: Service {
+///
+/// Time comes from `clock`: the system's continuous clock in the daemon, a clock the test moves
+/// by hand in tests, so that a debounce or a retry can be shown to wait without sleeping.
+package struct WatchService<ServiceClock: Clock>: Service
+where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == Duration {
     /// Runs one sync (the `SyncCoordinator`'s) and says what it did and what it parsed.
     package typealias Sync = @Sendable (WatchPolicy.SyncReason) async throws -> (summary: WatchPolicy.SyncSummary, sha256: String,
                                                                                  costs: (embedded: Int, cacheHits: Int))
@@ -21,11 +25,12 @@ package struct WatchService: Service {
     let notifier: SystemdNotifier
     let metrics: DaemonMetrics?
     let logger: Logger
+    let clock: ServiceClock
     /// Called when the spreadsheet is back to the content last synced after a problem.
     let recovered: @Sendable () async -> Void
 
     package init(configuration: WatchPolicy.Configuration, lastSyncedSHA256: String?, notifier: SystemdNotifier = SystemdNotifier(),
-                 metrics: DaemonMetrics? = nil, logger: Logger, classify: @escaping Classify,
+                 metrics: DaemonMetrics? = nil, logger: Logger, clock: ServiceClock, classify: @escaping Classify,
                  recovered: @escaping @Sendable () async -> Void = {}, sync: @escaping Sync) {
         var configuration = configuration
         if configuration.watchdogInterval == nil { configuration.watchdogInterval = notifier.watchdogInterval }
@@ -36,6 +41,7 @@ package struct WatchService: Service {
         self.notifier = notifier
         self.metrics = metrics
         self.logger = logger
+        self.clock = clock
         self.recovered = recovered
     }
 
@@ -47,18 +53,21 @@ package struct WatchService: Service {
     }
 
     package func run() async throws {
+        let clock = clock
         let (inputs, sink) = AsyncStream.makeStream(of: Input.self)
         let watcher = try SpreadsheetWatcher(path: configuration.faqPath, logger: logger)
         var policy = WatchPolicy(configuration: configuration, lastSyncedSHA256: lastSyncedSHA256)
         try await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
+                // First in the stream, so every file event is handled after it: the watcher's
+                // first one ("the directory is watched") always ends in one check of the file.
+                sink.yield(.event(.started(at: clock.now)))
                 group.addTask {
-                    for await _ in watcher.changes { sink.yield(.event(.fileChanged(at: .now))) }
+                    for await _ in watcher.changes { sink.yield(.event(.fileChanged(at: clock.now))) }
                 }
                 group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) { sink.yield(.event(.reloadRequested(at: .now))) }
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) { sink.yield(.event(.reloadRequested(at: clock.now))) }
                 }
-                sink.yield(.event(.started(at: .now)))
                 var timerTokens: [WatchPolicy.Timer: Int] = [:]
                 var nextToken = 0
                 loop: for await input in inputs {
@@ -67,7 +76,7 @@ package struct WatchService: Service {
                     case .event(let value): event = value
                     case .timer(let timer, let token):
                         guard timerTokens[timer] == token else { continue }
-                        event = .timerFired(timer, at: .now)
+                        event = .timerFired(timer, at: clock.now)
                     }
                     for action in policy.on(event) {
                         switch action {
@@ -76,14 +85,14 @@ package struct WatchService: Service {
                             let token = nextToken
                             timerTokens[timer] = token
                             group.addTask {
-                                guard (try? await Task.sleep(for: delay)) != nil else { return }
+                                guard (try? await clock.sleep(for: delay)) != nil else { return }
                                 sink.yield(.timer(timer, token: token))
                             }
                         case .checkFile:
                             let path = configuration.faqPath
-                            group.addTask { sink.yield(.event(.fileChecked(await Self.check(path), at: .now))) }
+                            group.addTask { sink.yield(.event(.fileChecked(await Self.check(path), at: clock.now))) }
                         case .sync(let reason):
-                            group.addTask { sink.yield(.event(.syncFinished(await runSync(reason), at: .now))) }
+                            group.addTask { sink.yield(.event(.syncFinished(await runSync(reason), at: clock.now))) }
                         case .notify(let notification):
                             notify(notification)
                         case .log(let level, let message):
@@ -104,11 +113,11 @@ package struct WatchService: Service {
     }
 
     private func runSync(_ reason: WatchPolicy.SyncReason) async -> WatchPolicy.SyncResult {
-        let started = ContinuousClock.now
+        let started = clock.now
         do {
             let result = try await sync(reason)
             metrics?.recordCosts(embedded: result.costs.embedded, cacheHits: result.costs.cacheHits)
-            metrics?.syncSucceeded(duration: ContinuousClock.now - started, generation: result.summary.generation,
+            metrics?.syncSucceeded(duration: clock.now - started, generation: result.summary.generation,
                                    skippedRows: result.summary.skippedRows.count)
             return .succeeded(result.summary, sha256: result.sha256)
         } catch where error is CancellationError || Task.isCancelled {
@@ -155,5 +164,15 @@ package struct WatchService: Service {
         case .warning: logger.warning("\(message)", metadata: file)
         case .error: logger.error("\(message)")
         }
+    }
+}
+
+extension WatchService where ServiceClock == ContinuousClock {
+    /// The daemon's: on the system's continuous clock.
+    package init(configuration: WatchPolicy.Configuration, lastSyncedSHA256: String?, notifier: SystemdNotifier = SystemdNotifier(),
+                 metrics: DaemonMetrics? = nil, logger: Logger, classify: @escaping Classify,
+                 recovered: @escaping @Sendable () async -> Void = {}, sync: @escaping Sync) {
+        self.init(configuration: configuration, lastSyncedSHA256: lastSyncedSHA256, notifier: notifier, metrics: metrics, logger: logger,
+                  clock: ContinuousClock(), classify: classify, recovered: recovered, sync: sync)
     }
 }

@@ -107,10 +107,12 @@ struct ServerRestartTests {
             try faq.writeXLSX(to: harness.faqURL)
             let retrying = try await log.waitForLine(after: before) { $0.contains("sync failed (attempt 1); retrying") }
             #expect(retrying?.contains("127.0.0.1:\(TestDatabase.server.port)") == true, "\(log.all)")
-            // Down for 2.5 s more: with backoff (1 s, 2 s, ...) that is at most 3 attempts, not a storm.
-            try await Task.sleep(for: .milliseconds(2500))
-            let attempts = log.lines.dropFirst(before).filter { $0.contains("sync failed (attempt") }.count
-            #expect((1...3).contains(attempts), "\(attempts) attempts while down: \(log.all)")
+            let firstFailure = ContinuousClock.now
+            // With backoff (1 s, then 2 s) the third attempt comes 3 s after the first, not at once.
+            let third = try await log.waitForLine(after: before, timeout: .seconds(30)) { $0.contains("sync failed (attempt 3)") }
+            let elapsed = ContinuousClock.now - firstFailure
+            #expect(third != nil, "\(log.all)")
+            #expect(elapsed >= .milliseconds(2_800), "the third attempt came \(elapsed) after the first: \(log.all)")
         } catch {
             try? TestServer.control("start")
             throw error

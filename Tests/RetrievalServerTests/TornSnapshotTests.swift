@@ -59,7 +59,8 @@ struct TornSnapshotTests {
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // The clients are answered before the copy starts.
+            #expect(try await progress.waitForAnswers(10), "no answers before the copy")
             try Self.copyInPlace(from: backup, to: path)
             // The reader settles on the copied file: valid, though its generation is older.
             let deadline = ContinuousClock.now + .seconds(15)
@@ -69,7 +70,8 @@ struct TornSnapshotTests {
                 if health["status"] as? String == "ok", health["generation"] as? Int == 2 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // And answered from the settled file for a while before they stop.
+            #expect(try await progress.waitForAnswers(progress.counts.withLock { $0.ok } + 10), "no answers after the copy")
             progress.stop.store(true, ordering: .relaxed)
             try await group.waitForAll()
             #expect(health["status"] as? String == "ok" && health["generation"] as? Int == 2, "\(health)")
@@ -105,4 +107,14 @@ struct TornSnapshotTests {
 final class TornProgress: Sendable {
     let stop = Atomic(false)
     let counts = Mutex((ok: 0, unavailable: 0, problems: [String]()))
+
+    /// Waits (bounded) until the clients have had `count` whole answers.
+    func waitForAnswers(_ count: Int) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if counts.withLock({ $0.ok }) >= count { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
 }

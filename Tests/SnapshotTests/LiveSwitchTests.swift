@@ -39,9 +39,11 @@ struct LiveSwitchTests {
         let stop = Atomic<Bool>(false)
         let problems = Mutex<[String]>([])
         let queries = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
         let query = (0..<GenerationSnapshots.dimension).map { Float(cos(Double($0))) }
         let readers = (0..<4).map { reader in
             Thread {
+                defer { finished.add(1, ordering: .relaxed) }
                 var lastGeneration: UInt64 = 0
                 while !stop.load(ordering: .relaxed) {
                     do {
@@ -70,7 +72,8 @@ struct LiveSwitchTests {
         let deadline = ContinuousClock.now + .seconds(5)
         while live.current?.generation != 201, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         stop.store(true, ordering: .relaxed)
-        try await Task.sleep(for: .milliseconds(100))
+        // Every reader has finished its last query before the counts are read.
+        while finished.load(ordering: .relaxed) < readers.count { try await Task.sleep(for: .milliseconds(5)) }
 
         #expect(problems.withLock { $0 }.isEmpty, "\(problems.withLock { $0.prefix(5) })")
         #expect(live.current?.generation == 201)

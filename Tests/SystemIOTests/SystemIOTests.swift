@@ -25,15 +25,16 @@ struct SystemIOTests {
         let counter = PollCounter()
         var calls = DirectoryWatcher.Calls()
         calls.poll = { _, _, _ in counter.count.add(1, ordering: .relaxed); errno = EBADF; return -1 }
-        let started = ContinuousClock.now
         let watcher = try DirectoryWatcher(directory: "/tmp", fileMask: UInt32(IN_CREATE), threadName: "test", logger: Self.quiet, calls: calls) { _ in }
-        try await Task.sleep(for: .milliseconds(2_500))
-        watcher.stop()
-        let elapsed = ContinuousClock.now - started
-        let made = counter.count.load(ordering: .relaxed)
-        // One poll per second's pause (a spinning loop makes millions); the sleep may run long
-        // on a busy machine, so the bound follows the time that really passed.
-        #expect(made >= 1 && made <= Int(elapsed.components.seconds) + 2, "\(made) polls in \(elapsed)")
+        defer { watcher.stop() }
+        // The third poll comes after two pauses of a second each (a spinning loop makes millions at once).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while counter.count.load(ordering: .relaxed) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        let first = ContinuousClock.now
+        while counter.count.load(ordering: .relaxed) < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        let elapsed = ContinuousClock.now - first
+        #expect(counter.count.load(ordering: .relaxed) >= 3, "the watcher keeps polling after errors")
+        #expect(elapsed >= .milliseconds(1_900), "two more polls came \(elapsed) after the first")
     }
 
     @Test func aWatcherReportsFilesByNameAndStopsPromptly() async throws {
@@ -59,10 +60,11 @@ struct SystemIOTests {
         // Occupy the only thread, then cancel a job queued behind it: it never runs.
         let release = DispatchSemaphore(value: 0)
         let ran = RanFlag()
-        let blocker = Task { try await executor.run { release.wait(); return 1 } }
-        try await Task.sleep(for: .milliseconds(100))
+        let started = RanFlag()
+        let blocker = Task { try await executor.run { started.value.store(true, ordering: .relaxed); release.wait(); return 1 } }
+        while !started.value.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
         let queued = Task { try await executor.run { ran.value.store(true, ordering: .relaxed); return 2 } }
-        try await Task.sleep(for: .milliseconds(100))
+        while executor.queuedJobs < 1 { try await Task.sleep(for: .milliseconds(1)) }
         queued.cancel()
         await #expect(throws: CancellationError.self) { try await queued.value }
         release.signal()
