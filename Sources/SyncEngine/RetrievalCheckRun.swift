@@ -10,10 +10,12 @@ import SpreadsheetReading
 import TemplateStore
 
 /// Where the FAQ team's checks come from: the FAQ workbook's «Проверка» sheet (the default), or a
-/// CSV file of their own (CHECKS_PATH).
+/// CSV file of their own (CHECKS_PATH); or none, for a harness that measures the sync alone
+/// (the provider tests count its requests, the benchmarks its time).
 package enum CheckSource: Sendable, Equatable {
     case workbookSheet
     case file(URL)
+    case none
 }
 
 /// Builds an embedder that embeds queries for a stored version's model, when this machine can
@@ -58,6 +60,7 @@ package struct RetrievalCheckRun: Sendable {
             switch source.checks {
             case .workbookSheet: return try source.reader.readCheckSheet(source.faqURL)
             case .file(let url): return try source.reader.readCheckFile(url)
+            case .none: return nil
             }
         }
     }

@@ -28,6 +28,9 @@ package struct SyncActivityPublication: Sendable {
     ///   are of the current version. `cutOver` likewise, while the current version is the same.
     package func publish(attempt: SyncActivity.Attempt?, places: SyncActivity.SpreadsheetPlaces = [:],
                          checks: CheckReport? = nil, cutOver: CutOverDecision? = nil) async {
+        // No store yet (a first sync that failed): reading it would create an empty one, and there
+        // is nothing to show beside a snapshot that does not exist.
+        guard store.exists() else { return }
         let file = self.file
         // The previous document is read only when something is taken from it (most syncs need nothing).
         var previousRead = false

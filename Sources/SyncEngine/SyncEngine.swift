@@ -8,24 +8,25 @@ import SnapshotFormat
 import SpreadsheetReading
 import TemplateStore
 
-/// Runs syncs: spreadsheet → plan → embed the delta through the cache → one transaction.
+/// Runs syncs: spreadsheet → plan → embed the delta through the cache → one transaction. Reached
+/// only through `SyncCoordinator`, which holds the writer lock and publishes what it wrote.
 ///
 /// The store's templates and current version change only in `apply`'s single transaction, so a
 /// failure at any earlier point (bad file, model outage, full disk) leaves them as they were.
 /// Vectors received before a failure stay in the cache, so the next attempt does not pay again.
-package struct SyncEngine: Sendable {
-    package let store: any TemplateStore
-    package let embedder: any Embedder
-    package let logger: Logger
+struct SyncEngine: Sendable {
+    let store: any TemplateStore
+    let embedder: any Embedder
+    let logger: Logger
 
-    package init(store: any TemplateStore, embedder: any Embedder, logger: Logger) {
+    init(store: any TemplateStore, embedder: any Embedder, logger: Logger) {
         self.store = store
         self.embedder = embedder
         self.logger = logger
     }
 
     /// Reads the spreadsheet and plans against the store. Writes nothing.
-    package func prepare(_ source: SyncSource, options: SyncOptions = SyncOptions()) async throws -> PreparedSync {
+    func prepare(_ source: SyncSource, options: SyncOptions = SyncOptions()) async throws -> PreparedSync {
         let startedAt = Date()
         do {
             return try await prepare(source, options: options, startedAt: startedAt)
@@ -80,13 +81,8 @@ package struct SyncEngine: Sendable {
                             storeGenerationBefore: generationBefore)
     }
 
-    /// Embeds what the plan needs and applies it in one transaction.
-    package func execute(_ prepared: PreparedSync,
-                        progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
-        try await executeApplying(prepared, progress: progress).report
-    }
-
-    /// `execute`, with what was written: the snapshot is patched from it.
+    /// Embeds what the plan needs and applies it in one transaction; returns what was written,
+    /// which the snapshot is patched from.
     func executeApplying(_ prepared: PreparedSync, progress: @escaping @Sendable (EmbeddingProgress) -> Void)
         async throws -> (report: SyncReport, changes: StoreChanges, applied: AppliedChanges) {
         var report = prepared.baseReport()
@@ -193,14 +189,9 @@ package struct SyncEngine: Sendable {
         return (vectors, rejections)
     }
 
-    /// `prepare` then `execute`.
-    package func sync(_ source: SyncSource, options: SyncOptions = SyncOptions(),
-                     progress: @escaping @Sendable (EmbeddingProgress) -> Void = { _ in }) async throws -> SyncReport {
-        try await execute(try await prepare(source, options: options), progress: progress)
-    }
 
     /// A dry run's report: what `execute` would do.
-    package func dryRunReport(_ prepared: PreparedSync) -> SyncReport {
+    func dryRunReport(_ prepared: PreparedSync) -> SyncReport {
         var report = prepared.baseReport()
         report.dryRun = true
         report.versionID = prepared.targetVersion?.id

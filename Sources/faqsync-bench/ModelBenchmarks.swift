@@ -56,8 +56,9 @@ enum ModelBenchmarks {
         for _ in 0..<runs {
             let scratch = try TemporaryDirectory("bench-model-sync")
             defer { scratch.remove() }
-            let engine = SyncEngine(store: SQLiteTemplateStore(path: scratch.path("bench.db")), embedder: embedder, logger: quiet)
-            let elapsed = try await clock.measure { _ = try await engine.sync(SyncSource(faqURL: Fixtures.faq)) }
+            let engine = SyncCoordinator(store: SQLiteTemplateStore(path: scratch.path("bench.db")), embedder: embedder,
+                                         snapshotPath: scratch.path("bench.snapshot"), source: SyncSource(faqURL: Fixtures.faq, checks: .none), logger: quiet)
+            let elapsed = try await clock.measure { _ = try await engine.sync() }
             syncs.append(seconds(elapsed))
         }
         print(String(format: "initial sync of the real FAQ (201 templates): p50 %.1f s (N=%d)", median(syncs), runs))
@@ -66,9 +67,10 @@ enum ModelBenchmarks {
         if !FileManager.default.fileExists(atPath: generated.path) { try GeneratedFAQ(count: count).writeXLSX(to: generated) }
         let scratch = try TemporaryDirectory("bench-model-generated")
         defer { scratch.remove() }
-        let engine = SyncEngine(store: SQLiteTemplateStore(path: scratch.path("bench.db")), embedder: embedder, logger: quiet)
+        let engine = SyncCoordinator(store: SQLiteTemplateStore(path: scratch.path("bench.db")), embedder: embedder,
+                                     snapshotPath: scratch.path("bench.snapshot"), source: SyncSource(faqURL: generated, checks: .none), logger: quiet)
         var report: SyncReport?
-        let elapsed = try await clock.measure { report = try await engine.sync(SyncSource(faqURL: generated)) }
+        let elapsed = try await clock.measure { report = try await engine.sync() }
         let perText = seconds(elapsed) / Double(max(1, report?.embeddedTexts ?? 1))
         print(String(format: "initial sync of %d generated templates: %.1f s (N=1), %.1f texts/s; 10,000 such templates ≈ %.0f min",
                      count, seconds(elapsed), 1 / perText, perText * 10_000 / 60))

@@ -28,11 +28,12 @@ enum ProviderBenchmarks {
             let embedder = try await HTTPEmbedder.make(
                 settings: HTTPEmbedderSettings(baseURL: server.openAIBaseURL, model: "bench", dimensions: 1024, batchSize: 32),
                 format: OpenAIWireFormat(), logger: quiet)
-            let engine = SyncEngine(store: SQLiteTemplateStore(path: scratch.path("bench.db")), embedder: embedder, logger: quiet)
+            let engine = SyncCoordinator(store: SQLiteTemplateStore(path: scratch.path("bench.db")), embedder: embedder,
+                                         snapshotPath: scratch.path("bench.snapshot"), source: SyncSource(faqURL: faq, checks: .none), logger: quiet)
             let clock = ContinuousClock()
             var report: SyncReport?
             let elapsed = try await clock.measure {
-                report = try await engine.sync(SyncSource(faqURL: faq), options: SyncOptions(maxConcurrency: concurrency))
+                report = try await engine.sync(SyncOptions(maxConcurrency: concurrency))
             }
             let texts = report?.embeddedTexts ?? 0
             print(String(format: "%11d | %5d | %8d | %7.2f | %7.0f", concurrency, texts, server.requests, seconds(elapsed),

@@ -48,9 +48,12 @@ enum StoreBenchmarks {
                     let (store, database) = try makeStore(backend, in: work, label: "\(count)-\(run)")
                     var quiet = Logger(label: "bench")
                     quiet.logLevel = .warning
-                    let engine = SyncEngine(store: store, embedder: LocalHashingEmbedder(), logger: quiet)
+                    func engine(_ faq: URL) -> SyncCoordinator {
+                        SyncCoordinator(store: store, embedder: LocalHashingEmbedder(), snapshotPath: work.path("writer-\(count)-\(run).snapshot"),
+                                        source: SyncSource(faqURL: faq, checks: .none), logger: quiet)
+                    }
                     let clock = ContinuousClock()
-                    initial.append(seconds(try await clock.measure { _ = try await engine.sync(SyncSource(faqURL: base)) }))
+                    initial.append(seconds(try await clock.measure { _ = try await engine(base).sync() }))
                     if run == 0 {
                         var follower: FollowerProbe?
                         if let postgres = store as? PostgresTemplateStore, let database {
@@ -60,7 +63,7 @@ enum StoreBenchmarks {
                         var visible: [Double] = []
                         for (index, url) in deltas.enumerated() {
                             var report: SyncReport?
-                            delta.append(seconds(try await clock.measure { report = try await engine.sync(SyncSource(faqURL: url)) }))
+                            delta.append(seconds(try await clock.measure { report = try await engine(url).sync() }))
                             deltaRows = report?.modified ?? 0
                             // Commit to the follower's new snapshot file: NOTIFY, fetch, patch, publish.
                             if let follower { visible.append(try await follower.waitForRebuild(count: 2 + index)) }

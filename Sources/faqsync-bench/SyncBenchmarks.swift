@@ -53,16 +53,16 @@ enum SyncBenchmarks {
             let directory = try TemporaryDirectory("bench-sync")
             defer { directory.remove() }
             let store = SQLiteTemplateStore(path: directory.path("bench.db"))
-            let engine = SyncEngine(store: store, embedder: LocalHashingEmbedder(), logger: Logger(label: "bench"))
-            let source = SyncSource(faqURL: item.url)
+            let engine = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(), snapshotPath: directory.path("bench.snapshot"),
+                                         source: SyncSource(faqURL: item.url, checks: .none), logger: Logger(label: "bench"))
             let clock = ContinuousClock()
-            let initial = try await clock.measure { _ = try await engine.sync(source) }
+            let initial = try await clock.measure { _ = try await engine.sync() }
             let runs = 5
             var noop: [Double] = []
             var parse: [Double] = []
             for _ in 0..<runs {
                 noop.append(seconds(try await clock.measure {
-                    let report = try await engine.sync(source)
+                    let report = try await engine.sync()
                     precondition(report.embeddedTexts == 0 && report.new == 0, "a no-op sync embedded or added something")
                 }))
                 parse.append(seconds(try clock.measure { _ = try SpreadsheetReader().read(item.url) }))

@@ -37,8 +37,9 @@ struct ProviderHarness {
 
     @discardableResult
     func sync(_ embedder: any Embedder, concurrency: Int = 1) async throws -> SyncReport {
-        try await SyncEngine(store: store, embedder: embedder, logger: Self.quiet)
-            .sync(SyncSource(faqURL: faq), options: SyncOptions(maxConcurrency: concurrency))
+        try await SyncCoordinator(store: store, embedder: embedder, snapshotPath: directory.path("faqsync.snapshot"),
+                                  source: SyncSource(faqURL: faq, checks: .none), logger: Self.quiet)
+            .sync(SyncOptions(maxConcurrency: concurrency))
     }
 
     /// The data tables, row for row, to show a failed sync changed nothing.

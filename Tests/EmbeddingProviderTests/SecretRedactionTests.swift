@@ -40,7 +40,10 @@ struct SecretRedactionTests {
         defer { directory.remove() }
         let key = "k3y-Of-The-Team-77421"
         let snapshot = directory.path("faq.snapshot")
-        let sync = try CLIProcess.run(["sync", "--faq", Fixtures.sampleFAQ.path, "--db", directory.path("faq.db"), "--snapshot", snapshot],
+        // A store and a snapshot first (the local model), so the failed switch has a page to report on.
+        let files = ["--faq", Fixtures.sampleFAQ.path, "--db", directory.path("faq.db"), "--snapshot", snapshot]
+        #expect(try CLIProcess.run(["sync"] + files, environment: ["EMBEDDING_PROVIDER": "local"]).status == 0)
+        let sync = try CLIProcess.run(["sync", "--yes"] + files,
                                       environment: ["EMBEDDING_PROVIDER": "openai", "EMBEDDING_MODEL": "bge-m3", "EMBEDDING_DIMENSIONS": "64",
                                                     "EMBEDDING_BASE_URL": "http://proxyuser:ProxyPass99@127.0.0.1:\(server.port)/v1",
                                                     "EMBEDDING_API_KEY": key])

@@ -45,10 +45,10 @@ struct SearchModeTests {
         static func make(_ embedder: any Embedder, label: String, input: ModelInput = .questionAndAnswer) async throws -> Measured {
             let directory = try TemporaryDirectory(label)
             let store = SQLiteTemplateStore(path: directory.path("store.db"))
-            let engine = SyncEngine(store: store, embedder: embedder, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-            _ = try await engine.sync(SyncSource(faqURL: Fixtures.faq, modelInput: input))
             let path = directory.path("faqsync.snapshot")
-            _ = try await SnapshotPublication(store: store, path: path).publishCurrentVersion()
+            _ = try await SyncCoordinator(store: store, embedder: embedder, snapshotPath: path,
+                                          source: SyncSource(faqURL: Fixtures.faq, modelInput: input),
+                                          logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })).sync()
             let texts = try querySets().flatMap { $0.queries.map(\.text) }
             let vectors = try await embedder.embed(texts, as: .query)
             return Measured(snapshot: try MappedSnapshot(path: path),

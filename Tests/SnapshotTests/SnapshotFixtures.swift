@@ -19,10 +19,9 @@ struct PublishedFixture {
         let directory = try TemporaryDirectory(label)
         let store = SQLiteTemplateStore(path: directory.path("store.db"))
         let embedder = LocalHashingEmbedder(dimension: dimension)
-        let engine = SyncEngine(store: store, embedder: embedder, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        _ = try await engine.sync(SyncSource(faqURL: faq))
         let snapshotPath = directory.path("faqsync.snapshot")
-        _ = try await SnapshotPublication(store: store, path: snapshotPath).publishCurrentVersion()
+        _ = try await SyncCoordinator(store: store, embedder: embedder, snapshotPath: snapshotPath, source: SyncSource(faqURL: faq),
+                                      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })).sync()
         return PublishedFixture(directory: directory, store: store, snapshotPath: snapshotPath, embedder: embedder)
     }
 }

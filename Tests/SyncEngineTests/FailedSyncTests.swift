@@ -64,6 +64,8 @@ struct FailedSyncTests {
         try makeBad(.notAZip, at: harness.faqURL)
         await #expect(throws: SpreadsheetError.self) { try await harness.sync(localEmbedder()) }
         #expect(!FileManager.default.fileExists(atPath: harness.databasePath))
+        let left = try FileManager.default.contentsOfDirectory(atPath: harness.directory.url.path).filter { $0.hasPrefix("faqsync.snapshot") }
+        #expect(left.isEmpty, "no snapshot and no activity document either: \(left)")
     }
 
     @Test(arguments: StoreBackend.available)

@@ -80,9 +80,9 @@ struct SkippedRowTests {
         var rows = try SyncHarness.fixtureRows()
         rows[0][5] = ""
         try harness.write(rows)
-        let engine = SyncEngine(store: harness.store, embedder: localEmbedder(), logger: .init(label: "test"))
-        let prepared = try await engine.prepare(SyncSource(faqURL: harness.faqURL))
-        #expect(engine.dryRunReport(prepared).skippedRows.map(\.row) == [2])
+        let coordinator = SyncCoordinator(store: harness.store, embedder: localEmbedder(), snapshotPath: harness.directory.path("faqsync.snapshot"),
+                                          source: SyncSource(faqURL: harness.faqURL), logger: .init(label: "test"))
+        #expect(try await coordinator.dryRun().report.skippedRows.map(\.row) == [2])
     }
 
     static func storedByQuestion(_ harness: SyncHarness) async throws -> [String: StoredTemplate] {

@@ -50,8 +50,10 @@ struct SyncHarness {
 
     @discardableResult
     func sync(_ embedder: any Embedder, force: Bool = false, store override: (any TemplateStore)? = nil) async throws -> SyncReport {
-        let engine = SyncEngine(store: override ?? store, embedder: embedder, logger: Logger(label: "test"))
-        return try await engine.sync(SyncSource(faqURL: faqURL, modelInput: modelInput), options: SyncOptions(force: force))
+        // Through the coordinator, as every command: the writer lock, the sync, the snapshot.
+        let coordinator = SyncCoordinator(store: override ?? store, embedder: embedder, snapshotPath: directory.path("faqsync.snapshot"),
+                                          source: SyncSource(faqURL: faqURL, modelInput: modelInput), logger: Logger(label: "test"))
+        return try await coordinator.sync(SyncOptions(force: force))
     }
 
     /// Every row of the data tables (not the audit log), to prove a failed sync changed nothing.
