@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "WatchDaemon",
             dependencies: [
-                "CSystemd", "SpreadsheetReading", "Reconciliation", "PathNames", "SystemIO", "Redaction",
+                "CSystemd", "SpreadsheetReading", "Reconciliation", "TemplateStore", "SnapshotFormat", "PathNames", "SystemIO", "Redaction",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -267,7 +267,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WatchDaemonTests",
-            dependencies: ["WatchDaemon", "TestSupport", "faqsync", "SnapshotReader", "Reconciliation", "SpreadsheetReading",
+            dependencies: ["WatchDaemon", "TestSupport", "faqsync", "SnapshotReader", "Reconciliation", "SpreadsheetReading", "TemplateStore",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(

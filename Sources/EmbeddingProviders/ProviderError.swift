@@ -13,7 +13,8 @@ package struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable 
     package let endpoint: String
     package let status: Int?
     package let providerMessage: String?
-    package let hint: String
+    /// What to check (always given; optional only as `CodedError` declares it).
+    package let hint: String?
 
     package init(code: Code, endpoint: String, status: Int?, providerMessage: String?, hint: String) {
         self.code = code
@@ -28,7 +29,7 @@ package struct EmbeddingProviderError: Error, CustomStringConvertible, Sendable 
         var text = "embedding provider \(endpoint)"
         if let status { text += " answered HTTP \(status)" }
         if let providerMessage, !providerMessage.isEmpty { text += ": \(providerMessage.prefix(500))" }
-        return text + ". \(hint)"
+        return text + ". \(hint ?? "")"
     }
 }
 

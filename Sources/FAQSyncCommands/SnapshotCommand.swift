@@ -31,7 +31,7 @@ extension FAQSyncCommand {
             func run() async throws {
                 try await withFailureHandling(json: common.json) {
                     let configuration = try common.configuration()
-                    let installed = try SnapshotPublisher(path: configuration.snapshotPath).install(from: file)
+                    let installed = try SnapshotFileWriter(path: configuration.snapshotPath).install(from: file)
                     if common.json { try JSONOutput.print(installed) }
                     else {
                         print("Installed \(file) (generation \(installed.sourceGeneration), \(installed.templates) templates, \(installed.model)) as generation \(installed.generation) at \(configuration.snapshotPath).")

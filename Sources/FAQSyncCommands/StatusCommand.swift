@@ -196,9 +196,9 @@ struct SnapshotStatus: Encodable {
     let fileGeneration: UInt64?
     let fileTemplates: Int?
     let fileProblem: String?
-    let lastPublished: SnapshotPublicationRecord?
+    let lastPublished: PublishedSnapshot?
 
-    init(path: String, publication: SnapshotPublicationRecord?) {
+    init(path: String, publication: PublishedSnapshot?) {
         self.path = path
         lastPublished = publication
         do {

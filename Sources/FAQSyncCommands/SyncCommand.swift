@@ -111,7 +111,7 @@ struct SyncOutput: Encodable {
 struct SnapshotOutput: Encodable {
     let path: String
     /// The generation published by this command; nil when the file was already current.
-    let published: SnapshotPublicationRecord?
+    let published: PublishedSnapshot?
 
     enum CodingKeys: String, CodingKey { case path, publishedGeneration = "published_generation" }
 

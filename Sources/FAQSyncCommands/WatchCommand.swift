@@ -60,7 +60,7 @@ extension FAQSyncCommand {
                 let options = SyncOptions(batchSize: configuration.embedding.batchSize, maxConcurrency: configuration.embedding.maxConcurrency,
                                           historyRuns: configuration.syncHistory)
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
-                                           classify: Self.classify,
+                                           classify: WatchFailureKind.init(classifying:),
                                            // The content of the last successful sync serves again: the page says so.
                                            recovered: { await coordinator.activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil)) }) { _ in
                     let report = try await coordinator.sync(options, confirmModelChange: { prepared in
@@ -87,18 +87,6 @@ extension FAQSyncCommand {
                 let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 // The store's connections close once every service has stopped.
                 try await store.closingAfterwards { try await group.run() }
-            }
-        }
-
-        /// Bad files and files that stay cut off wait for the next save (a half-saved file was already
-        /// given its settle time by the check before the sync); a store that
-        /// refuses the change waits too (retrying it unchanged cannot help); the rest is retried.
-        static func classify(_ error: any Error) -> WatchFailureKind {
-            switch error {
-            case let error as SpreadsheetError: error.mayBeIncompleteSave ? .incompleteFile : .badFile
-            case let error as StoreError where !error.isTransient: .permanent
-            case let error as SnapshotError where error.code == .tooLarge: .permanent
-            default: .transient
             }
         }
 

@@ -35,4 +35,5 @@ package struct ModelError: Error, CustomStringConvertible, Sendable {
 
 extension ModelError: CodedError {
     package var errorCode: String { code.rawValue }
+    package var hint: String? { remedy }
 }

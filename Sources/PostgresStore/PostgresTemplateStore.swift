@@ -530,19 +530,19 @@ package final class PostgresTemplateStore: TemplateStore {
 
     // MARK: Snapshots
 
-    package func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
+    package func lastSnapshotPublication() async throws -> PublishedSnapshot? {
         try await run { connection in
             let result = try connection.execute("""
                 SELECT generation, version_id, template_count, path, published_at, store_generation FROM snapshot_publications ORDER BY generation DESC LIMIT 1
                 """)
             guard result.rowCount == 1 else { return nil }
-            return SnapshotPublicationRecord(generation: UInt64(clamping: result.integer(0, 0)), versionID: result.integer(0, 1),
+            return PublishedSnapshot(generation: UInt64(clamping: result.integer(0, 0)), versionID: result.integer(0, 1),
                                              templateCount: result.int(0, 2), path: result.string(0, 3), publishedAt: result.date(0, 4),
                                              storeGeneration: result.integer(0, 5))
         }
     }
 
-    package func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
+    package func record(snapshotPublication record: PublishedSnapshot) async throws {
         try await run(writing: true) { connection in
             _ = try connection.execute("""
                 INSERT INTO snapshot_publications (generation, version_id, template_count, path, published_at, store_generation)

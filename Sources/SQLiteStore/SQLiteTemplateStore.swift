@@ -602,17 +602,17 @@ package final class SQLiteTemplateStore: TemplateStore {
 
     // MARK: Snapshots
 
-    package func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? {
+    package func lastSnapshotPublication() async throws -> PublishedSnapshot? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM snapshot_publications ORDER BY generation DESC LIMIT 1").map { row in
-                SnapshotPublicationRecord(generation: UInt64(clamping: row["generation"] as Int64), versionID: row["version_id"],
+                PublishedSnapshot(generation: UInt64(clamping: row["generation"] as Int64), versionID: row["version_id"],
                                           templateCount: row["template_count"], path: row["path"],
                                           publishedAt: Timestamp.date(row["published_at"]), storeGeneration: row["store_generation"])
             }
         }
     }
 
-    package func record(snapshotPublication record: SnapshotPublicationRecord) async throws {
+    package func record(snapshotPublication record: PublishedSnapshot) async throws {
         try await write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO snapshot_publications (generation, version_id, template_count, path, published_at, store_generation)

@@ -13,7 +13,7 @@ import TemplateStore
 /// connection is retried with backoff; after reconnecting it catches up on whatever it missed.
 package final class SnapshotFollower: Service, Sendable {
     package let store: any ChangeFeed
-    package let publisher: SnapshotPublisher
+    package let fileWriter: SnapshotFileWriter
     private let logger: Logger
     private let onRebuild: @Sendable (Rebuild) -> Void
     private let backoff: (initial: Duration, maximum: Duration)
@@ -40,7 +40,7 @@ package final class SnapshotFollower: Service, Sendable {
                 pollInterval: Duration = .seconds(30),
                 onRebuild: @escaping @Sendable (Rebuild) -> Void = { _ in }) {
         self.store = store
-        publisher = SnapshotPublisher(path: snapshotPath)
+        fileWriter = SnapshotFileWriter(path: snapshotPath)
         self.logger = logger
         self.backoff = backoff
         self.pollInterval = pollInterval
@@ -55,7 +55,7 @@ package final class SnapshotFollower: Service, Sendable {
         // refresh that fails is retried even if no further notification comes.
         var pending = false
         var lastRefresh = ContinuousClock.now
-        logger.info("following the store", metadata: ["store": "\(store.location)", "snapshot": "\(publisher.path)"])
+        logger.info("following the store", metadata: ["store": "\(store.location)", "snapshot": "\(fileWriter.path)"])
         // Ends on graceful shutdown (SIGTERM) or cancellation.
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
@@ -98,12 +98,12 @@ package final class SnapshotFollower: Service, Sendable {
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
         let templates = copy.sortedTemplates()
-        let publisher = self.publisher
-        // Encoding and fsync block: on a thread of the publisher's own, not the cooperative pool.
+        let fileWriter = self.fileWriter
+        // Encoding and fsync block: on a thread of the fileWriter's own, not the cooperative pool.
         let generation = try await withCheckedThrowingContinuation { continuation in
             publishing.async {
                 continuation.resume(with: Result {
-                    try publisher.publish(model: model, templates: templates, minimumGeneration: UInt64(max(1, changes.generation)))
+                    try fileWriter.publish(model: model, templates: templates, minimumGeneration: UInt64(max(1, changes.generation)))
                 })
             }
         }

@@ -70,4 +70,5 @@ package struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
 
 extension SpreadsheetError: CodedError {
     package var errorCode: String { code.rawValue }
+    package var hint: String? { remedy }
 }

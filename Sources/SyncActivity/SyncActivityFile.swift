@@ -86,9 +86,17 @@ package struct SyncActivityError: Error, CustomStringConvertible, Sendable {
     package let code: Code
     package let path: String
     package let message: String
-    package let hint: String
+    /// What to do (always given; optional only as `CodedError` declares it).
+    package let hint: String?
 
-    package var description: String { "[\(code.rawValue)] \(path): \(message); \(hint)" }
+    init(code: Code, path: String, message: String, hint: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+        self.hint = hint
+    }
+
+    package var description: String { "[\(code.rawValue)] \(path): \(message); \(hint ?? "")" }
 }
 
 extension SyncActivityError: CodedError {

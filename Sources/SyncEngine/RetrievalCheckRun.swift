@@ -156,7 +156,7 @@ extension SnapshotPublication {
         let templates = try await store.templates(versionID: version.id).map(SnapshotTemplate.init)
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
-        let publisher = self.publisher
-        _ = try await BlockingExecutor.shared.run { try publisher.publish(model: model, templates: templates, minimumGeneration: 1, now: Date()) }
+        let fileWriter = self.fileWriter
+        _ = try await BlockingExecutor.shared.run { try fileWriter.publish(model: model, templates: templates, minimumGeneration: 1, now: Date()) }
     }
 }

@@ -11,19 +11,19 @@ import TemplateStore
 /// reading the whole version back from the store: a one-row change reads one row's worth.
 package struct SnapshotPublication: Sendable {
     package let store: any TemplateStore
-    package let publisher: SnapshotPublisher
+    package let fileWriter: SnapshotFileWriter
 
     package init(store: any TemplateStore, path: String) {
         self.store = store
-        self.publisher = SnapshotPublisher(path: path)
+        self.fileWriter = SnapshotFileWriter(path: path)
     }
 
-    package var path: String { publisher.path }
+    package var path: String { fileWriter.path }
 
     /// Writes a new generation of the current version, read whole from the store. Nil when the
     /// store has no current version.
     @discardableResult
-    package func publishCurrentVersion() async throws -> SnapshotPublicationRecord? {
+    package func publishCurrentVersion() async throws -> PublishedSnapshot? {
         guard store.exists(), let version = try await store.currentVersion() else { return nil }
         let storeGeneration = try await store.generation()
         let templates = try await store.templates(versionID: version.id).map(SnapshotTemplate.init)
@@ -33,34 +33,34 @@ package struct SnapshotPublication: Sendable {
     /// After a sync: nothing when the file already shows the store as it is; otherwise the
     /// previous snapshot patched with `changes` when it shows the store as it was before them
     /// (`generationBefore`), else the whole version.
-    package func publish(after changes: StoreChanges?, applied: AppliedChanges?, generationBefore: Int64) async throws -> SnapshotPublicationRecord? {
+    package func publish(after changes: StoreChanges?, applied: AppliedChanges?, generationBefore: Int64) async throws -> PublishedSnapshot? {
         guard store.exists(), let version = try await store.currentVersion() else { return nil }
         let storeGeneration = try await store.generation()
         let last = try await store.lastSnapshotPublication()
-        let fileGeneration = publisher.existingGeneration()
-        if let last, last.storeGeneration == storeGeneration, last.versionID == version.id, last.path == publisher.path,
+        let fileGeneration = fileWriter.existingGeneration()
+        if let last, last.storeGeneration == storeGeneration, last.versionID == version.id, last.path == fileWriter.path,
            fileGeneration == last.generation {
             return nil
         }
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
-           last.versionID == version.id, last.path == publisher.path, fileGeneration == last.generation,
-           let patched = try? Self.patch(snapshotAt: publisher.path, with: changes) {
+           last.versionID == version.id, last.path == fileWriter.path, fileGeneration == last.generation,
+           let patched = try? Self.patch(snapshotAt: fileWriter.path, with: changes) {
             return try await publish(patched, version: version, storeGeneration: storeGeneration)
         }
         return try await publishCurrentVersion()
     }
 
-    private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64) async throws -> SnapshotPublicationRecord {
+    private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64) async throws -> PublishedSnapshot {
         let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
-        let publisher = self.publisher
+        let fileWriter = self.fileWriter
         let now = Date()
         let generation = try await BlockingExecutor.shared.run {
-            try publisher.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now)
+            try fileWriter.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now)
         }
-        let record = SnapshotPublicationRecord(generation: generation, versionID: version.id, templateCount: templates.count,
-                                               path: publisher.path, publishedAt: now, storeGeneration: storeGeneration)
+        let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: templates.count,
+                                               path: fileWriter.path, publishedAt: now, storeGeneration: storeGeneration)
         try await store.record(snapshotPublication: record)
         return record
     }

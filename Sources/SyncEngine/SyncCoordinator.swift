@@ -103,7 +103,7 @@ package struct SyncCoordinator: Sendable {
     /// Makes a stored version current and publishes it, as the store's only writer. A version
     /// whose model the snapshot cannot name is refused before the switch; so is one the checks
     /// find worse than the current version (the cut-over gate), unless `force`.
-    package func setCurrentVersion(_ id: Int64, force: Bool = false) async throws -> (version: StoredVersion, publication: SnapshotPublicationRecord?) {
+    package func setCurrentVersion(_ id: Int64, force: Bool = false) async throws -> (version: StoredVersion, publication: PublishedSnapshot?) {
         try await store.exclusively {
             let versions = try await store.versions()
             if let target = versions.first(where: { $0.id == id }) {
@@ -121,7 +121,7 @@ package struct SyncCoordinator: Sendable {
     }
 
     /// A new snapshot generation of the current version, read whole from the store.
-    package func publishNow() async throws -> SnapshotPublicationRecord? {
+    package func publishNow() async throws -> PublishedSnapshot? {
         try await store.exclusively {
             let published = try await publishing { try await publication.publishCurrentVersion() }
             await activity.publish(attempt: nil)
@@ -145,13 +145,13 @@ package struct SyncCoordinator: Sendable {
         return decision
     }
 
-    private func publish(after changes: StoreChanges, applied: AppliedChanges, generationBefore: Int64) async throws -> SnapshotPublicationRecord? {
+    private func publish(after changes: StoreChanges, applied: AppliedChanges, generationBefore: Int64) async throws -> PublishedSnapshot? {
         try await publishing { try await publication.publish(after: changes, applied: applied, generationBefore: generationBefore) }
     }
 
-    private func publishing(_ body: () async throws -> SnapshotPublicationRecord?) async throws -> SnapshotPublicationRecord? {
+    private func publishing(_ body: () async throws -> PublishedSnapshot?) async throws -> PublishedSnapshot? {
         do { return try await body() } catch let error as CancellationError { throw error } catch {
-            throw PublicationFailure(snapshotPath: publication.path, cause: error)
+            throw SnapshotPublicationError(snapshotPath: publication.path, cause: error)
         }
     }
 }
@@ -176,7 +176,7 @@ package struct SyncDeclined: Error, CustomStringConvertible {
 
 /// The store was updated but the snapshot could not be written; the next sync retries it (the
 /// store generation says the file is stale).
-package struct PublicationFailure: Error, CustomStringConvertible {
+package struct SnapshotPublicationError: Error, CustomStringConvertible {
     package let snapshotPath: String
     package let cause: any Error
 
@@ -198,7 +198,7 @@ extension SyncDeclined: CodedError {
     package var errorCode: String { "declined" }
 }
 
-extension PublicationFailure: CodedError {
+extension SnapshotPublicationError: CodedError {
     package var errorCode: String { "publication-failed" }
     package var underlying: (any Error)? { cause }
 }

@@ -103,7 +103,7 @@ package struct SyncReport: Sendable, Codable {
     /// SHA-256 of exactly the bytes parsed.
     package var sourceSHA256: String
     /// The snapshot this sync published; nil when the file already showed the store as it is.
-    package var publication: SnapshotPublicationRecord?
+    package var publication: PublishedSnapshot?
     /// The store changed: templates, or the current version (from the plan, not the counts).
     package var changedStore = false
     /// The FAQ team's checks on the current version after the sync; nil without checks.

@@ -205,7 +205,7 @@ package struct IntegrityReport: Sendable, Codable {
 }
 
 /// A snapshot file published from the store.
-package struct SnapshotPublicationRecord: Sendable, Hashable, Codable {
+package struct PublishedSnapshot: Sendable, Hashable, Codable {
     package let generation: UInt64
     package let versionID: Int64
     package let templateCount: Int

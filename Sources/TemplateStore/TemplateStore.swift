@@ -41,8 +41,8 @@ package protocol TemplateStore: Sendable {
     /// The quarantined templates of the version holding `model` (empty when there is none).
     func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate]
 
-    func lastSnapshotPublication() async throws -> SnapshotPublicationRecord?
-    func record(snapshotPublication: SnapshotPublicationRecord) async throws
+    func lastSnapshotPublication() async throws -> PublishedSnapshot?
+    func record(snapshotPublication: PublishedSnapshot) async throws
 
     /// Runs `body` (a whole sync: plan, embed, apply, publish) as the store's only writer;
     /// another process's sync waits until this one is done, so two never plan from the same state.

@@ -345,16 +345,3 @@ package struct WatchPolicy: Sendable {
         return parts.isEmpty ? "Watching \(configuration.faqPath)" : parts.joined(separator: "; ")
     }
 }
-
-/// How a failed sync should be handled.
-package enum WatchFailureKind: Sendable, Equatable {
-    /// The file is bad (wrong header, empty question, duplicate identity): wait for the next save.
-    case badFile
-    /// The file may have been caught half-written: look again shortly.
-    case incompleteFile
-    /// The store (or the snapshot format) refused the change: retrying the same content cannot
-    /// succeed, so wait for the next save or SIGHUP.
-    case permanent
-    /// The model API or the store failed: retry with backoff.
-    case transient
-}

@@ -38,7 +38,7 @@ enum PageBenchmarks {
             SnapshotTemplate(id: "t\(index)", category: "Категория \(index % 6)", subcategory: "Раздел \(index % 37)",
                              question: text.question, answer: text.answer, metadataJSON: "[]", vector: embedder.vector(for: text.question))
         }
-        _ = try SnapshotPublisher(path: snapshotPath).publish(
+        _ = try SnapshotFileWriter(path: snapshotPath).publish(
             model: .init(name: embedder.model.name, version: embedder.model.version, dimension: 1024), templates: templates, minimumGeneration: 1)
 
         let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -22,7 +22,7 @@ enum SnapshotBenchmarks {
             let path = directory.appendingPathComponent("snapshot-\(count).snapshot").path
             try? FileManager.default.removeItem(atPath: path)
             let templates = syntheticTemplates(count: count, seed: 1, texts: texts)
-            let publisher = SnapshotPublisher(path: path)
+            let publisher = SnapshotFileWriter(path: path)
             let clock = ContinuousClock()
             let publish = try clock.measure {
                 _ = try publisher.publish(model: model, templates: templates, minimumGeneration: 1)
@@ -57,7 +57,7 @@ enum SnapshotBenchmarks {
                 lexical.append(seconds(try clock.measure { _ = try snapshot.search(SearchQuery(text: text, vector: nil, mode: .lexical), k: 5) }) * 1e3)
             }
             let densePath = directory.appendingPathComponent("snapshot-\(count)-v1.snapshot").path
-            _ = try SnapshotPublisher(path: densePath).publish(model: model, templates: templates, minimumGeneration: 1, lexicalIndex: false)
+            _ = try SnapshotFileWriter(path: densePath).publish(model: model, templates: templates, minimumGeneration: 1, lexicalIndex: false)
             let denseMiB = Double((try FileManager.default.attributesOfItem(atPath: densePath)[.size] as? Int) ?? 0) / 1_048_576
             try? FileManager.default.removeItem(atPath: densePath)
             hybridLines.append("\(count) | " + String(format: "%.2f / %.2f | %.2f / %.2f (%.2f×) | %.2f / %.2f | %.1f → %.1f (+%.1f%%) | %.1f",
@@ -113,11 +113,11 @@ enum SnapshotBenchmarks {
     /// From the rename that publishes a new file to a following reader serving it. The reader
     /// validates the new file, checksum included, before switching; the time the publisher spent
     /// writing the file is not counted (the file is staged first, then renamed into place).
-    static func publishToSwitch(path: String, templates: [SnapshotTemplate], publisher: SnapshotPublisher) async throws -> [Double] {
+    static func publishToSwitch(path: String, templates: [SnapshotTemplate], publisher: SnapshotFileWriter) async throws -> [Double] {
         let live = try LiveSnapshot(path: path, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
         live.startFollowing(fallbackInterval: .seconds(5))
         defer { live.stopFollowing() }
-        let staging = SnapshotPublisher(path: path + ".staging")
+        let staging = SnapshotFileWriter(path: path + ".staging")
         var results: [Double] = []
         for _ in 0..<10 {
             let generation = try staging.publish(model: model, templates: templates,

@@ -95,7 +95,7 @@ enum SeedCorpus {
                              answer: "Answer \(index).", metadataJSON: #"[{"name":"priority","value":"high"}]"#,
                              vector: (0..<8).map { Float(($0 + index) % 5) / 5 })
         }
-        _ = try SnapshotPublisher(path: path).publish(model: .init(name: "faqsync-local-hash", version: "1", dimension: 8),
+        _ = try SnapshotFileWriter(path: path).publish(model: .init(name: "faqsync-local-hash", version: "1", dimension: 8),
                                                        templates: templates, minimumGeneration: 3)
         let published = try Data(contentsOf: URL(fileURLWithPath: path))
         snapshots["valid"] = Data([0]) + published

@@ -92,7 +92,11 @@ struct CLITests {
         let result = try CLIProcess.run(["sync", "--faq", bad.path, "--db", db, "--json"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("\(bad.path): no header row"))
-        #expect((try result.json()["error"] as? [String: Any])?["code"] as? String == "header-not-found")
+        let error = try #require(try result.json()["error"] as? [String: Any])
+        #expect(error["code"] as? String == "header-not-found")
+        // What to do comes apart for scripts, and is in the message for people.
+        let hint = try #require(error["hint"] as? String)
+        #expect(!hint.isEmpty && (error["message"] as? String)?.contains(hint) == true, "\(error)")
         let after = try CLIProcess.run(["status", "--db", db, "--json"])
         #expect(after.status == 0)
         let json = try after.json()

@@ -32,7 +32,7 @@ enum LocalModelSnapshots {
 
     @discardableResult
     static func publish(to path: String, generation: UInt64, count: Int = 40) throws -> UInt64 {
-        try SnapshotPublisher(path: path).publish(model: model, templates: templates(generation: generation, count: count),
+        try SnapshotFileWriter(path: path).publish(model: model, templates: templates(generation: generation, count: count),
                                                   minimumGeneration: generation)
     }
 }

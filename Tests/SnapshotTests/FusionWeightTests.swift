@@ -11,7 +11,7 @@ import TestSupport
 struct FusionWeightTests {
     static func write(_ path: String, weight: Float?) throws {
         let model = SnapshotEncoder.Model(name: "synthetic", version: "1", dimension: GenerationSnapshots.dimension, hybridDenseWeight: weight)
-        _ = try SnapshotPublisher(path: path).publish(model: model, templates: GenerationSnapshots.templates(generation: 1, count: 8), minimumGeneration: 1)
+        _ = try SnapshotFileWriter(path: path).publish(model: model, templates: GenerationSnapshots.templates(generation: 1, count: 8), minimumGeneration: 1)
     }
 
     static func patch(_ path: String, at offset: Int, _ bytes: [UInt8]) throws {
@@ -64,7 +64,7 @@ struct FusionWeightTests {
             SnapshotTemplate(id: "b", category: "c", subcategory: "s", question: "работа за рубежом", answer: "", metadataJSON: "[]", vector: unit([0.82, 0.572])),
         ]
         let model = SnapshotEncoder.Model(name: "m", version: "1", dimension: 2, hybridDenseWeight: 0.8)
-        _ = try SnapshotPublisher(path: path).publish(model: model, templates: templates, minimumGeneration: 1)
+        _ = try SnapshotFileWriter(path: path).publish(model: model, templates: templates, minimumGeneration: 1)
         let snapshot = try MappedSnapshot(path: path)
         let query = SearchQuery(text: "кредит", vector: unit([0.83, 0.557]), mode: .hybrid)
         #expect(try snapshot.search(query, k: 2).results.first?.id == "b", "at 0.8 the model's small margin decides")

@@ -26,7 +26,7 @@ struct LexicalIndexTests {
 
     func publish(lexicalIndex: Bool = true) throws -> MappedSnapshot {
         let path = directory.path("lexical-\(lexicalIndex).snapshot")
-        _ = try SnapshotPublisher(path: path).publish(model: Self.model, templates: Self.templates, minimumGeneration: 1, lexicalIndex: lexicalIndex)
+        _ = try SnapshotFileWriter(path: path).publish(model: Self.model, templates: Self.templates, minimumGeneration: 1, lexicalIndex: lexicalIndex)
         return try MappedSnapshot(path: path)
     }
 
@@ -50,7 +50,7 @@ struct LexicalIndexTests {
     /// a fresh publisher writes.
     @Test func aLongRunningPublisherIndexesEditsAsAFreshOneDoes() throws {
         let path = directory.path("reused.snapshot")
-        let publisher = SnapshotPublisher(path: path)
+        let publisher = SnapshotFileWriter(path: path)
         _ = try publisher.publish(model: Self.model, templates: Self.templates, minimumGeneration: 1)
         var edited = Self.templates
         edited[3] = Self.template("deposit", "Как открыть вклад?", "Через мобильное приложение ЧАЙКА.")
@@ -65,7 +65,7 @@ struct LexicalIndexTests {
         #expect(try ids("банкомат", in: reused) == ["new"])
 
         let freshPath = directory.path("fresh.snapshot")
-        _ = try SnapshotPublisher(path: freshPath).publish(model: Self.model, templates: edited, minimumGeneration: 2,
+        _ = try SnapshotFileWriter(path: freshPath).publish(model: Self.model, templates: edited, minimumGeneration: 2,
                                                            now: Date(timeIntervalSince1970: 0))
         _ = try publisher.publish(model: Self.model, templates: edited, minimumGeneration: 3, now: Date(timeIntervalSince1970: 0))
         func lexicalSection(_ path: String) throws -> Data {

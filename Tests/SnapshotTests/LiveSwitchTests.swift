@@ -11,12 +11,12 @@ import TestSupport
 struct LiveSwitchTests {
     let directory: TemporaryDirectory
     let path: String
-    let publisher: SnapshotPublisher
+    let publisher: SnapshotFileWriter
 
     init() throws {
         directory = try TemporaryDirectory("live")
         path = directory.path("faqsync.snapshot")
-        publisher = SnapshotPublisher(path: path)
+        publisher = SnapshotFileWriter(path: path)
     }
 
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -105,7 +105,7 @@ struct LiveSwitchTests {
         }
         let replacement = directory.path("replacement")
         if damage == .olderGeneration {
-            let older = SnapshotPublisher(path: replacement)
+            let older = SnapshotFileWriter(path: replacement)
             _ = try older.publish(model: GenerationSnapshots.model, templates: GenerationSnapshots.templates(generation: 3, count: 10),
                                   minimumGeneration: 3)
         } else {
@@ -158,7 +158,7 @@ struct LiveSwitchTests {
         #expect(live.reloadIfChanged() == .unchanged, "reported once")
 
         // The publisher treats the bad file as no previous generation and goes on from its minimum.
-        #expect(SnapshotPublisher(path: path).existingGeneration() == nil)
+        #expect(SnapshotFileWriter(path: path).existingGeneration() == nil)
         try publish(6)
         #expect(live.reloadIfChanged() == .switched(from: 5, to: 6))
     }

@@ -106,7 +106,7 @@ final class ReadCountingStore: TemplateStore {
     func recentRuns(limit: Int) async throws -> [SyncRunRecord] { try await base.recentRuns(limit: limit) }
     func checkIntegrity() async throws -> IntegrityReport { try await base.checkIntegrity() }
     func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] { try await base.quarantine(model: model) }
-    func lastSnapshotPublication() async throws -> SnapshotPublicationRecord? { try await base.lastSnapshotPublication() }
-    func record(snapshotPublication: SnapshotPublicationRecord) async throws { try await base.record(snapshotPublication: snapshotPublication) }
+    func lastSnapshotPublication() async throws -> PublishedSnapshot? { try await base.lastSnapshotPublication() }
+    func record(snapshotPublication: PublishedSnapshot) async throws { try await base.record(snapshotPublication: snapshotPublication) }
     func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await base.exclusively(body) }
 }

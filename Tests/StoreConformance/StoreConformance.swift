@@ -280,7 +280,7 @@ package enum StoreConformance {
         #expect(try await store.lastSnapshotPublication() == nil)
         let published = Date(timeIntervalSince1970: 1_700_000_200)
         for generation: UInt64 in [1, 2] {
-            try await store.record(snapshotPublication: SnapshotPublicationRecord(
+            try await store.record(snapshotPublication: PublishedSnapshot(
                 generation: generation, versionID: applied.versionID, templateCount: 1, path: "/run/faqsync/faqsync.snapshot",
                 publishedAt: published, storeGeneration: applied.generation))
         }

@@ -4,11 +4,13 @@ import SystemIO
 import SnapshotFormat
 import TextAnalysis
 
-/// Publishes snapshot files atomically: readers see the old file or the new one, never a part.
+/// Writes snapshot files atomically, each the next generation: readers see the old file or the
+/// new one, never a part. (`SnapshotPublication` in SyncEngine decides what the store publishes
+/// and records it as a `PublishedSnapshot`; this type only writes the file.)
 ///
 /// `AtomicFile` does the replacing (temporary file, fsync, rename, fsync of the directory).
 /// Blocking: call it from a thread of your own.
-package struct SnapshotPublisher: Sendable {
+package struct SnapshotFileWriter: Sendable {
     package let path: String
     /// Readers are typically other users in the same group (mode 0440).
     // Read-only even for its owner: the writer replaces it by rename and never writes into it, and an
