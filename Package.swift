@@ -5,12 +5,16 @@ import PackageDescription
 // SpreadsheetReading → Reconciliation → TemplateStore → SyncEngine → Settings → FAQSyncCommands → faqsync
 // TemplateStore → SQLiteStore, and CLibPQ → PostgresClient → PostgresStore; both backends → Settings
 // (the one place a store is chosen). SnapshotFollowing sees only TemplateStore's ChangeFeed protocol.
-// SyncActivity (the writer's recent syncs for people) sits on TemplateStore: SyncEngine writes it,
-// RetrievalServer reads and renders it.
-// Embedding (on TextAnalysis only) is what Reconciliation's callers and the store share (model identity, vectors);
-// InProcessModel (the default model, on Embedding) is built by Settings. RetrievalChecks (the FAQ
-// team's checks, on SpreadsheetReading and SnapshotReader) is run by SyncEngine and shown by
-// SyncActivity and RetrievalServer.
+// At the bottom, used by all: CodedErrors (the protocol every reported error conforms to),
+// SystemIO (system calls, regular files, atomic replacement, inotify, blocking work), PathNames,
+// Redaction.
+// SyncActivity (the writer's recent syncs for people, and their public JSON documents) sits on
+// TemplateStore: SyncEngine writes it; RetrievalServer renders its documents and never sees a store.
+// Embedding (on TextAnalysis and CodedErrors only) is what Reconciliation's callers and the store
+// share (model identity, vectors); InProcessModel (the default model, on Embedding) is built by
+// Settings. RetrievalChecks (the FAQ team's checks, on SpreadsheetReading and SnapshotReader) is run
+// by SyncEngine and shown by SyncActivity and RetrievalServer. WatchDaemon (the watch loop and its
+// policy) classifies the errors of the layers below it and is wired by FAQSyncCommands.
 // `public` is kept for the products below (the reader library, the fuzz entry points); the rest
 // is `package`.
 let package = Package(
@@ -61,7 +65,7 @@ let package = Package(
         .target(
             name: "Reconciliation",
             dependencies: [
-                "SpreadsheetReading", "Embedding",
+                "SpreadsheetReading",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -71,7 +75,7 @@ let package = Package(
         // The default store: one SQLite file (GRDB); also reads the original system's store.
         .target(
             name: "SQLiteStore",
-            dependencies: ["TemplateStore", "Reconciliation", "Embedding", "PathNames", "SystemIO",
+            dependencies: ["CodedErrors", "TemplateStore", "Reconciliation", "Embedding", "PathNames", "SystemIO",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The store on PostgreSQL with pgvector, and its change feed for followers on other hosts.
@@ -146,7 +150,7 @@ let package = Package(
             name: "RetrievalServer",
             dependencies: [
                 "CodedErrors",
-                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "RetrievalChecks", "Reconciliation", "SpreadsheetReading",
+                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "RetrievalChecks", "Reconciliation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -200,7 +204,7 @@ let package = Package(
                 "CodedErrors",
                 "Settings", "SyncEngine", "TemplateStore", "SQLiteStore", "Reconciliation", "Embedding", "SpreadsheetReading",
                 "SnapshotFormat", "SnapshotReader", "RetrievalServer", "WatchDaemon", "SnapshotFollowing", "SyncActivity", "RetrievalChecks",
-                "InProcessModel", "SnapshotPublishing", "Redaction", "SystemIO",
+                "SnapshotPublishing", "Redaction", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -215,8 +219,8 @@ let package = Package(
         .executableTarget(
             name: "faqsync-bench",
             dependencies: [
-                "SyncEngine", "TemplateStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "FAQSyncCommands", "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
+                "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "Reconciliation", "Embedding", "SpreadsheetReading",
+                "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
                 "PostgresClient", "SnapshotFollowing", "RetrievalServer", "SyncActivity", "InProcessModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -273,7 +277,7 @@ let package = Package(
         .testTarget(
             name: "RetrievalServerTests",
             dependencies: ["RetrievalServer", "SnapshotReader", "SnapshotPublishing", "SnapshotFormat", "Embedding", "TestSupport",
-                           "FAQSyncCommands", "faqsync", "SyncActivity", "TemplateStore", "SpreadsheetReading",
+                           "FAQSyncCommands", "faqsync", "SyncActivity", "TemplateStore", "SpreadsheetReading", "Reconciliation",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "Hummingbird", package: "hummingbird"),
@@ -300,7 +304,7 @@ let package = Package(
         .testTarget(
             name: "FAQSyncCommandsTests",
             // Depends on the executable so `swift test` builds the binary the process tests run.
-            dependencies: ["SQLiteStore", "FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding", "PostgresClient",
+            dependencies: ["SQLiteStore", "FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding", "PostgresClient", "Reconciliation",
                            "SpreadsheetReading",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Crypto", package: "swift-crypto")]

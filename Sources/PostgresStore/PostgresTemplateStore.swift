@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import PostgresClient
 import Reconciliation
-import SpreadsheetReading
 import Synchronization
 import TemplateStore
 

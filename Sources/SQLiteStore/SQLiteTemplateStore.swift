@@ -5,7 +5,6 @@ import SystemIO
 import GRDB
 import PathNames
 import Reconciliation
-import SpreadsheetReading
 import Synchronization
 import TemplateStore
 

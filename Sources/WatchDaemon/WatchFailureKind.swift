@@ -6,7 +6,8 @@ import TemplateStore
 package enum WatchFailureKind: Sendable, Equatable {
     /// The file is bad (wrong header, empty question, duplicate identity): wait for the next save.
     case badFile
-    /// The file may have been caught half-written: look again shortly.
+    /// The file is still cut off after the check gave it its settle time: wait for the next save,
+    /// reported as a cut-off save rather than as bad content.
     case incompleteFile
     /// The store (or the snapshot format) refused the change: retrying the same content cannot
     /// succeed, so wait for the next save or SIGHUP.
