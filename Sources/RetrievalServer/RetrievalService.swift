@@ -165,7 +165,7 @@ package struct RetrievalService: Sendable {
         }
         let results: SearchResults
         do {
-            results = try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k, filter: filter)
+            results = try live.reloadingIfTorn { try snapshot.search(SearchQuery(text: text, vector: vector, mode: mode), k: k, filter: filter) }
         } catch let error as SearchError {
             metrics.failedQueries.increment()
             throw HTTPError(.badRequest, message: error.message)
@@ -178,10 +178,9 @@ package struct RetrievalService: Sendable {
     }
 
     /// The file under the mapping changed in place: the answer is discarded (never served from a
-    /// torn file), the reader reloads, and the client may retry.
+    /// torn file), the reader reloads (`LiveSnapshot.reloadingIfTorn`), and the client may retry.
     func tornSnapshot(_ error: SnapshotError) -> HTTPError {
-        live.reloadIfChanged()
-        return HTTPError(.serviceUnavailable, message: "\(error.message); the answer was discarded and the reader reloads: retry")
+        HTTPError(.serviceUnavailable, message: "\(error.message); the answer was discarded and the reader reloads: retry")
     }
 
     func template(id: String) throws -> Response {
@@ -189,7 +188,7 @@ package struct RetrievalService: Sendable {
             throw HTTPError(.serviceUnavailable, message: "no snapshot loaded from \(live.path) yet")
         }
         let found: SearchHit?
-        do { found = try snapshot.template(id: id) } catch let error as SnapshotError { throw tornSnapshot(error) }
+        do { found = try live.reloadingIfTorn { try snapshot.template(id: id) } } catch let error as SnapshotError { throw tornSnapshot(error) }
         guard let template = found else {
             throw HTTPError(.notFound, message: "no template with id '\(id)' in generation \(snapshot.generation)")
         }

@@ -92,9 +92,11 @@ public final class LiveSnapshot: Sendable {
         return try reloadingIfTorn { try snapshot.search(query, k: k, filter: filter) }
     }
 
-    /// A search whose mapping turned out torn (`changedUnderReader`) starts a reload before the
-    /// error reaches the caller, who may retry on the reloaded snapshot.
-    private func reloadingIfTorn<T>(_ body: () throws -> T) throws -> T {
+    /// A read whose mapping turned out torn (`changedUnderReader`) starts a reload before the
+    /// error reaches the caller, who may retry on the reloaded snapshot. The one place that
+    /// decision is made: `serve`, which holds a snapshot across a query's embedding, reads
+    /// through it too.
+    package func reloadingIfTorn<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as SnapshotError where error.code == .changedUnderReader {
             reloadIfChanged()
             throw error
