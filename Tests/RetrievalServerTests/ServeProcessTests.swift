@@ -115,30 +115,48 @@ struct ServeProcessTests {
 
     /// systemd socket activation, through systemd's own tool: the socket is bound before the
     /// process exists, and the first connection is what starts it.
+    /// A listening socket on 127.0.0.1, port 0: the kernel picks the port, nothing is probed.
+    static func listeningSocket() throws -> (descriptor: Int32, port: Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw RawConnection.Failure(call: "socket", code: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 16) == 0 else { throw RawConnection.Failure(call: "bind/listen", code: errno) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0 else { throw RawConnection.Failure(call: "getsockname", code: errno) }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// Socket activation as systemd does it: the listener exists before faqsync does and is handed
+    /// over as descriptor 3 with LISTEN_FDS=1 and LISTEN_PID set to the server's own pid (the shell
+    /// moves the socket from its stdin to 3 and `exec`s faqsync, so `$$` is faqsync's pid).
     @Test func socketActivation() async throws {
         let directory = try TemporaryDirectory("serve-activated")
         defer { directory.remove() }
         let path = directory.path("faqsync.snapshot")
         try LocalModelSnapshots.publish(to: path, generation: 4)
-        let port = Int.random(in: 20_000...40_000)
+        let (listener, port) = try Self.listeningSocket()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        // systemd-socket-activate passes no environment of its own accord: -E names what to pass.
-        process.arguments = ["-l", "127.0.0.1:\(port)", "-E", "EMBEDDING_PROVIDER=local", "-E", "EMBEDDING_DIMENSIONS=64", "-E", "LOG_LEVEL=error",
-                             CLIProcess.binary.path, "serve", "--snapshot", path]
-        process.environment = CLIProcess.environment(["EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"exec 3<&0 0</dev/null; LISTEN_FDS=1 LISTEN_PID=$$ exec "$0" serve --snapshot "$1""#,
+                             CLIProcess.binary.path, path]
+        process.environment = CLIProcess.environment(["EMBEDDING_PROVIDER": "local", "EMBEDDING_DIMENSIONS": "64", "LOG_LEVEL": "error"])
+        process.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: true)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
 
-        // The listener exists before faqsync does; this request waits in its queue and is served.
-        var health: HTTPResult?
-        for _ in 0..<50 where health == nil {
-            health = try? await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz")
-            if health == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let response = try #require(health)
+        // This request waits in the listener's queue until faqsync accepts it, and is served.
+        let response = try await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz")
         #expect(response.status == 200)
         #expect(try response.json()["generation"] as? Int == 4)
         let search = try await HTTP.request(.POST, "http://127.0.0.1:\(port)/v1/search", body: #"{"query":"кредит","k":2}"#)
