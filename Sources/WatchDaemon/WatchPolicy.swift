@@ -7,6 +7,9 @@ import Foundation
 /// The rules it keeps:
 /// - **Start-up** syncs once (which costs nothing when nothing changed); READY=1 follows it.
 /// - **Debounce.** A burst of file events becomes one check after `debounce` of quiet.
+/// - **Atomic saves need none.** A file renamed into place (Excel, LibreOffice, rsync, editors that
+///   write a temporary file first) is whole the moment it appears: it is checked at once, and
+///   synced at once when the check finds it complete. Only writes in place wait for quiet.
 /// - **Stability.** The check must find the file complete (a zip with its directory, sizes that
 ///   held still); a file still settling is looked at again after another `debounce`, and read
 ///   anyway once it has settled for longer than `settleLimit`.
@@ -84,8 +87,11 @@ package struct WatchPolicy: Sendable {
 
     package enum Event: Sendable, Equatable {
         case started(at: Instant)
-        /// inotify named the file with a content-changing event.
+        /// inotify named the file with a content-changing event: written in place, created,
+        /// deleted or renamed away (and the watcher's first "the directory is watched").
         case fileChanged(at: Instant)
+        /// A file was renamed into place at the path (`IN_MOVED_TO`): an atomic save, whole.
+        case fileReplaced(at: Instant)
         case timerFired(Timer, at: Instant)
         case fileChecked(FileCheck, at: Instant)
         case syncFinished(SyncResult, at: Instant)
@@ -138,6 +144,8 @@ package struct WatchPolicy: Sendable {
     private var syncingSHA256: String?
     /// Remembered while a sync runs.
     private var fileChangedDuringSync = false
+    /// The last change during the sync was a rename into place: checked at once after it.
+    private var replacedLastDuringSync = false
     private var reloadDuringSync = false
 
     /// - Parameter lastSyncedSHA256: what the store says was synced last from this file (from
@@ -157,11 +165,26 @@ package struct WatchPolicy: Sendable {
             if let interval = configuration.watchdogInterval { actions += [.notify(.watchdog), .startTimer(.watchdog, after: interval)] }
             return actions + beginSync(.startUp)
 
+        case .fileReplaced(let at):
+            lastEvent = at
+            switch phase {
+            case .syncing:
+                fileChangedDuringSync = true
+                replacedLastDuringSync = true
+                return []
+            case .starting:
+                return []
+            default:
+                phase = .checking(since: at)
+                return [.log(.debug, "spreadsheet renamed into place: checking it now"), .checkFile]
+            }
+
         case .fileChanged(let at):
             lastEvent = at
             switch phase {
             case .syncing:
                 fileChangedDuringSync = true
+                replacedLastDuringSync = false
                 return []
             case .starting:
                 return []
@@ -307,7 +330,12 @@ package struct WatchPolicy: Sendable {
             fileChangedDuringSync = false
             return actions + beginSync(.reload)
         }
-        if fileChangedDuringSync {
+        if fileChangedDuringSync, replacedLastDuringSync {
+            fileChangedDuringSync = false
+            replacedLastDuringSync = false
+            phase = .checking(since: at)
+            actions.append(.checkFile)
+        } else if fileChangedDuringSync {
             fileChangedDuringSync = false
             phase = .debouncing
             let waited = quietTime(at) ?? .zero
@@ -320,6 +348,7 @@ package struct WatchPolicy: Sendable {
         phase = .syncing
         syncingSHA256 = sha256
         fileChangedDuringSync = false
+        replacedLastDuringSync = false
         return [.notify(.reloading(status: "Syncing \(configuration.faqPath) (\(reason.rawValue))")), .sync(reason)]
     }
 

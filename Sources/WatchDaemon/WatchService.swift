@@ -63,7 +63,12 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
                 // first one ("the directory is watched") always ends in one check of the file.
                 sink.yield(.event(.started(at: clock.now)))
                 group.addTask {
-                    for await _ in watcher.changes { sink.yield(.event(.fileChanged(at: clock.now))) }
+                    for await change in watcher.changes {
+                        switch change {
+                        case .replaced: sink.yield(.event(.fileReplaced(at: clock.now)))
+                        case .written: sink.yield(.event(.fileChanged(at: clock.now)))
+                        }
+                    }
                 }
                 group.addTask {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) { sink.yield(.event(.reloadRequested(at: clock.now))) }

@@ -75,6 +75,47 @@ struct WatchPolicyTests {
         #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "B"), at: at(1_910)))) == [.saved])
     }
 
+    /// The atomic save: a file renamed into place is checked at once, and a complete one synced
+    /// at once; the debounce is for writes in place only.
+    @Test func aFileRenamedIntoPlaceIsCheckedAtOnceWithNoDebounce() {
+        var policy = idle()
+        let renamed = policy.on(.fileReplaced(at: at(1_000)))
+        #expect(renamed.contains(.checkFile) && Self.timers(renamed).isEmpty)
+        #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "B"), at: at(1_005)))) == [.saved])
+    }
+
+    @Test func aRenameCutsAWriteInPlacesDebounceShortAndAStaleTimerDoesNothing() {
+        var policy = idle()
+        #expect(Self.timers(policy.on(.fileChanged(at: at(1_000))))[.debounce] == .milliseconds(500))
+        #expect(policy.on(.fileReplaced(at: at(1_100))).contains(.checkFile))
+        #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "B"), at: at(1_110)))) == [.saved])
+        #expect(policy.on(.timerFired(.debounce, at: at(1_500))).isEmpty, "the write's timer finds a sync, not a debounce")
+    }
+
+    @Test func aRenamedFileThatIsNotWholeWaitsLikeAnyOther() {
+        var policy = idle()
+        _ = policy.on(.fileReplaced(at: at(1_000)))
+        let settling = policy.on(.fileChecked(.settling(reason: "not a complete zip yet"), at: at(1_005)))
+        #expect(Self.timers(settling)[.settle] == .milliseconds(500) && Self.syncs(settling).isEmpty)
+    }
+
+    @Test func aBurstOfRenamesDuringASyncEndsInOneCheckOfTheLastContent() {
+        var policy = idle()
+        _ = save(&policy, "B", at: 1_000)
+        #expect(policy.on(.fileReplaced(at: at(1_600))).isEmpty, "remembered, not acted on")
+        #expect(policy.on(.fileReplaced(at: at(1_700))).isEmpty)
+        let done = policy.on(.syncFinished(.succeeded(Self.summary(), sha256: "B"), at: at(1_900)))
+        #expect(done.filter { $0 == .checkFile }.count == 1 && Self.timers(done)[.debounce] == nil, "checked at once, once")
+        #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "D"), at: at(1_910)))) == [.saved])
+        // A write in place after the rename, during a sync: the quiet period again.
+        _ = policy.on(.syncFinished(.succeeded(Self.summary(), sha256: "D"), at: at(2_000)))
+        _ = save(&policy, "E", at: 3_000)
+        _ = policy.on(.fileReplaced(at: at(3_600)))
+        _ = policy.on(.fileChanged(at: at(3_700)))
+        let after = policy.on(.syncFinished(.succeeded(Self.summary(), sha256: "E"), at: at(3_800)))
+        #expect(Self.timers(after)[.debounce] == .milliseconds(400) && !after.contains(.checkFile))
+    }
+
     @Test func theSameContentAsTheLastSyncIsNotSyncedAgain() {
         var policy = idle()
         let actions = save(&policy, "A", at: 1_000)

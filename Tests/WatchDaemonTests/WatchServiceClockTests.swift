@@ -75,7 +75,7 @@ struct WatchServiceClockTests {
     static func start(_ directory: TemporaryDirectory, clock: ManualClock,
                       log: RecordingLogHandler.Lines = .init()) throws -> (Syncs, Task<Void, any Error>) {
         let faq = directory.path("faq.csv")
-        try Data("a\n".utf8).write(to: URL(fileURLWithPath: faq))
+        try Data("a\nb\nc\nd\n".utf8).write(to: URL(fileURLWithPath: faq))
         let syncs = Syncs(path: faq)
         let logger = Logger(label: "test") { _ in RecordingLogHandler(lines: log) }
         let service = WatchService(configuration: .init(faqPath: faq, debounce: .milliseconds(500)), lastSyncedSHA256: nil,
@@ -98,34 +98,39 @@ struct WatchServiceClockTests {
         return (syncs, service)
     }
 
-    /// A save as an editor makes it, renamed into place: one inotify event, so the test knows how
-    /// many timers to expect.
+    /// A save as an editor makes it, renamed into place: one `IN_MOVED_TO`.
     static func save(_ text: String, in directory: TemporaryDirectory) throws {
         try Data(text.utf8).write(to: directory.file(".faq.csv.tmp"))
         guard rename(directory.path(".faq.csv.tmp"), directory.path("faq.csv")) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     }
 
-    @Test func aSaveWaitsOutItsDebounceAndNoLonger() async throws {
+    /// A change written in place, with exactly one inotify event (`truncate` by path: one
+    /// `IN_MODIFY`), so the test knows how many timers to expect.
+    static func cut(to length: Int, in directory: TemporaryDirectory) throws {
+        guard truncate(directory.path("faq.csv"), off_t(length)) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    }
+
+    @Test func aWriteInPlaceWaitsOutItsDebounceAndNoLonger() async throws {
         let directory = try TemporaryDirectory("watch-clock-debounce")
         defer { directory.remove() }
         let clock = ManualClock()
         let (syncs, service) = try await Self.startIdle(directory, clock: clock)
         defer { service.cancel() }
 
-        try Self.save("b\n", in: directory)
-        #expect(try await clock.waitForSleepers(1), "the save started the debounce timer")
+        try Self.cut(to: 6, in: directory)
+        #expect(try await clock.waitForSleepers(1), "the write started the debounce timer")
         #expect(syncs.count == 1, "nothing syncs while the debounce runs")
         clock.advance(by: .milliseconds(499))
         #expect(clock.sleeperCount == 1 && syncs.count == 1, "a millisecond before the end, still waiting")
         clock.advance(by: .milliseconds(1))
-        #expect(try await syncs.waitFor(2), "the debounce over, the save syncs")
+        #expect(try await syncs.waitFor(2), "the debounce over, the write syncs")
 
-        // A second save inside the debounce restarts it: one sync for both.
-        try Self.save("c\n", in: directory)
+        // A second write inside the debounce restarts it: one sync for both.
+        try Self.cut(to: 4, in: directory)
         #expect(try await clock.waitForSleepers(1))
         clock.advance(by: .milliseconds(300))
-        try Self.save("d\n", in: directory)
-        #expect(try await clock.waitForSleepers(2), "the second save started a new timer")
+        try Self.cut(to: 2, in: directory)
+        #expect(try await clock.waitForSleepers(2), "the second write started a new timer")
         clock.advance(by: .milliseconds(200))
         #expect(syncs.count == 2, "the first timer fired into a restarted debounce")
         #expect(try await clock.waitForSleepers(1))
@@ -136,6 +141,25 @@ struct WatchServiceClockTests {
         #expect(syncs.count == 3)
     }
 
+    /// The atomic save's fast path: no debounce, the clock never moves, and the save syncs.
+    @Test func aSaveRenamedIntoPlaceSyncsAtOnce() async throws {
+        let directory = try TemporaryDirectory("watch-clock-rename")
+        defer { directory.remove() }
+        let clock = ManualClock()
+        let (syncs, service) = try await Self.startIdle(directory, clock: clock)
+        defer { service.cancel() }
+        let before = clock.now
+        try Self.save("b\n", in: directory)
+        #expect(try await syncs.waitFor(2), "synced with no timer run out")
+        #expect(clock.now == before && clock.sleeperCount == 0)
+        // Renamed in again while nothing changed: checked, found as synced, not synced again.
+        try Self.save("b\n", in: directory)
+        try Self.save("c\n", in: directory)
+        #expect(try await syncs.waitFor(3), "the last content syncs")
+        service.cancel()
+        _ = await service.result
+    }
+
     @Test func aFailedSyncWaitsOutItsBackoffBeforeTheRetry() async throws {
         let directory = try TemporaryDirectory("watch-clock-backoff")
         defer { directory.remove() }
@@ -144,7 +168,7 @@ struct WatchServiceClockTests {
         defer { service.cancel() }
 
         syncs.failNext(2)
-        try Self.save("b\n", in: directory)
+        try Self.cut(to: 6, in: directory)
         #expect(try await clock.waitForSleepers(1))
         clock.advance(by: .milliseconds(500))
         #expect(try await syncs.waitFor(2), "the save's sync, which fails")
