@@ -165,6 +165,14 @@ enum Summary {
     ///   the table says "re-embedded" then, since most did not change.
     static func render(_ report: SyncReport, textsToEmbed: Int, batches: Int, store: String, dryRun: Bool, forced: Bool = false) -> String {
         var table = KeyValueTable()
+        if report.unchangedFile {
+            table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")
+            table.add("store", store)
+            table.add("templates", "\(report.templates), version \(report.versionID.map { "\($0)" } ?? "-")")
+            table.add("duration", String(format: "%.3f s", report.durationS))
+            return "Unchanged: the same bytes and settings as the last sync, which the store and the snapshot show;\n"
+                + "nothing was read (`faqsync sync --force` reads and re-embeds it anyway).\n" + table.render()
+        }
         table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")
         table.add("store", store)
         if let previous = report.previousModel { table.add("model", "\(previous) → \(report.model)") }

@@ -143,6 +143,11 @@ enum PostgresSchema {
             -- Hybrid search's dense weight, recorded with the version that it was measured for.
             ALTER TABLE embedding_versions ADD COLUMN hybrid_dense_weight real;
             """),
+        Migration(id: "v6-settings-fingerprint", sql: """
+            -- What decided how the file was read and embedded (model, model input, column names,
+            -- sheet), hashed: the same bytes under the same settings sync to the same result.
+            ALTER TABLE sync_runs ADD COLUMN settings_sha256 text;
+            """),
     ]
 
     /// Applies what is missing; refuses a database migrated by a newer faqsync.

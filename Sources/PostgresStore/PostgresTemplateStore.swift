@@ -458,14 +458,15 @@ package final class PostgresTemplateStore: TemplateStore {
         try connection.execute("""
             INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
                 new_count, modified_count, metadata_only_count, deleted_count, unchanged_count,
-                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, host, skipped_rows)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, host, skipped_rows,
+                settings_sha256)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
             RETURNING id
             """, [.timestamp(run.startedAt), .timestamp(run.finishedAt), .text(run.sourcePath), run.sourceSHA256.map { .text($0) },
                   run.versionID.map { .integer($0) }, .text(run.outcome.rawValue), .int(run.new), .int(run.modified),
                   .int(run.metadataOnly), .int(run.deleted), .int(run.unchanged), .int(run.embeddedTexts), .int(run.cacheHits),
                   .int(run.embeddingRequests), .int(run.templates), run.error.map { .text($0) }, run.tokens.map { .int($0) },
-                  .int(run.quarantined), .text(host), .text(run.skippedRowsJSON)]).integer(0, 0)
+                  .int(run.quarantined), .text(host), .text(run.skippedRowsJSON), run.settingsSHA256.map { .text($0) }]).integer(0, 0)
     }
 
     package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
@@ -473,7 +474,7 @@ package final class PostgresTemplateStore: TemplateStore {
             let result = try connection.execute("""
                 SELECT id, started_at, finished_at, source_path, source_sha256, version_id, outcome, new_count, modified_count,
                        metadata_only_count, deleted_count, unchanged_count, embedded_texts, cache_hits, embedding_requests,
-                       template_count, tokens, quarantined_count, error, skipped_rows
+                       template_count, tokens, quarantined_count, error, skipped_rows, settings_sha256
                 FROM sync_runs ORDER BY id DESC LIMIT $1
                 """, [.int(limit)])
             let changeRows = try connection.execute("""
@@ -505,6 +506,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 run.quarantined = result.int(row, 17)
                 run.error = result.optionalString(row, 18)
                 run.skippedRowsJSON = result.string(row, 19)
+                run.settingsSHA256 = result.optionalString(row, 20)
                 run.changes = run.id.flatMap { changes[$0] } ?? []
                 return run
             }

@@ -136,6 +136,13 @@ enum SQLiteSchema {
                 ALTER TABLE embedding_versions ADD COLUMN hybrid_dense_weight REAL;
                 """)
         }
+        migrator.registerMigration("v8-settings-fingerprint") { db in
+            try db.execute(sql: """
+                -- What decided how the file was read and embedded (model, model input, column names,
+                -- sheet), hashed: the same bytes under the same settings sync to the same result.
+                ALTER TABLE sync_runs ADD COLUMN settings_sha256 TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -553,6 +553,7 @@ package final class SQLiteTemplateStore: TemplateStore {
                 run.tokens = row["tokens"]
                 run.quarantined = row["quarantined_count"]
                 run.skippedRowsJSON = (row["skipped_rows"] as String?) ?? "[]"
+                run.settingsSHA256 = row["settings_sha256"]
                 run.changes = run.id.flatMap { changes[$0] } ?? []
                 run.error = row["error"]
                 return run
@@ -575,13 +576,14 @@ package final class SQLiteTemplateStore: TemplateStore {
         try db.execute(sql: """
             INSERT INTO sync_runs (started_at, finished_at, source_path, source_sha256, version_id, outcome,
                 new_count, modified_count, metadata_only_count, deleted_count, unchanged_count,
-                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, skipped_rows)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                embedded_texts, cache_hits, embedding_requests, template_count, error, tokens, quarantined_count, skipped_rows,
+                settings_sha256)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [Timestamp.string(run.startedAt), Timestamp.string(run.finishedAt), run.sourcePath,
                              run.sourceSHA256, run.versionID, run.outcome.rawValue, run.new, run.modified,
                              run.metadataOnly, run.deleted, run.unchanged, run.embeddedTexts, run.cacheHits,
                              run.embeddingRequests, run.templates, run.error, run.tokens, run.quarantined,
-                             run.skippedRowsJSON])
+                             run.skippedRowsJSON, run.settingsSHA256])
         return db.lastInsertedRowID
     }
 

@@ -30,6 +30,16 @@ package struct SnapshotPublication: Sendable {
         return try await publish(templates, version: version, storeGeneration: storeGeneration)
     }
 
+    /// Whether the file at the path is the last one published and shows the store as it is now.
+    package func isCurrent() async throws -> Bool {
+        guard store.exists(), let version = try await store.currentVersion(), let last = try await store.lastSnapshotPublication()
+        else { return false }
+        let storeGeneration = try await store.generation()
+        guard last.storeGeneration == storeGeneration, last.versionID == version.id, last.path == fileWriter.path else { return false }
+        let fileWriter = self.fileWriter
+        return try await BlockingExecutor.shared.run { fileWriter.existingGeneration() } == last.generation
+    }
+
     /// After a sync: nothing when the file already shows the store as it is; otherwise the
     /// previous snapshot patched with `changes` when it shows the store as it was before them
     /// (`generationBefore`), else the whole version.

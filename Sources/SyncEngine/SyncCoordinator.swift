@@ -2,6 +2,7 @@ import CodedErrors
 import Embedding
 import Foundation
 import Logging
+import Reconciliation
 import RetrievalChecks
 import SnapshotFormat
 import SyncActivity
@@ -60,6 +61,11 @@ package struct SyncCoordinator: Sendable {
         let engine = try syncEngine()
         do {
             var (report, templates) = try await store.exclusively {
+                // The same bytes under the same settings as the last sync, and a snapshot that
+                // shows it: nothing to read, embed, write or publish.
+                if !options.force, let unchanged = try await engine.unchangedFile(source), try await publication.isCurrent() {
+                    return (unchanged, [Template]())
+                }
                 var prepared = try await engine.prepare(source, options: options)
                 if prepared.changesModel, let confirmModelChange, !(await confirmModelChange(prepared)) {
                     throw SyncDeclined(from: prepared.currentVersion?.model, to: prepared.model)
@@ -75,6 +81,7 @@ package struct SyncCoordinator: Sendable {
                 report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
                 return (report, report.quarantined.isEmpty ? [] : prepared.templates)
             }
+            if report.unchangedFile { return report }
             report.checks = await checks.afterSync(current: try await store.currentVersion()?.model)
             // Quarantined templates are named by question and row for the page (only they need it).
             let quarantined = Set(report.quarantined.map(\.templateID))

@@ -25,6 +25,36 @@ struct SyncEngine: Sendable {
         self.logger = logger
     }
 
+    /// The report of a sync that need not read the file, or nil when it must be read: the last
+    /// sync (of any outcome) succeeded on this path with these bytes and these settings, into the
+    /// version that is still current. Costs one hash of the file and a few reads of the store.
+    /// Writes nothing and records no run (nothing happened).
+    func unchangedFile(_ source: SyncSource) async throws -> SyncReport? {
+        let startedAt = Date()
+        guard store.exists(), let last = try await store.recentRuns(limit: 1).first, last.outcome == .succeeded,
+              last.sourcePath == source.faqURL.path, let lastSHA256 = last.sourceSHA256,
+              last.settingsSHA256 == source.settingsFingerprint(model: embedder.model),
+              let current = try await store.currentVersion(), current.id == last.versionID, current.model == embedder.model
+        else { return nil }
+        let path = source.faqURL.path
+        let sha256 = try await BlockingExecutor.shared.run {
+            let handle = try RegularFile.handle(path)
+            defer { try? handle.close() }
+            var hasher = ContentHash.Stream()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+            return hasher.finalizeHex()
+        }
+        guard sha256 == lastSHA256 else { return nil }
+        var report = SyncReport(model: embedder.model, sourcePath: path, sourceSHA256: sha256)
+        report.unchangedFile = true
+        report.versionID = current.id
+        report.templates = current.templateCount
+        report.unchanged = current.templateCount
+        report.skippedRows = SkippedRow.decodeList(last.skippedRowsJSON)
+        report.durationS = Date().timeIntervalSince(startedAt)
+        return report
+    }
+
     /// Reads the spreadsheet and plans against the store. Writes nothing.
     func prepare(_ source: SyncSource, options: SyncOptions = SyncOptions()) async throws -> PreparedSync {
         let startedAt = Date()
@@ -72,7 +102,8 @@ struct SyncEngine: Sendable {
         let texts = plan.textsToEmbed(skipping: { cached[$0] != nil || knownRejections[$0] != nil })
         // Skipped rows travel in the report; the caller presents them (the summary, --json,
         // the daemon's log and STATUS= line), so they are not logged here a second time.
-        return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256, templates: sheet.templates,
+        return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256,
+                            settingsSHA256: source.settingsFingerprint(model: model), templates: sheet.templates,
                             skippedRows: sheet.skippedRows, model: model,
                             currentVersion: current, targetVersion: target, plan: plan, textsToEmbed: texts,
                             cachedVectors: cached, knownRejections: knownRejections, force: options.force,
@@ -236,6 +267,7 @@ extension PreparedSync {
                                 sourceSHA256: sourceSHA256, outcome: outcome)
         run.versionID = targetVersion?.id
         run.counts = report.counts
+        run.settingsSHA256 = settingsSHA256
         run.quarantined = report.quarantined.count
         run.skippedRowsJSON = SkippedRow.encodeList(report.skippedRows)
         return run

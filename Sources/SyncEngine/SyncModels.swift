@@ -22,6 +22,18 @@ package struct SyncSource: Sendable {
     }
 }
 
+extension SyncSource {
+    /// Everything besides the file's bytes that decides what a sync of it stores: the model, what
+    /// it embeds, the column names and the sheet. The same bytes under the same fingerprint sync to
+    /// the same result, so a sync that finds both unchanged can stop before reading the file.
+    package func settingsFingerprint(model: ModelIdentity) -> String {
+        let columns = reader.aliases.names.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.key.rawValue)=\($0.value.joined(separator: "|"))" }
+        return ContentHash.fields(["faqsync sync settings 1", model.name, model.version, String(model.dimension),
+                                   modelInput.rawValue, reader.sheetName ?? ""] + columns)
+    }
+}
+
 package struct SyncOptions: Sendable {
     /// Re-embed every template, bypassing the cache.
     package var force = false
@@ -45,6 +57,8 @@ package struct SyncOptions: Sendable {
 package struct PreparedSync: Sendable {
     package let sourcePath: String
     package let sourceSHA256: String
+    /// `SyncSource.settingsFingerprint` for the configured model, kept with the run.
+    let settingsSHA256: String
     package let templates: [Template]
     /// Rows left out for a problem of their own; the rest syncs.
     package let skippedRows: [SkippedRow]
@@ -106,6 +120,9 @@ package struct SyncReport: Sendable, Codable {
     package var publication: PublishedSnapshot?
     /// The store changed: templates, or the current version (from the plan, not the counts).
     package var changedStore = false
+    /// Nothing was read: the file's bytes and the settings are those of the last sync, whose
+    /// result the store and the snapshot still show (`--force` reads it anyway).
+    package var unchangedFile = false
     /// The FAQ team's checks on the current version after the sync; nil without checks.
     package var checks: CheckReport?
     /// For a new model version: whether the checks let it become current, and why.
@@ -126,7 +143,7 @@ package struct SyncReport: Sendable, Codable {
         case quarantined, skippedRows = "skipped_rows"
         case versionID = "version_id", templates
         case durationS = "duration_s", model, previousModel = "previous_model", dryRun = "dry_run"
-        case sourcePath = "source_path", sourceSHA256 = "source_sha256"
+        case sourcePath = "source_path", sourceSHA256 = "source_sha256", unchangedFile = "unchanged_file"
         case checks, cutOver = "cut_over"
     }
 
@@ -143,6 +160,7 @@ package struct SyncReport: Sendable, Codable {
         dryRun = try c.decode(Bool.self, forKey: .dryRun)
         sourcePath = try c.decode(String.self, forKey: .sourcePath)
         sourceSHA256 = try c.decode(String.self, forKey: .sourceSHA256)
+        unchangedFile = try c.decodeIfPresent(Bool.self, forKey: .unchangedFile) ?? false
         checks = try c.decodeIfPresent(CheckReport.self, forKey: .checks)
         cutOver = try c.decodeIfPresent(CutOverDecision.self, forKey: .cutOver)
     }
@@ -160,6 +178,7 @@ package struct SyncReport: Sendable, Codable {
         try c.encode(dryRun, forKey: .dryRun)
         try c.encode(sourcePath, forKey: .sourcePath)
         try c.encode(sourceSHA256, forKey: .sourceSHA256)
+        try c.encode(unchangedFile, forKey: .unchangedFile)
         try c.encodeIfPresent(checks, forKey: .checks)
         try c.encodeIfPresent(cutOver, forKey: .cutOver)
     }

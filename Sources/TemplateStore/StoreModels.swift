@@ -90,6 +90,9 @@ package struct SyncRunRecord: Sendable, Hashable {
     package var finishedAt: Date
     package var sourcePath: String
     package var sourceSHA256: String?
+    /// The hash of the settings the run read and embedded under (`SyncSource.settingsFingerprint`);
+    /// nil for runs recorded before it was kept.
+    package var settingsSHA256: String?
     package var versionID: Int64?
     package var outcome: Outcome
     package var counts = SyncCounts()

@@ -28,6 +28,43 @@ struct CLITests {
         #expect(second["unchanged"] as? Int == 201)
     }
 
+    /// The same bytes under the same settings as the last sync: nothing is read, embedded,
+    /// recorded or published. Other bytes, other settings, `--force` or a snapshot that no longer
+    /// shows the store take the full path.
+    @Test func aNoOpSyncReadsNothingUnlessTheBytesTheSettingsOrTheSnapshotChanged() throws {
+        defer { directory.remove() }
+        let faq = directory.file("faq.xlsx"), snapshot = directory.path("faq.snapshot")
+        try FileManager.default.copyItem(at: Fixtures.sampleFAQ, to: faq)
+        let files = ["--faq", faq.path, "--db", db, "--snapshot", snapshot, "--json"]
+        func sync(_ extra: [String] = [], environment: [String: String] = [:]) throws -> [String: Any] {
+            let run = try CLIProcess.run(["sync"] + extra + files, environment: environment)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try run.json()
+        }
+        func runs() throws -> Int { (try CLIProcess.run(["status", "--json", "--db", db, "--snapshot", snapshot]).json()["recent_syncs"] as? [Any])?.count ?? -1 }
+        #expect(try sync()["unchanged_file"] as? Bool == false)
+        #expect(try runs() == 1)
+
+        let again = try sync()
+        #expect(again["unchanged_file"] as? Bool == true && again["templates"] as? Int == 30, "\(again)")
+        #expect(try runs() == 1, "nothing happened, so nothing is recorded")
+        let text = try CLIProcess.run(["sync", "--faq", faq.path, "--db", db, "--snapshot", snapshot])
+        #expect(text.stdout.hasPrefix("Unchanged: the same bytes and settings"), "\(text.stdout)")
+
+        #expect(try sync(["--force", "--yes"])["unchanged_file"] as? Bool == false, "--force reads it anyway")
+        #expect(try sync(environment: ["FAQ_COLUMN_QUESTION": "Вопрос клиента"])["unchanged_file"] as? Bool == false,
+                "another column name may read other templates")
+        #expect(try sync()["unchanged_file"] as? Bool == false, "and back: the settings differ from the last sync's again")
+        #expect(try sync()["unchanged_file"] as? Bool == true)
+        try FileManager.default.removeItem(atPath: snapshot)
+        let republished = try sync()
+        #expect(republished["unchanged_file"] as? Bool == false && FileManager.default.fileExists(atPath: snapshot), "a lost snapshot is published again")
+        try FileManager.default.removeItem(at: faq)
+        try FileManager.default.copyItem(at: Fixtures.faq, to: faq)
+        let other = try sync()
+        #expect(other["unchanged_file"] as? Bool == false && other["templates"] as? Int == 201, "other bytes are read")
+    }
+
     /// `sync --force` said "modified 201" when nothing had changed; one text was "1 texts".
     @Test func forceSaysReembeddedAndCountsAreSingularWhenOne() throws {
         defer { directory.remove() }
