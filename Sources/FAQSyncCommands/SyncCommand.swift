@@ -170,8 +170,10 @@ enum Summary {
             table.add("store", store)
             table.add("templates", "\(report.templates), version \(report.versionID.map { "\($0)" } ?? "-")")
             table.add("duration", String(format: "%.3f s", report.durationS))
+            if !report.skippedRows.isEmpty { table.add("skipped", "\(Self.count(report.skippedRows.count, "row")) (below), as at the last sync") }
             return "Unchanged: the same bytes and settings as the last sync, which the store and the snapshot show;\n"
                 + "nothing was read (`faqsync sync --force` reads and re-embeds it anyway).\n" + table.render()
+                + skippedRowsSection(report)
         }
         table.add("source", "\(report.sourcePath) (sha256 \(report.sourceSHA256.prefix(12))…)")
         table.add("store", store)
@@ -192,12 +194,13 @@ enum Summary {
         table.add("templates", "\(report.templates)")
         table.add("duration", String(format: "%.3f s", report.durationS))
         if !report.skippedRows.isEmpty { table.add("skipped", "\(Self.count(report.skippedRows.count, "row")) (below); the rest synced") }
-        var text = (dryRun ? "Dry run, nothing written:\n" : "Sync complete:\n") + table.render()
-        if !report.skippedRows.isEmpty {
-            text += "\nskipped rows (fix them in the spreadsheet and save again; a template stored before keeps its last state):\n"
-                + report.skippedRows.map { "  - \($0.summary)" }.joined(separator: "\n")
-        }
-        return text
+        return (dryRun ? "Dry run, nothing written:\n" : "Sync complete:\n") + table.render() + skippedRowsSection(report)
+    }
+
+    static func skippedRowsSection(_ report: SyncReport) -> String {
+        guard !report.skippedRows.isEmpty else { return "" }
+        return "\nskipped rows (fix them in the spreadsheet and save again; a template stored before keeps its last state):\n"
+            + report.skippedRows.map { "  - \($0.summary)" }.joined(separator: "\n")
     }
 
     static func count(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }

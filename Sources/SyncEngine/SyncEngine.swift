@@ -31,26 +31,30 @@ struct SyncEngine: Sendable {
     /// Writes nothing and records no run (nothing happened).
     func unchangedFile(_ source: SyncSource) async throws -> SyncReport? {
         let startedAt = Date()
+        // Checks kept in a file of their own (CHECKS_PATH) may change while the FAQ does not:
+        // the full path runs them again.
+        if case .file = source.checks { return nil }
         guard store.exists(), let last = try await store.recentRuns(limit: 1).first, last.outcome == .succeeded,
               last.sourcePath == source.faqURL.path, let lastSHA256 = last.sourceSHA256,
               last.settingsSHA256 == source.settingsFingerprint(model: embedder.model),
               let current = try await store.currentVersion(), current.id == last.versionID, current.model == embedder.model
         else { return nil }
         let path = source.faqURL.path
-        let sha256 = try await BlockingExecutor.shared.run {
+        // A file that cannot be hashed (gone, unreadable) takes the full path, which reports it.
+        guard let sha256 = try? await BlockingExecutor.shared.run({
             let handle = try RegularFile.handle(path)
             defer { try? handle.close() }
             var hasher = ContentHash.Stream()
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
             return hasher.finalizeHex()
-        }
-        guard sha256 == lastSHA256 else { return nil }
+        }), sha256 == lastSHA256 else { return nil }
         var report = SyncReport(model: embedder.model, sourcePath: path, sourceSHA256: sha256)
         report.unchangedFile = true
         report.versionID = current.id
         report.templates = current.templateCount
         report.unchanged = current.templateCount
         report.skippedRows = SkippedRow.decodeList(last.skippedRowsJSON)
+        report.quarantined = try await store.quarantine(model: current.model)
         report.durationS = Date().timeIntervalSince(startedAt)
         return report
     }

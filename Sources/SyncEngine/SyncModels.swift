@@ -29,8 +29,13 @@ extension SyncSource {
     package func settingsFingerprint(model: ModelIdentity) -> String {
         let columns = reader.aliases.names.sorted { $0.key.rawValue < $1.key.rawValue }
             .map { "\($0.key.rawValue)=\($0.value.joined(separator: "|"))" }
+        let checksSource = switch checks {
+        case .workbookSheet: "checks: the workbook's sheet"
+        case .file(let url): "checks: \(url.path)"
+        case .none: "checks: none"
+        }
         return ContentHash.fields(["faqsync sync settings 1", model.name, model.version, String(model.dimension),
-                                   modelInput.rawValue, reader.sheetName ?? ""] + columns)
+                                   modelInput.rawValue, reader.sheetName ?? "", checksSource] + columns)
     }
 }
 
