@@ -60,6 +60,11 @@ struct ProviderCLITests {
         #expect(imported.status == 0, "\(imported.stderr)")
         let summary = try imported.json()
         #expect((summary["records"] as? Int, summary["matched_templates"] as? Int) == (201, 201))
+        // Each old id with faqsync's id and the sheet row: tmpl_NNN is data row NNN, sheet row NNN + 2.
+        let ids = try #require(summary["ids"] as? [[String: Any]])
+        #expect(ids.count == 201 && ids.allSatisfy { ($0["template_id"] as? String)?.hasPrefix("k") == true })
+        #expect(ids.filter { ($0["legacy_id"] as? String).flatMap { Int($0.dropFirst("tmpl_".count)) }.map { $0 + 2 } == $0["row"] as? Int }.count == 200,
+                "the old ids count data rows from row 2; tmpl_126 has the same text as the row-122 template, and maps to it")
 
         let server = try await FakeEmbeddingServer(dimension: 1024)
         let synced = try CLIProcess.run(["sync"] + common, environment: Self.environment(server))
