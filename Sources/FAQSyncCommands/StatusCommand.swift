@@ -11,7 +11,13 @@ import TemplateStore
 extension FAQSyncCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the store, its versions, the last sync, and check its integrity (exit 1 if it fails).")
+            abstract: "Show the store, its versions, the last sync and the snapshot, and check its integrity.",
+            discussion: """
+                For monitoring, the exit code says what is wrong: 0 all is well; 1 the store cannot be read, there is \
+                none, or it fails its integrity check; 3 the last sync failed (the last good state keeps serving); \
+                4 there is no snapshot showing the store as it is (missing, unreadable, or older than the store's \
+                last change; the next sync publishes it). When several hold, the lowest code is given.
+                """)
 
         @OptionGroup var common: CommonOptions
 
@@ -34,6 +40,8 @@ extension FAQSyncCommand {
             let integrity = try await store.checkIntegrity()
             let publication = try await store.lastSnapshotPublication()
             let snapshot = SnapshotStatus(path: configuration.snapshotPath, publication: publication)
+            let health = StatusHealth(integrityPassed: integrity.passed, lastRun: runs.first, hasCurrentVersion: versions.contains(where: \.isCurrent),
+                                      snapshot: snapshot, storeGeneration: try await store.generation())
             // The checks and the last cut-over decision, from the document the writer published
             // beside the snapshot (the store keeps no check results); those of the current version only.
             let published = try? SyncActivityFile(besideSnapshot: configuration.snapshotPath).read()
@@ -51,13 +59,13 @@ extension FAQSyncCommand {
                 recentSyncs: runs.map(RunOutput.init),
                 snapshot: snapshot,
                 integrity: IntegrityOutput(integrity),
-                checks: checks, cutOver: published?.cutOver)
+                checks: checks, cutOver: published?.cutOver, health: health)
             if common.json {
                 try JSONOutput.print(output)
             } else {
                 print(output.text)
             }
-            if !integrity.passed { throw ExitCode(1) }
+            if health.exitCode != 0 { throw ExitCode(health.exitCode) }
         }
     }
 }
@@ -127,11 +135,12 @@ struct StatusOutput: Encodable {
     let checks: CheckReport?
     /// The last decision on a new model version (held ones say why, with both scores).
     let cutOver: CutOverDecision?
+    let health: StatusHealth
 
     enum CodingKeys: String, CodingKey {
         case store, backend, currentVersion = "current_version", versions, lastRun = "last_run"
         case lastSuccess = "last_success", quarantined, skippedRows = "skipped_rows", recentSyncs = "recent_syncs", snapshot, integrity
-        case checks, cutOver = "cut_over"
+        case checks, cutOver = "cut_over", exitCode = "exit_code", problems
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -149,6 +158,8 @@ struct StatusOutput: Encodable {
         try c.encode(integrity, forKey: .integrity)
         try c.encode(checks, forKey: .checks)
         try c.encode(cutOver, forKey: .cutOver)
+        try c.encode(health.exitCode, forKey: .exitCode)
+        try c.encode(health.problems.map(\.text), forKey: .problems)
     }
 
     var text: String {
@@ -167,6 +178,7 @@ struct StatusOutput: Encodable {
         table.add("integrity", integrity.passed ? "passed (\(integrity.checkedTemplates) templates checked)" : "FAILED")
         if let checks { table.add("checks", Summary.render(checks).trimmingCharacters(in: .whitespaces).dropFirst("checks".count).trimmingCharacters(in: .whitespaces)) }
         if let cutOver, !cutOver.madeCurrent { table.add("new model", "HELD: \(cutOver.reason)") }
+        table.add("health", health.problems.isEmpty ? "ok" : health.problems.map { "\($0.text) (exit \($0.exitCode))" }.joined(separator: "; "))
         var text = "faqsync status\n" + table.render()
         text += "\nversions:\n" + versions.map { "  " + $0.line }.joined(separator: "\n")
         if !quarantined.isEmpty {
@@ -228,11 +240,46 @@ struct SnapshotStatus: Encodable {
         try c.encodeIfPresent(lastPublished?.publishedAt, forKey: .lastPublishedAt)
     }
 
+    /// Why the file does not show the store as it is now, or nil when it does.
+    func problem(storeGeneration: Int64) -> String? {
+        guard let fileGeneration else { return "no snapshot at \(path)" + (fileProblem.map { " (\($0))" } ?? "") }
+        guard let lastPublished else { return "the snapshot at \(path) was not published by this store" }
+        if fileGeneration != lastPublished.generation {
+            return "the snapshot at \(path) is generation \(fileGeneration), not the \(lastPublished.generation) this store published last"
+        }
+        if lastPublished.storeGeneration != storeGeneration { return "the snapshot at \(path) is older than the store's last change" }
+        return nil
+    }
+
     var line: String {
         if let fileGeneration, let fileTemplates {
             let stale = lastPublished.map { $0.generation != fileGeneration } ?? false
             return "\(path): generation \(fileGeneration), \(fileTemplates) templates" + (stale ? " (the store last published \(lastPublished!.generation))" : "")
         }
         return "\(path): \(fileProblem ?? "not published yet")"
+    }
+}
+
+/// What `status` reports to monitoring: each problem with its exit code, the lowest one given.
+struct StatusHealth {
+    struct Problem {
+        let exitCode: Int32
+        let text: String
+    }
+
+    let problems: [Problem]
+
+    var exitCode: Int32 { problems.map(\.exitCode).min() ?? 0 }
+
+    init(integrityPassed: Bool, lastRun: SyncActivity.Run?, hasCurrentVersion: Bool, snapshot: SnapshotStatus, storeGeneration: Int64) {
+        var problems: [Problem] = []
+        if !integrityPassed { problems.append(Problem(exitCode: 1, text: "the integrity check failed")) }
+        if lastRun?.outcome == .failed { problems.append(Problem(exitCode: 3, text: "the last sync failed")) }
+        if !hasCurrentVersion {
+            problems.append(Problem(exitCode: 4, text: "the store has no current version to publish"))
+        } else if let problem = snapshot.problem(storeGeneration: storeGeneration) {
+            problems.append(Problem(exitCode: 4, text: problem))
+        }
+        self.problems = problems
     }
 }

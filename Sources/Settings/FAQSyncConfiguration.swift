@@ -106,6 +106,12 @@ package struct FAQSyncConfiguration: Sendable {
 
     package static let defaultFAQPath = "data/faq-sample.xlsx"
     package static let defaultDatabaseName = "faqsync.db"
+
+    /// The snapshot's default path for the SQLite store at `path`: `x.db` → `x.snapshot`, any other
+    /// name with `.snapshot` added.
+    package static func snapshotPath(besideStore path: String) -> String {
+        path.hasSuffix(".db") ? String(path.dropLast(3)) + ".snapshot" : path + ".snapshot"
+    }
     package static let defaultOpenAIURL = "https://api.openai.com/v1"
     /// Bounds that keep a typo from becoming an outage (a 10^9-dimension vector, a zero timeout).
     static let batchSizeRange = 1...2_048
@@ -142,11 +148,15 @@ package struct FAQSyncConfiguration: Sendable {
         // Under systemd, StateDirectory= gives the store its home; elsewhere it lives beside the sample data.
         let defaultDatabase = settings.string("STATE_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/\(Self.defaultDatabaseName)" }
             ?? "data/\(Self.defaultDatabaseName)"
-        sqlitePath = options.db ?? settings.string("SQLITE_DB_PATH") ?? defaultDatabase
+        let namedDatabase = options.db ?? settings.string("SQLITE_DB_PATH")
+        sqlitePath = namedDatabase ?? defaultDatabase
         // Under systemd, RuntimeDirectory= (kept with RuntimeDirectoryPreserve=yes) holds the snapshot.
-        let defaultSnapshot = settings.string("RUNTIME_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/faqsync.snapshot" }
-            ?? "data/faqsync.snapshot"
-        snapshotPath = options.snapshot ?? settings.string("SNAPSHOT_PATH") ?? defaultSnapshot
+        let runtimeSnapshot = settings.string("RUNTIME_DIRECTORY").map { "\($0.split(separator: ":").first ?? "")/faqsync.snapshot" }
+        // Elsewhere a snapshot belongs to its store: a store named by --db or SQLITE_DB_PATH
+        // publishes beside itself (`x.db` → `x.snapshot`), so a sync of another store never
+        // overwrites the snapshot the default store's readers follow.
+        let besideStore = backend == .sqlite ? namedDatabase.map(Self.snapshotPath(besideStore:)) : nil
+        snapshotPath = options.snapshot ?? settings.string("SNAPSHOT_PATH") ?? runtimeSnapshot ?? besideStore ?? "data/faqsync.snapshot"
         sheetName = settings.string("FAQ_SHEET")
 
         var aliases = ColumnAliases.standard

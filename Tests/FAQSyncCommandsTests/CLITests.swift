@@ -135,11 +135,42 @@ struct CLITests {
         let hint = try #require(error["hint"] as? String)
         #expect(!hint.isEmpty && (error["message"] as? String)?.contains(hint) == true, "\(error)")
         let after = try CLIProcess.run(["status", "--db", db, "--json"])
-        #expect(after.status == 0)
+        #expect(after.status == 3, "the last sync failed: exit 3 for monitoring")
         let json = try after.json()
         #expect((json["current_version"] as? [String: Any])?["templates"] as? Int == before?["templates"] as? Int)
         #expect((json["last_run"] as? [String: Any])?["outcome"] as? String == "failed")
         #expect((json["last_success"] as? [String: Any])?["templates"] as? Int == 201)
+    }
+
+    /// Monitoring runs `status`: its exit code says what is wrong (documented in `status --help`
+    /// and README.md), and `--json` says the same in `exit_code` and `problems`.
+    @Test func statusExitCodesSayWhatIsWrong() throws {
+        defer { directory.remove() }
+        let faq = directory.file("faq.xlsx")
+        try FileManager.default.copyItem(at: Fixtures.sampleFAQ, to: faq)
+        let files = ["--faq", faq.path, "--db", db]
+        func status() throws -> (code: Int32, problems: [String]) {
+            let run = try CLIProcess.run(["status", "--json"] + files)
+            let json = try run.json()
+            #expect(json["exit_code"] as? Int == Int(run.status))
+            return (run.status, json["problems"] as? [String] ?? ["(none given)"])
+        }
+        #expect(try CLIProcess.run(["sync"] + files).status == 0)
+        #expect(try status() == (0, []))
+        #expect(try CLIProcess.run(["status"] + files).stdout.split(separator: "\n").contains { $0.hasPrefix("  health") && $0.hasSuffix(" ok") })
+
+        // The snapshot belongs to the store (beside it, as --db names it); without it, exit 4.
+        let snapshot = directory.path("store.snapshot")
+        try FileManager.default.removeItem(atPath: snapshot)
+        let missing = try status()
+        #expect(missing.code == 4 && missing.problems.first?.hasPrefix("no snapshot at \(snapshot)") == true, "\(missing)")
+        #expect(try CLIProcess.run(["sync"] + files).status == 0, "the next sync publishes it again")
+        #expect(try status() == (0, []))
+
+        // A failed sync: exit 3, while the last good state serves.
+        try XLSXWriter.table([["Тема", "Текст"], ["c", "s"]]).write(to: faq)
+        #expect(try CLIProcess.run(["sync"] + files).status == 1)
+        #expect(try status() == (3, ["the last sync failed"]))
     }
 
     /// A draft row is skipped and reported in `sync`, `sync --json` and `status`; the rest syncs.
@@ -257,8 +288,11 @@ struct StoreBackupTests {
         #expect(check == ["ok"])
         #expect(count == templates)
 
-        // The copy is a working store: status reads it, and it never overwrites a file.
-        #expect(try CLIProcess.run(["status", "--db", backupPath]).status == 0)
+        // The copy is a working store: status reads it whole (a backup has no snapshot beside it
+        // until a sync publishes one: exit 4), and it never overwrites a file.
+        let restored = try CLIProcess.run(["status", "--db", backupPath, "--json"])
+        let restoredIntegrity = try restored.json()["integrity"] as? [String: Any]
+        #expect(restored.status == 4 && restoredIntegrity?["passed"] as? Bool == true, "\(restored.stdout)")
         let again = try CLIProcess.run(["store", "backup", backupPath, "--db", db])
         #expect(again.status == 1)
         #expect(again.stderr.contains("exists already"))

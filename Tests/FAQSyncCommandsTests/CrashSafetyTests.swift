@@ -87,8 +87,10 @@ struct CrashSafetyTests {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
+            // Whole, always (no exit 1); exit 4 when the kill fell between the commit and the
+            // snapshot, which the next sync publishes.
             let status = try CLIProcess.run(["status", "--db", db], environment: environment)
-            #expect(status.status == 0, "round \(round): status after SIGKILL at \(delay)s: \(status.stdout)\(status.stderr)")
+            #expect([0, 4].contains(status.status), "round \(round): status after SIGKILL at \(delay)s: \(status.stdout)\(status.stderr)")
             let stored = try storedState()
             #expect(stored == lastComplete || stored == expected[target],
                     "round \(round): the store holds a mix of two states (\(stored?.count ?? 0) templates)")
