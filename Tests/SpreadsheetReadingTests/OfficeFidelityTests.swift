@@ -143,6 +143,90 @@ struct OfficeFidelityTests {
         #expect(table.rows.map(\.answer) == ["Here."])
     }
 
+    // MARK: What other programs write (a public test suite's workbooks, read as a reference reader does)
+
+    /// The standard layout (xl/workbook.xml, xl/worksheets/sheet1.xml, xl/sharedStrings.xml) with
+    /// this sheet data, these shared strings, and the zip entry names passed through `entryName`.
+    static func package(rows: String, strings: [String], entryName: (String) -> String = { $0 }) -> [(path: String, data: Data)] {
+        let main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        let relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+        let sheet = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"\(main)\"><sheetData>\(rows)</sheetData></worksheet>"
+        let sst = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><sst xmlns=\"\(main)\">" + strings.map { "<si><t>\($0)</t></si>" }.joined() + "</sst>"
+        let workbook = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"\(main)\" xmlns:r=\"\(relationships)\">"
+            + "<sheets><sheet name=\"FAQ\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
+        let workbookRels = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+            + "<Relationship Id=\"rId1\" Type=\"\(relationships)/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+            + "<Relationship Id=\"rId2\" Type=\"\(relationships)/sharedStrings\" Target=\"sharedStrings.xml\"/></Relationships>"
+        let rootRels = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+            + "<Relationship Id=\"rId1\" Type=\"\(relationships)/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
+        let contentTypes = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">"
+            + "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
+            + "<Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>"
+        return [("[Content_Types].xml", contentTypes), ("_rels/.rels", rootRels), ("xl/workbook.xml", workbook),
+                ("xl/_rels/workbook.xml.rels", workbookRels), ("xl/worksheets/sheet1.xml", sheet), ("xl/sharedStrings.xml", sst)]
+            .map { (entryName($0.0), Data($0.1.utf8)) }
+    }
+
+    static let headerRow = "<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c><c r=\"B1\" t=\"s\"><v>1</v></c><c r=\"C1\" t=\"s\"><v>2</v></c><c r=\"D1\" t=\"s\"><v>3</v></c></row>"
+    static let headerStrings = ["category", "subcategory", "question", "answer"]
+
+    func read(_ parts: [(path: String, data: Data)], _ name: String) throws -> FAQTable {
+        let url = directory.file(name)
+        try XLSXWriter.writePackage(parts, to: url)
+        return try SpreadsheetReader().read(url)
+    }
+
+    static let dataRow = "<row r=\"2\"><c r=\"A2\" t=\"s\"><v>4</v></c><c r=\"B2\" t=\"s\"><v>5</v></c><c r=\"C2\" t=\"s\"><v>6</v></c><c r=\"D2\" t=\"s\"><v>7</v></c></row>"
+    static let dataStrings = headerStrings + ["Cards", "Limits", "How do I raise my limit?", "In the app."]
+
+    /// Package part names are compared without regard to case: a relationship to
+    /// `sharedStrings.xml` finds `xl/SharedStrings.xml`, one to `worksheets/sheet1.xml` finds `XL/Worksheets/Sheet1.xml`.
+    @Test func partNamesDifferingOnlyInCaseAreTheSamePart() throws {
+        let table = try read(Self.package(rows: Self.headerRow + Self.dataRow, strings: Self.dataStrings) { name in
+            switch name {
+            case "xl/sharedStrings.xml": "xl/SharedStrings.xml"
+            case "xl/worksheets/sheet1.xml": "XL/Worksheets/Sheet1.xml"
+            default: name
+            }
+        }, "case.xlsx")
+        #expect(table.rows.map(\.question) == ["How do I raise my limit?"])
+    }
+
+    /// Some Windows tools write zip entry names with backslashes (`xl\workbook.xml`).
+    @Test func zipEntriesWithBackslashesAreFound() throws {
+        let table = try read(Self.package(rows: Self.headerRow + Self.dataRow, strings: Self.dataStrings) {
+            $0.replacingOccurrences(of: "/", with: "\\")
+        }, "backslashes.xlsx")
+        #expect(table.rows.map(\.answer) == ["In the app."])
+    }
+
+    /// `s=""` is the default style, not an error.
+    @Test func anEmptyStyleAttributeIsTheDefaultStyle() throws {
+        let row = "<row r=\"2\"><c r=\"A2\" t=\"s\" s=\"\"><v>4</v></c><c r=\"B2\" t=\"s\"><v>5</v></c><c r=\"C2\" t=\"s\"><v>6</v></c>"
+            + "<c r=\"D2\" t=\"s\"><v>7</v></c><c r=\"E2\" s=\"\"><v>42</v></c></row>"
+        let table = try read(Self.package(rows: Self.headerRow.replacingOccurrences(of: "</row>", with: "<c r=\"E1\" t=\"s\"><v>8</v></c></row>") + row,
+                                          strings: Self.dataStrings + ["note"]), "empty-style.xlsx")
+        #expect(table.rows.first?.category == "Cards")
+        #expect(table.rows.first?.metadata.first { $0.name == "note" }?.value == "42")
+    }
+
+    /// `_x000D_` followed by a line break is Windows' CR LF: one line break, not two.
+    @Test func anEscapedCarriageReturnBeforeALineBreakIsOneLineBreak() throws {
+        var strings = Self.dataStrings
+        strings[7] = "First line._x000D_\nSecond line."
+        let table = try read(Self.package(rows: Self.headerRow + Self.dataRow, strings: strings), "crlf.xlsx")
+        #expect(table.rows.first?.answer == "First line.\nSecond line.")
+    }
+
+    /// A cell typed `inlineStr` that carries its text in `<v>` rather than `<is>`.
+    @Test func anInlineStringCellWithAValueElementIsRead() throws {
+        let row = "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><v>Cards</v></c><c r=\"B2\" t=\"inlineStr\"><v>Limits</v></c>"
+            + "<c r=\"C2\" t=\"inlineStr\"><v>Inline question?</v></c><c r=\"D2\" t=\"inlineStr\"><is><t>Inline answer.</t></is></c></row>"
+        let table = try read(Self.package(rows: Self.headerRow + row, strings: Self.headerStrings), "inline-v.xlsx")
+        #expect(table.rows.map(\.question) == ["Inline question?"])
+        #expect(table.rows.map(\.answer) == ["Inline answer."])
+    }
+
     // MARK: Files that are not xlsx
 
     @Test func aPasswordProtectedWorkbookSaysToRemoveThePassword() throws {

@@ -63,7 +63,8 @@ struct WorksheetParser {
                             }
                         }
                         cellType = Self.cellType(parser, tag)
-                        if let range = parser.attributeRange("s", of: tag) {
+                        // `s=""` (some writers) is the default style, as Excel reads it.
+                        if let range = parser.attributeRange("s", of: tag), !range.isEmpty {
                             guard let style = BoundedInteger.parse(parser.bytes[range], maximum: SheetDimensions.maxStyles) else {
                                 throw outOfRange(part: part, row: rowNumber,
                                                  "the style index s=\"\(parser.string(range).prefix(40))\" of cell \(CellReference.letters(forColumn: column))\(rowNumber) is not a number up to \(SheetDimensions.maxStyles)")

@@ -21,6 +21,11 @@ enum XstringEscapes {
                 if UTF16.isLeadSurrogate(unit), let trail = codeUnit(bytes, at: index + 7), UTF16.isTrailSurrogate(trail) {
                     let scalar = Unicode.Scalar(0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(trail) - 0xDC00))
                     if let scalar { append(scalar, to: &output); index += 14; changed = true; continue }
+                } else if unit == 0x0D, index + 7 < bytes.count, bytes[index + 7] == UInt8(ascii: "\n") {
+                    // `_x000D_` then a line feed is Windows' CR LF: one line break, as Excel shows it.
+                    index += 7
+                    changed = true
+                    continue
                 } else if let scalar = Unicode.Scalar(unit) {
                     append(scalar, to: &output)
                     index += 7

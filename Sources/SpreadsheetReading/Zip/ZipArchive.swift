@@ -68,7 +68,20 @@ final class ZipArchive {
         try readCentralDirectory()
     }
 
-    func entry(_ path: String) -> Entry? { indexByPath[path].map { entries[$0] } }
+    /// The entry at a part name as a relationship names it. Part names are compared as the Open
+    /// Packaging Conventions say, ignoring ASCII case (`SharedStrings.xml` is `sharedStrings.xml`),
+    /// and a `\` some Windows tools write between folders is a `/`.
+    func entry(_ path: String) -> Entry? { indexByPath[Self.key(path)].map { entries[$0] } }
+
+    static func key(_ path: String) -> String {
+        String(decoding: path.utf8.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "\\"): UInt8(ascii: "/")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+            default: byte
+            }
+        }, as: UTF8.self)
+    }
 
     // MARK: The central directory
 
@@ -138,7 +151,7 @@ final class ZipArchive {
             let path = String(decoding: bytes[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self)
             let entry = Entry(path: path, method: u16(position + 10), flags: u16(position + 8), crc32: u32(position + 16),
                               compressedSize: compressed, uncompressedSize: uncompressed, localHeaderOffset: localOffset)
-            if indexByPath[path] == nil { indexByPath[path] = entries.count }
+            if indexByPath[Self.key(path)] == nil { indexByPath[Self.key(path)] = entries.count }
             entries.append(entry)
             position = next
         }
