@@ -14,7 +14,7 @@ enum DaemonBenchmarks {
         guard FileManager.default.isExecutableFile(atPath: faqsync.path) else {
             print("build faqsync first: swift build -c release --product faqsync"); return
         }
-        print("Save-to-searchable through `faqsync watch` (debounce 500 ms), reader in another process")
+        print("Save-to-searchable through `faqsync watch`: a save renamed into place (no debounce), reader in another process")
         print("templates | N | searchable p50 ms | max ms | on the FAQ team's page p50 ms | max ms")
         let cases: [(Int, URL)] = [(201, Fixtures.faq)] + (quick ? [] : [(10_000, directory.appendingPathComponent("generated-10000.xlsx"))])
         for (count, source) in cases {
