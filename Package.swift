@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "Reconciliation",
             dependencies: [
-                "SpreadsheetReading",
+                "SpreadsheetReading", "SystemIO",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

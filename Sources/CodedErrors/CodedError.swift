@@ -20,13 +20,9 @@ extension CodedError {
 }
 
 /// An error kept as what it said, for a `Sendable` error type that wraps one whose type is not
-/// known to be `Sendable` (a driver's error, a decoding error). Its code is kept when it had one.
+/// known to be `Sendable` (a driver's error, a decoding error).
 public struct CapturedError: Error, Sendable, CustomStringConvertible {
     public let description: String
-    public let errorCode: String?
 
-    public init(_ error: any Error) {
-        description = String(describing: error)
-        errorCode = (error as? any CodedError)?.errorCode
-    }
+    public init(_ error: any Error) { description = String(describing: error) }
 }

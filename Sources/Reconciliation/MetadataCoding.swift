@@ -14,14 +14,3 @@ package enum MetadataCoding {
         (try? JSONDecoder().decode([MetadataEntry].self, from: Data(text.utf8))) ?? []
     }
 }
-
-/// The one JSON encoding of arrays the stores keep as text: sorted keys, slashes as they are,
-/// `[]` for none, so equal values are equal bytes on every backend.
-enum StoredJSON {
-    static func array<T: Encodable>(_ values: [T]) -> String {
-        guard !values.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(values), as: UTF8.self)) ?? "[]"
-    }
-}

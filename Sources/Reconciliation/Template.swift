@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SystemIO
 import SpreadsheetReading
 
 /// An FAQ template ready to reconcile: its identity, its fields, the exact text sent to the
@@ -115,6 +116,16 @@ package enum ContentHash {
     private static func update(_ hasher: inout SHA256, with text: String) {
         var text = text
         text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The SHA-256 of the regular file at `path` as it is now, read in 1 MiB chunks. Blocking:
+    /// call it on the blocking executor.
+    package static func sha256Hex(ofFileAt path: String) throws -> String {
+        let handle = try RegularFile.handle(path)
+        defer { try? handle.close() }
+        var hasher = Stream()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+        return hasher.finalizeHex()
     }
 
     /// Incremental SHA-256 of bytes read in chunks (a file), as lowercase hex.

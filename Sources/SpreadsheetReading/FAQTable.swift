@@ -56,12 +56,7 @@ package struct FAQRow: Sendable, Hashable {
 package struct SkippedRow: Sendable, Hashable, Codable {
     /// A list of skipped rows as the JSON text a store keeps with its sync run (sorted keys,
     /// slashes as they are, `[]` for none): the one place that list is encoded and decoded.
-    package static func encodeList(_ rows: [SkippedRow]) -> String {
-        guard !rows.isEmpty else { return "[]" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(rows), as: UTF8.self)) ?? "[]"
-    }
+    package static func encodeList(_ rows: [SkippedRow]) -> String { StoredJSON.array(rows) }
 
     package static func decodeList(_ text: String) -> [SkippedRow] {
         (try? JSONDecoder().decode([SkippedRow].self, from: Data(text.utf8))) ?? []

@@ -35,9 +35,15 @@ package struct SnapshotPublication: Sendable {
         guard store.exists(), let version = try await store.currentVersion(), let last = try await store.lastSnapshotPublication()
         else { return false }
         let storeGeneration = try await store.generation()
-        guard last.storeGeneration == storeGeneration, last.versionID == version.id, last.path == fileWriter.path else { return false }
+        guard last.storeGeneration == storeGeneration else { return false }
         let fileWriter = self.fileWriter
-        return try await BlockingExecutor.shared.run { fileWriter.existingGeneration() } == last.generation
+        return shows(last, of: version, fileGeneration: try await BlockingExecutor.shared.run { fileWriter.existingGeneration() })
+    }
+
+    /// Whether the file at the path is `last`, the publication of `version` (the generation the
+    /// file has, nil when it has none).
+    private func shows(_ last: PublishedSnapshot, of version: StoredVersion, fileGeneration: UInt64?) -> Bool {
+        last.versionID == version.id && last.path == fileWriter.path && fileGeneration == last.generation
     }
 
     /// After a sync: nothing when the file already shows the store as it is; otherwise the
@@ -48,12 +54,11 @@ package struct SnapshotPublication: Sendable {
         let storeGeneration = try await store.generation()
         let last = try await store.lastSnapshotPublication()
         let fileGeneration = fileWriter.existingGeneration()
-        if let last, last.storeGeneration == storeGeneration, last.versionID == version.id, last.path == fileWriter.path,
-           fileGeneration == last.generation {
+        if let last, last.storeGeneration == storeGeneration, shows(last, of: version, fileGeneration: fileGeneration) {
             return nil
         }
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
-           last.versionID == version.id, last.path == fileWriter.path, fileGeneration == last.generation,
+           shows(last, of: version, fileGeneration: fileGeneration),
            let patched = try? Self.patch(snapshotAt: fileWriter.path, with: changes) {
             return try await publish(patched, version: version, storeGeneration: storeGeneration)
         }

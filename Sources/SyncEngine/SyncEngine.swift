@@ -41,13 +41,8 @@ struct SyncEngine: Sendable {
         else { return nil }
         let path = source.faqURL.path
         // A file that cannot be hashed (gone, unreadable) takes the full path, which reports it.
-        guard let sha256 = try? await BlockingExecutor.shared.run({
-            let handle = try RegularFile.handle(path)
-            defer { try? handle.close() }
-            var hasher = ContentHash.Stream()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
-            return hasher.finalizeHex()
-        }), sha256 == lastSHA256 else { return nil }
+        guard let sha256 = try? await BlockingExecutor.shared.run({ try ContentHash.sha256Hex(ofFileAt: path) }),
+              sha256 == lastSHA256 else { return nil }
         var report = SyncReport(model: embedder.model, sourcePath: path, sourceSHA256: sha256)
         report.unchangedFile = true
         report.versionID = current.id

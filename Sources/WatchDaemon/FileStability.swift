@@ -43,12 +43,6 @@ package enum FileStability {
 /// touch) of the content already synced. Blocking reads: on the blocking executor.
 enum FileHashing {
     static func sha256(of path: String) async throws -> String {
-        try await BlockingExecutor.shared.run {
-            let handle = try RegularFile.handle(path)
-            defer { try? handle.close() }
-            var hasher = ContentHash.Stream()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
-            return hasher.finalizeHex()
-        }
+        try await BlockingExecutor.shared.run { try ContentHash.sha256Hex(ofFileAt: path) }
     }
 }
