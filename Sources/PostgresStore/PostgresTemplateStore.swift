@@ -469,7 +469,7 @@ package final class PostgresTemplateStore: TemplateStore {
                   .int(run.quarantined), .text(host), .text(run.skippedRowsJSON), run.settingsSHA256.map { .text($0) }]).integer(0, 0)
     }
 
-    package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
+    package func recentRuns(limit: Int, includingChanges: Bool) async throws -> [SyncRunRecord] {
         try await run { connection in
             let result = try connection.execute("""
                 SELECT id, started_at, finished_at, source_path, source_sha256, version_id, outcome, new_count, modified_count,
@@ -477,15 +477,17 @@ package final class PostgresTemplateStore: TemplateStore {
                        template_count, tokens, quarantined_count, error, skipped_rows, settings_sha256
                 FROM sync_runs ORDER BY id DESC LIMIT $1
                 """, [.int(limit)])
-            let changeRows = try connection.execute("""
-                SELECT run_id, template_id, question, kind FROM sync_changes
-                WHERE run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT $1) ORDER BY run_id, position
-                """, [.int(limit)])
             var changes: [Int64: [SyncChange]] = [:]
-            for row in 0..<changeRows.rowCount {
-                guard let kind = SyncChange.Kind(rawValue: changeRows.string(row, 3)) else { continue }
-                changes[changeRows.integer(row, 0), default: []].append(
-                    SyncChange(templateID: changeRows.string(row, 1), question: changeRows.string(row, 2), kind: kind))
+            if includingChanges {
+                let changeRows = try connection.execute("""
+                    SELECT run_id, template_id, question, kind FROM sync_changes
+                    WHERE run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT $1) ORDER BY run_id, position
+                    """, [.int(limit)])
+                for row in 0..<changeRows.rowCount {
+                    guard let kind = SyncChange.Kind(rawValue: changeRows.string(row, 3)) else { continue }
+                    changes[changeRows.integer(row, 0), default: []].append(
+                        SyncChange(templateID: changeRows.string(row, 1), question: changeRows.string(row, 2), kind: kind))
+                }
             }
             return (0..<result.rowCount).map { row in
                 var run = SyncRunRecord(startedAt: result.date(row, 1), finishedAt: result.date(row, 2), sourcePath: result.string(row, 3),

@@ -524,10 +524,10 @@ package final class SQLiteTemplateStore: TemplateStore {
         _ = try await write { db in try Self.insert(failedRun, in: db) }
     }
 
-    package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
+    package func recentRuns(limit: Int, includingChanges: Bool) async throws -> [SyncRunRecord] {
         try await read { db in
             var changes: [Int64: [SyncChange]] = [:]
-            let changeRows = try Row.fetchAll(db, sql: """
+            let changeRows = !includingChanges ? [] : try Row.fetchAll(db, sql: """
                 SELECT c.run_id, c.template_id, c.question, c.kind FROM sync_changes c
                 WHERE c.run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT ?) ORDER BY c.run_id, c.rowid
                 """, arguments: [limit])

@@ -39,8 +39,14 @@ public enum LexicalLayout {
     }
 }
 
-/// Builds the lexical section from each template's question and answer terms.
-public enum LexicalIndexBuilder {
+/// Builds the lexical section, one template at a time in snapshot order: from its tokenised
+/// terms, or (`add(templateAt:of:)`) from a previous section, so an unchanged template is not
+/// tokenised again. Terms are keyed by their UTF-8 bytes, as readers look them up, which also
+/// spares the Unicode-normalising `String` hash for every posting.
+///
+/// Both ways give the same bytes for the same texts: a patched snapshot's section is the one a
+/// full rebuild writes (frequencies and lengths are capped when they are counted, not when written).
+public struct LexicalIndexBuilder {
     public struct FieldTerms: Sendable {
         public let question: [String]
         public let answer: [String]
@@ -50,67 +56,164 @@ public enum LexicalIndexBuilder {
         }
     }
 
-    public static func build(_ templates: [FieldTerms], path: String) throws -> [UInt8] {
-        // term → [(template, question tf, answer tf)], templates visited in order.
-        var postings: [String: [(UInt32, UInt16, UInt16)]] = [:]
-        var lengths: [UInt8] = []
-        lengths.reserveCapacity(templates.count * LexicalLayout.lengthEntrySize)
-        var totalQuestion = 0.0, totalAnswer = 0.0
-        for (index, fields) in templates.enumerated() {
-            var frequencies: [String: (question: Int, answer: Int)] = [:]
-            for term in fields.question { frequencies[term, default: (0, 0)].question += 1 }
-            for term in fields.answer { frequencies[term, default: (0, 0)].answer += 1 }
-            for (term, frequency) in frequencies {
-                postings[term, default: []].append((UInt32(index), capped(frequency.question), capped(frequency.answer)))
-            }
-            appendLE(capped(fields.question.count), to: &lengths)
-            appendLE(capped(fields.answer.count), to: &lengths)
-            totalQuestion += Double(fields.question.count)
-            totalAnswer += Double(fields.answer.count)
+    /// A posting: template, question frequency, answer frequency.
+    typealias Posting = (template: UInt32, question: UInt16, answer: UInt16)
+
+    private var termIDs: [[UInt8]: Int] = [:]
+    private var terms: [[UInt8]] = []
+    private var postings: [[Posting]] = []
+    private var lengths: [UInt8] = []
+    private var totalQuestion = 0.0, totalAnswer = 0.0
+    /// Templates added so far.
+    public private(set) var count = 0
+
+    public init(expectedTemplates: Int = 0) {
+        lengths.reserveCapacity(expectedTemplates * LexicalLayout.lengthEntrySize)
+    }
+
+    /// The section of `templates`, all tokenised.
+    public static func build(_ templates: [FieldTerms], path: String) throws -> LexicalSectionBytes {
+        var builder = LexicalIndexBuilder(expectedTemplates: templates.count)
+        for fields in templates { builder.add(fields) }
+        return try builder.section(path: path)
+    }
+
+    /// Adds the next template from its tokenised terms.
+    public mutating func add(_ fields: FieldTerms) {
+        var frequencies: [[UInt8]: (question: Int, answer: Int)] = [:]
+        for term in fields.question { frequencies[Array(term.utf8), default: (0, 0)].question += 1 }
+        for term in fields.answer { frequencies[Array(term.utf8), default: (0, 0)].answer += 1 }
+        let template = UInt32(truncatingIfNeeded: count)
+        for (term, frequency) in frequencies {
+            postings[id(of: term)].append((template, capped(frequency.question), capped(frequency.answer)))
         }
-        let terms = postings.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let postingCount = postings.values.reduce(0) { $0 + $1.count }
-        let termBytes = terms.reduce(0) { $0 + $1.utf8.count }
-        guard let length = LexicalLayout.length(terms: terms.count, count: templates.count, postings: postingCount, termBytes: termBytes),
-              length <= Int(UInt32.max), UInt32(exactly: templates.count) != nil else {
-            throw SnapshotError(code: .tooLarge, path: path, message: "the lexical index of \(templates.count) templates exceeds the 4 GiB a section holds")
+        appendLengths(question: capped(fields.question.count), answer: capped(fields.answer.count))
+    }
+
+    /// Adds the next template with the terms template `index` has in `previous`'s section.
+    /// Use one `LexicalReuse` with one builder: it remembers which of this builder's terms each of
+    /// its terms is.
+    public mutating func add(templateAt index: Int, of previous: inout LexicalReuse) {
+        let template = UInt32(truncatingIfNeeded: count)
+        for entry in previous.entries[previous.starts[index]..<previous.starts[index + 1]] {
+            var termID = previous.builderIDs[Int(entry.term)]
+            if termID < 0 {
+                termID = id(of: previous.view.termBytes(entry: Int(entry.term)))
+                previous.builderIDs[Int(entry.term)] = termID
+            }
+            postings[termID].append((template, entry.question, entry.answer))
+        }
+        let lengths = previous.view.lengths(index)
+        appendLengths(question: UInt16(clamping: lengths.question), answer: UInt16(clamping: lengths.answer))
+    }
+
+    private mutating func id(of term: [UInt8]) -> Int {
+        if let known = termIDs[term] { return known }
+        let id = terms.count
+        termIDs[term] = id
+        terms.append(term)
+        postings.append([])
+        return id
+    }
+
+    private mutating func appendLengths(question: UInt16, answer: UInt16) {
+        appendLE(question, to: &lengths)
+        appendLE(answer, to: &lengths)
+        totalQuestion += Double(question)
+        totalAnswer += Double(answer)
+        count += 1
+    }
+
+    /// The section's bytes. Throws when it would exceed what the format holds.
+    public func section(path: String) throws -> LexicalSectionBytes {
+        let order = terms.indices.filter { !postings[$0].isEmpty }.sorted { terms[$0].lexicographicallyPrecedes(terms[$1]) }
+        let postingCount = order.reduce(0) { $0 + postings[$1].count }
+        let termBytes = order.reduce(0) { $0 + terms[$1].count }
+        guard let length = LexicalLayout.length(terms: order.count, count: count, postings: postingCount, termBytes: termBytes),
+              length <= Int(UInt32.max), UInt32(exactly: count) != nil else {
+            throw SnapshotError(code: .tooLarge, path: path, message: "the lexical index of \(count) templates exceeds the 4 GiB a section holds")
         }
         var section: [UInt8] = []
         section.reserveCapacity(length)
-        appendLE(UInt32(terms.count), to: &section)
-        appendLE(UInt32(templates.count), to: &section)
+        appendLE(UInt32(order.count), to: &section)
+        appendLE(UInt32(count), to: &section)
         appendLE(UInt32(postingCount), to: &section)
         appendLE(UInt32(termBytes), to: &section)
-        let count = max(1, templates.count)
-        appendLE(Float(totalQuestion / Double(count)).bitPattern, to: &section)
-        appendLE(Float(totalAnswer / Double(count)).bitPattern, to: &section)
+        let divisor = Double(max(1, count))
+        appendLE(Float(totalQuestion / divisor).bitPattern, to: &section)
+        appendLE(Float(totalAnswer / divisor).bitPattern, to: &section)
         section += lengths
         var termOffset: UInt32 = 0, postingStart: UInt32 = 0
-        for term in terms {
-            let list = postings[term] ?? []
+        for term in order {
             appendLE(termOffset, to: &section)
-            appendLE(UInt32(term.utf8.count), to: &section)
+            appendLE(UInt32(terms[term].count), to: &section)
             appendLE(postingStart, to: &section)
-            appendLE(UInt32(list.count), to: &section)
-            termOffset += UInt32(term.utf8.count)
-            postingStart += UInt32(list.count)
+            appendLE(UInt32(postings[term].count), to: &section)
+            termOffset += UInt32(terms[term].count)
+            postingStart += UInt32(postings[term].count)
         }
-        for term in terms {
-            for (template, question, answer) in postings[term] ?? [] {
-                appendLE(template, to: &section)
-                appendLE(question, to: &section)
-                appendLE(answer, to: &section)
+        for term in order {
+            for posting in postings[term] {
+                appendLE(posting.template, to: &section)
+                appendLE(posting.question, to: &section)
+                appendLE(posting.answer, to: &section)
             }
         }
-        for term in terms { section += Array(term.utf8) }
-        return section
+        for term in order { section += terms[term] }
+        return LexicalSectionBytes(bytes: section, templateCount: count)
     }
 
-    private static func capped(_ value: Int) -> UInt16 { UInt16(clamping: value) }
+    private func capped(_ value: Int) -> UInt16 { UInt16(clamping: value) }
+}
 
-    private static func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+/// A built lexical section and the templates it covers.
+public struct LexicalSectionBytes: Sendable {
+    public let bytes: [UInt8]
+    public let templateCount: Int
+}
+
+/// A previous lexical section inverted once, by template, so `LexicalIndexBuilder` can take an
+/// unchanged template's terms from it in time proportional to that template's postings. Points
+/// into the previous snapshot's mapping: keep the mapping alive while it is used.
+public struct LexicalReuse {
+    let view: LexicalView
+    /// Template `i`'s entries are `entries[starts[i]..<starts[i + 1]]`.
+    let starts: [Int]
+    let entries: [(term: UInt32, question: UInt16, answer: UInt16)]
+    /// The builder's id for each of the view's terms, -1 until first used.
+    var builderIDs: [Int]
+
+    /// Templates in the previous section.
+    public var count: Int { view.count }
+
+    public init(_ view: LexicalView) {
+        self.view = view
+        // Two passes over the postings: count per template, then place. A damaged posting (one
+        // naming a template beyond the section) is left out, as readers leave it out.
+        var counts = [Int](repeating: 0, count: view.count + 1)
+        for term in 0..<view.termCount {
+            for posting in view.postingRange(entry: term) {
+                if let found = view.posting(posting) { counts[found.template + 1] += 1 }
+            }
+        }
+        for index in 0..<view.count { counts[index + 1] += counts[index] }
+        var next = counts
+        var entries = [(term: UInt32, question: UInt16, answer: UInt16)](repeating: (0, 0, 0), count: counts[view.count])
+        for term in 0..<view.termCount {
+            for posting in view.postingRange(entry: term) {
+                guard let found = view.posting(posting) else { continue }
+                entries[next[found.template]] = (UInt32(term), UInt16(clamping: found.question), UInt16(clamping: found.answer))
+                next[found.template] += 1
+            }
+        }
+        starts = counts
+        self.entries = entries
+        builderIDs = [Int](repeating: -1, count: view.termCount)
     }
+}
+
+private func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
 }
 
 /// Read access to a validated lexical section. Opening checks the counts against the section's
@@ -193,7 +296,15 @@ public struct LexicalView: @unchecked Sendable {
         return (u32(0), u32(4), u32(8), u32(12))
     }
 
-    private func postingRange(entry index: Int) -> Range<Int> {
+    /// The UTF-8 bytes of directory entry `index`'s term; empty for a damaged entry.
+    func termBytes(entry index: Int) -> [UInt8] {
+        let entry = entry(index)
+        guard entry.termOffset <= termBytes, entry.termLength <= termBytes - entry.termOffset else { return [] }
+        let start = termsStart + entry.termOffset
+        return Array(section[start..<(start + entry.termLength)])
+    }
+
+    func postingRange(entry index: Int) -> Range<Int> {
         let entry = entry(index)
         guard entry.first <= postingCount, entry.postings <= postingCount - entry.first else { return 0..<0 }
         return entry.first..<(entry.first + entry.postings)

@@ -64,11 +64,11 @@ public enum SnapshotEncoder {
 
     /// - Throws: `SnapshotError` with code `.io` when a write fails, `.tooLarge` when the model
     ///   or the templates do not fit the format (checked before anything is written).
-    /// - Parameter lexical: each template's question and answer terms, in template order, for
-    ///   the lexical section (format version 2); nil writes a version 1 file without one (kept for
-    ///   the tests of version 1 readers).
+    /// - Parameter lexicalSection: the lexical section for these templates, in their order
+    ///   (`LexicalIndexBuilder`), for format version 2; nil writes a version 1 file without one
+    ///   (kept for the tests of version 1 readers).
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
-                             model: Model, templates: [SnapshotTemplate], lexical: [LexicalIndexBuilder.FieldTerms]?) throws {
+                             model: Model, templates: [SnapshotTemplate], lexicalSection: LexicalSectionBytes?) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
         }
@@ -102,12 +102,11 @@ public enum SnapshotEncoder {
             }
         }
         let stringsOffset = indexOffset + indexLength
-        var lexicalSection: [UInt8]?
-        if let lexical {
-            guard lexical.count == templates.count else {
-                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical terms cover \(lexical.count) templates, not \(templates.count)")
+        if let lexicalSection {
+            // The section's own count must be the header's, or readers refuse the file.
+            guard lexicalSection.templateCount == templates.count else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical section covers \(lexicalSection.templateCount) templates, not \(templates.count)")
             }
-            lexicalSection = try LexicalIndexBuilder.build(lexical, path: path)
         }
         let stringsEnd = stringsOffset + strings.count
         let lexicalOffset = (stringsEnd + SnapshotLayout.lexicalAlignment - 1) / SnapshotLayout.lexicalAlignment * SnapshotLayout.lexicalAlignment
@@ -130,7 +129,7 @@ public enum SnapshotEncoder {
         header.replaceSubrange(SnapshotLayout.Offset.modelVersion..<(SnapshotLayout.Offset.modelVersion + model.version.utf8.count), with: Array(model.version.utf8))
         if let lexicalSection {
             put(UInt64(lexicalOffset), at: SnapshotLayout.Offset.lexicalOffset, in: &header)
-            put(UInt64(lexicalSection.count), at: SnapshotLayout.Offset.lexicalLength, in: &header)
+            put(UInt64(lexicalSection.bytes.count), at: SnapshotLayout.Offset.lexicalLength, in: &header)
         }
         if let weight = model.hybridDenseWeight {
             put(UInt32(1), at: SnapshotLayout.Offset.fusionRecorded, in: &header)
@@ -148,8 +147,8 @@ public enum SnapshotEncoder {
         var fileSize = stringsEnd
         if let lexicalSection {
             try writer.append([UInt8](repeating: 0, count: lexicalOffset - stringsEnd))
-            try writer.append(lexicalSection)
-            fileSize = lexicalOffset + lexicalSection.count
+            try writer.append(lexicalSection.bytes)
+            fileSize = lexicalOffset + lexicalSection.bytes.count
         }
         try writer.flush()
 

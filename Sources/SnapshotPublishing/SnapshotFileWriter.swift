@@ -34,17 +34,20 @@ package struct SnapshotFileWriter: Sendable {
     ///
     /// - Parameter lexicalIndex: build the lexical section (format version 2), the default;
     ///   false writes a version 1 file, for the tests of readers that must keep reading those.
+    /// - Parameter previous: the snapshot these templates patch, to take the terms of those that
+    ///   did not change from its lexical section instead of tokenising them again.
     package func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
-                        now: Date = Date(), lexicalIndex: Bool = true) throws -> UInt64 {
+                        now: Date = Date(), lexicalIndex: Bool = true, previous: PreviousTerms? = nil) throws -> UInt64 {
         let generation = max(minimumGeneration, (existingGeneration() ?? 0) + 1)
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }
+        let lexicalSection = lexicalIndex ? try Self.lexicalSection(of: templates, previous: previous, path: path) : nil
         do {
             try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
                 try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
                                           createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates,
-                                          lexical: lexicalIndex ? Self.terms(of: templates) : nil)
+                                          lexicalSection: lexicalSection)
             }
         } catch let failure as AtomicFile.Failure {
             throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
@@ -86,6 +89,29 @@ package struct SnapshotFileWriter: Sendable {
                             model: "\(header.modelName) \(header.modelVersion)")
     }
 
+    /// The lexical section of `templates`: the terms of a template `previous` holds are taken
+    /// from its section; the others are tokenised, in parallel chunks.
+    package static func lexicalSection(of templates: [SnapshotTemplate], previous: PreviousTerms?, path: String) throws -> LexicalSectionBytes {
+        var reuse = previous.flatMap { previous in previous.mapping.view.lexical.map(LexicalReuse.init) }
+        let reusable = reuse?.count ?? 0
+        let previousIndices: [Int?] = templates.indices.map { index in
+            guard let previous, index < previous.indices.count, let found = previous.indices[index], found < reusable else { return nil }
+            return found
+        }
+        let fresh = terms(of: templates.indices.filter { previousIndices[$0] == nil }.map { templates[$0] })
+        var builder = LexicalIndexBuilder(expectedTemplates: templates.count)
+        var nextFresh = 0
+        for index in templates.indices {
+            if let found = previousIndices[index], reuse != nil {
+                builder.add(templateAt: found, of: &reuse!)
+            } else {
+                builder.add(fresh[nextFresh])
+                nextFresh += 1
+            }
+        }
+        return try builder.section(path: path)
+    }
+
     /// Each template's question and answer terms, tokenised in parallel chunks (a tokenizer per
     /// chunk: Snowball's stemmers are not thread-safe).
     static func terms(of templates: [SnapshotTemplate]) -> [LexicalIndexBuilder.FieldTerms] {
@@ -100,6 +126,20 @@ package struct SnapshotFileWriter: Sendable {
             })
         }
         return results.joined()
+    }
+}
+
+/// The snapshot a publication patches, and for each template to publish the index it has there
+/// when its question and answer are unchanged (nil: tokenise it). The mapping stays open until
+/// the new file is written.
+package struct PreviousTerms: @unchecked Sendable {
+    // @unchecked: the mapping is read-only and immutable once made.
+    package let mapping: SnapshotMapping
+    package let indices: [Int?]
+
+    package init(mapping: SnapshotMapping, indices: [Int?]) {
+        self.mapping = mapping
+        self.indices = indices
     }
 }
 

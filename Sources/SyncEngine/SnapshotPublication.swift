@@ -60,19 +60,21 @@ package struct SnapshotPublication: Sendable {
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
            shows(last, of: version, fileGeneration: fileGeneration),
            let patched = try? Self.patch(snapshotAt: fileWriter.path, with: changes) {
-            return try await publish(patched, version: version, storeGeneration: storeGeneration)
+            return try await publish(patched.templates, version: version, storeGeneration: storeGeneration, previous: patched.previous)
         }
         return try await publishCurrentVersion()
     }
 
-    private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64) async throws -> PublishedSnapshot {
+    private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64,
+                         previous: PreviousTerms? = nil) async throws -> PublishedSnapshot {
         let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
         let fileWriter = self.fileWriter
         let now = Date()
         let generation = try await BlockingExecutor.shared.run {
-            try fileWriter.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now)
+            try fileWriter.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now,
+                                  previous: previous)
         }
         let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: templates.count,
                                                path: fileWriter.path, publishedAt: now, storeGeneration: storeGeneration)
@@ -80,31 +82,36 @@ package struct SnapshotPublication: Sendable {
         return record
     }
 
-    /// The templates of the snapshot at `path` with `changes` applied, in the writer's order (by
-    /// template id, bytewise). Throws when the file cannot serve as the base.
-    static func patch(snapshotAt path: String, with changes: StoreChanges) throws -> [SnapshotTemplate] {
+    /// The snapshot at `path` with `changes` applied: its templates in the writer's order (by
+    /// template id, bytewise), and the previous snapshot's terms for those whose question and
+    /// answer did not change. Throws when the file cannot serve as the base.
+    static func patch(snapshotAt path: String, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
         let mapping = try SnapshotMapping(path: path)
         let view = mapping.view
         guard view.dimension == changes.model.dimension else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the previous snapshot has another dimension")
         }
-        var byID: [String: SnapshotTemplate] = [:]
+        // Each template with its index in the previous snapshot while its terms still apply.
+        var byID: [String: (template: SnapshotTemplate, previousIndex: Int?)] = [:]
         byID.reserveCapacity(view.count + changes.inserts.count)
         for index in 0..<view.count {
             let template = SnapshotTemplate(view: view, index: index)
-            byID[template.id] = template
+            byID[template.id] = (template, index)
         }
         for id in changes.deletions { byID[id] = nil }
-        for stored in changes.inserts + changes.vectorUpdates { byID[stored.id] = SnapshotTemplate(stored) }
+        for stored in changes.inserts + changes.vectorUpdates { byID[stored.id] = (SnapshotTemplate(stored), nil) }
         for stored in changes.fieldUpdates {
-            guard let previous = byID[stored.id] else {
+            guard let (previous, previousIndex) = byID[stored.id] else {
                 throw SnapshotError(code: .inconsistent, path: path, message: "template \(stored.id) is missing from the previous snapshot")
             }
-            byID[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
-                                               question: stored.question, answer: stored.answer,
-                                               metadataJSON: stored.metadataJSON, vector: previous.vector)
+            let sameTerms = previous.question == stored.question && previous.answer == stored.answer
+            byID[stored.id] = (SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                                question: stored.question, answer: stored.answer,
+                                                metadataJSON: stored.metadataJSON, vector: previous.vector),
+                               sameTerms ? previousIndex : nil)
         }
-        return byID.values.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+        let ordered = byID.values.sorted { $0.template.id.utf8.lexicographicallyPrecedes($1.template.id.utf8) }
+        return (ordered.map(\.template), PreviousTerms(mapping: mapping, indices: ordered.map(\.previousIndex)))
     }
 }
 

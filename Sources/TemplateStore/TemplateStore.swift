@@ -35,7 +35,9 @@ package protocol TemplateStore: Sendable {
 
     /// Records a sync that failed; a no-op when the store does not exist yet.
     func record(failedRun: SyncRunRecord) async throws
-    func recentRuns(limit: Int) async throws -> [SyncRunRecord]
+    /// The newest `limit` runs, newest first; with `includingChanges` false their change logs are
+    /// left empty (a no-op sync only needs the last run's outcome, not its 10,000 changes).
+    func recentRuns(limit: Int, includingChanges: Bool) async throws -> [SyncRunRecord]
     func checkIntegrity() async throws -> IntegrityReport
 
     /// The quarantined templates of the version holding `model` (empty when there is none).
@@ -164,4 +166,11 @@ package struct StoreError: Error, CustomStringConvertible, Sendable {
 extension StoreError: CodedError {
     package var errorCode: String { code.rawValue }
     package var underlying: (any Error)? { underlyingError }
+}
+
+extension TemplateStore {
+    /// The newest `limit` runs with their change logs.
+    package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
+        try await recentRuns(limit: limit, includingChanges: true)
+    }
 }

@@ -140,4 +140,39 @@ struct LexicalIndexTests {
         postings.replaceSubrange(postingStart..<(postingStart + 4), with: [0xFF, 0xFF, 0xFF, 0xFF])
         _ = try open(postings).search(SearchQuery(text: "карта портмоне вклад", vector: nil, mode: .lexical), k: 5)
     }
+
+    /// Publication proportional to the change: a template the previous snapshot holds unchanged
+    /// takes its terms from that snapshot's section, not from tokenising its text again. Shown by
+    /// a previous file whose section disagrees with the texts on purpose: the reused template
+    /// keeps the previous file's terms, the one marked changed gets its text's terms, and a
+    /// section built from the same texts the usual way is byte for byte what reuse builds.
+    @Test func unchangedTemplatesTakeTheirTermsFromThePreviousSection() throws {
+        let previousPath = directory.path("previous.snapshot")
+        let previousTemplates = [Self.template("a", "ипотека", "квартира"), Self.template("b", "вклад", "проценты")]
+        _ = try SnapshotFileWriter(path: previousPath).publish(model: Self.model, templates: previousTemplates, minimumGeneration: 1)
+        let mapping = try SnapshotMapping(path: previousPath)
+        // The texts now say something else; "a" is declared unchanged (index 0), "c" is new.
+        let now = [Self.template("a", "кредит", "машина"), Self.template("c", "карта", "лимит")]
+        let section = try SnapshotFileWriter.lexicalSection(of: now, previous: PreviousTerms(mapping: mapping, indices: [0, nil]), path: "-")
+        let published = directory.path("reused-terms.snapshot")
+        _ = try SnapshotFileWriter(path: published).publish(model: Self.model, templates: now, minimumGeneration: 1,
+                                                            previous: PreviousTerms(mapping: mapping, indices: [0, nil]))
+        let snapshot = try MappedSnapshot(path: published)
+        func ids(_ text: String) throws -> [String] {
+            try snapshot.search(SearchQuery(text: text, vector: nil, mode: .lexical), k: 5).results.map(\.id)
+        }
+        #expect(try ids("ипотека") == ["a"], "the reused template's terms are the previous section's")
+        #expect(try ids("кредит").isEmpty, "its text was not tokenised")
+        #expect(try ids("карта") == ["c"], "the new template's text was")
+        #expect(try ids("вклад").isEmpty, "a template the new snapshot does not hold leaves nothing behind")
+
+        // Built from texts that match the previous file, reuse and tokenising agree to the byte.
+        let matching = [Self.template("a", "ипотека", "квартира"), Self.template("c", "карта", "лимит")]
+        let reused = try SnapshotFileWriter.lexicalSection(of: matching, previous: PreviousTerms(mapping: mapping, indices: [0, nil]), path: "-")
+        let tokenised = try SnapshotFileWriter.lexicalSection(of: matching, previous: nil, path: "-")
+        #expect(reused.bytes == tokenised.bytes)
+        #expect(section.bytes == tokenised.bytes, "the first section is the previous texts' terms for «a»")
+        #expect(try SnapshotFileWriter.lexicalSection(of: now, previous: nil, path: "-").bytes != section.bytes)
+        withExtendedLifetime(mapping) {}
+    }
 }

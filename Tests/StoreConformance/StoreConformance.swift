@@ -320,6 +320,12 @@ package enum StoreConformance {
         runs = try await store.recentRuns(limit: 10)
         #expect(runs.map(\.changes.count) == [1, 2, 0])
         #expect(runs.first?.changes.first?.kind == .modified)
+
+        // Without the logs (what a no-op sync reads): the same runs, no changes loaded.
+        let bare = try await store.recentRuns(limit: 10, includingChanges: false)
+        #expect(bare.map(\.id) == runs.map(\.id))
+        #expect(bare.map(\.modified) == runs.map(\.modified))
+        #expect(bare.allSatisfy(\.changes.isEmpty))
     }
 
     /// Two instances on one location (two processes): `exclusively` never lets their bodies overlap.
