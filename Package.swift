@@ -305,7 +305,7 @@ let package = Package(
             name: "FAQSyncCommandsTests",
             // Depends on the executable so `swift test` builds the binary the process tests run.
             dependencies: ["SQLiteStore", "FAQSyncCommands", "faqsync", "TestSupport", "TemplateStore", "Embedding", "PostgresClient", "Reconciliation",
-                           "SpreadsheetReading",
+                           "SpreadsheetReading", "Settings",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),

@@ -36,7 +36,10 @@ install -D -m 0644 systemd/faqsync.tmpfiles "$root/usr/lib/tmpfiles.d/faqsync.co
 install -D -m 0640 etc/faqsync.env "$root/etc/faqsync/faqsync.env"
 install -D -m 0644 data/faq-sample.xlsx "$root/usr/share/faqsync/faq-sample.xlsx"
 install -D -m 0644 README.md "$root/usr/share/doc/faqsync/README.md"
-install -D -m 0644 docs/snapshot-format.md "$root/usr/share/doc/faqsync/snapshot-format.md"
+# The docs by reader (operating, configuration, retrieval, …), as README.md links them.
+for doc in docs/*.md; do
+    install -D -m 0644 "$doc" "$root/usr/share/doc/faqsync/docs/$(basename "$doc")"
+done
 install -D -m 0644 scripts/package/copyright "$root/usr/share/doc/faqsync/copyright"
 install -D -m 0644 scripts/package/lintian-overrides "$root/usr/share/lintian/overrides/faqsync"
 

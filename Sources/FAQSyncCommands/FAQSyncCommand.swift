@@ -12,7 +12,7 @@ package struct FAQSyncCommand: AsyncParsableCommand {
             then the defaults: the sample spreadsheet data/faq-sample.xlsx and the store data/faqsync.db.
             """,
         version: FAQSyncVersion.current,
-        subcommands: [Sync.self, Watch.self, Inspect.self, Query.self, Eval.self, Serve.self, Status.self, Versions.self, Snapshot.self, Store.self, ImportLegacy.self]
+        subcommands: [Sync.self, Watch.self, Inspect.self, Query.self, Eval.self, Serve.self, Status.self, Versions.self, Snapshot.self, Store.self, ImportLegacy.self, SettingsReference.self]
     )
 
     package init() {}

@@ -325,7 +325,7 @@ package enum StoreConformance {
         let bare = try await store.recentRuns(limit: 10, includingChanges: false)
         #expect(bare.map(\.id) == runs.map(\.id))
         #expect(bare.map(\.modified) == runs.map(\.modified))
-        #expect(bare.allSatisfy(\.changes.isEmpty))
+        #expect(bare.allSatisfy { $0.changes.isEmpty })
     }
 
     /// Two instances on one location (two processes): `exclusively` never lets their bodies overlap.
