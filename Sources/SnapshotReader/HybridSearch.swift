@@ -31,7 +31,7 @@ public struct SearchQuery: Sendable {
 }
 
 /// BM25 over two fields (BM25F): a question match weighs more than an answer match. The
-/// parameters and the fusion below were chosen by measurement (README.md, "Search modes"):
+/// parameters and the fusion below were chosen by measurement (docs/retrieval.md, "Search modes"):
 /// the original system's 15 validation queries and the paraphrases in
 /// Tests/SnapshotTests/Resources/paraphrases.json.
 public struct LexicalScoring: Sendable, Equatable {

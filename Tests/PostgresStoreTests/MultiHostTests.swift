@@ -310,7 +310,7 @@ struct MultiHostTests {
         let probe = try await store.templates(versionID: version.id)[17]
         let connection = try harness.database.connect()
         #expect(try connection.execute("SELECT 1 FROM pg_indexes WHERE indexname = $1", [.text("templates_hnsw_v\(version.id)")]).rowCount == 1)
-        // The query README.md documents.
+        // The query docs/operating.md documents.
         let sql = """
             SELECT template_id FROM templates WHERE version_id = $1
             ORDER BY embedding::vector(256) <=> $2::vector(256) LIMIT 3

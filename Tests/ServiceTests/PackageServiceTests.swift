@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The Debian package under a real systemd 252, following README.md's "Run as a service" word for
+/// The Debian package under a real systemd 252, following docs/operating.md's "Run as a service" word for
 /// word: install, enable, save, reload, crash, restart, stop, remove, purge. Each step prints what
 /// it saw (the transcript the issue's closing note quotes).
 @Suite("the package under a real systemd", .serialized)
@@ -67,7 +67,7 @@ struct PackageServiceTests {
         #expect(try sandbox.systemctl("is-active", "faqsync.service").stdout.hasPrefix("inactive"))
         say("users faqsync and faqsync-serve created, /run/faqsync \(runtime), units \(enabled.split(separator: "\n").joined(separator: "/")), nothing started")
 
-        // 2. Enable as the README says; the daemon reaches active (running) with its STATUS= line.
+        // 2. Enable as docs/operating.md says; the daemon reaches active (running) with its STATUS= line.
         let enable = try sandbox.systemctl("enable", "--now", "faqsync.service", "faqsync-serve.socket")
         #expect(enable.status == 0, "\(enable.stderr)")
         #expect(try await sandbox.waitFor { try sandbox.property("faqsync.service", "SubState") == "running" })
@@ -192,7 +192,7 @@ struct PackageServiceTests {
         let errors = ((try? String(contentsOfFile: sandbox.hostPath("/tmp/load-errors"), encoding: .utf8)) ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         // Measured 0 in 15 of 16 runs and 1 of 400 in one (a reset caught in the instant the old
-        // process stops; see README.md "Run as a service"): more is a regression.
+        // process stops; see docs/operating.md "Run as a service"): more is a regression.
         #expect((Int(failures) ?? 400) <= 1, "requests lost across the restart: \(failures): \(errors)")
         #expect(try sandbox.property("faqsync-serve.service", "MainPID") != servePID)
         say("400 requests while systemctl restart faqsync-serve: \(failures) failed\(errors.isEmpty ? "" : " (\(errors.replacingOccurrences(of: "\n", with: "; ")))"); new API PID \(try sandbox.property("faqsync-serve.service", "MainPID"))")

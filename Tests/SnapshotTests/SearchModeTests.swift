@@ -14,7 +14,7 @@ import TestSupport
 /// Search modes on the real FAQ, for each model the project ships: top-1 and top-3 per mode on
 /// the original system's 15 validation queries, this project's paraphrases (Paraphrases.swift:
 /// the set the hybrid weights are chosen on) and the held-out questions (HeldOutQuestions.swift:
-/// never used to choose anything). The printed tables are README.md's ("Search modes"); the
+/// never used to choose anything). The printed tables are docs/retrieval.md's ("Search modes"); the
 /// assertions hold the shipped figures and the rule that fusion never makes a model worse:
 /// on every set, hybrid top-1 and top-3 are at least the better single mode's, minus one query.
 @Suite("search modes", .serialized)
@@ -69,7 +69,7 @@ struct SearchModeTests {
             return score
         }
 
-        /// The table README.md shows, and each set's scores by mode.
+        /// The table docs/retrieval.md shows, and each set's scores by mode.
         func table(model: String) throws -> (text: String, scores: [String: [SearchMode: Score]]) {
             let sets = try querySets()
             var text = "| \(model): mode | " + sets.map { "\($0.name) (\($0.queries.count)): top-1 / top-3" }.joined(separator: " | ") + " |\n"
@@ -115,7 +115,7 @@ struct SearchModeTests {
         let (table, scores) = try measured.table(model: "local")
         print("search modes, local embedder:\n\(table)\nweights on the tuning set:\n\(try measured.weightGrid())")
         Self.expectFusionRule(scores, model: "local")
-        // The shipped figures (README.md); better is welcome, worse fails.
+        // The shipped figures (docs/retrieval.md); better is welcome, worse fails.
         #expect(scores["validation"]![.hybrid]!.top3 >= 12)
         #expect(scores["paraphrases"]![.hybrid]!.top1 >= 23 && scores["paraphrases"]![.hybrid]!.top3 >= 28)
         #expect(scores["held out"]![.hybrid]!.top3 >= 34)
@@ -130,7 +130,7 @@ struct SearchModeTests {
         let (table, scores) = try measured.table(model: "multilingual-e5-small")
         print("search modes, multilingual-e5-small:\n\(table)\nweights on the tuning set:\n\(try measured.weightGrid())")
         Self.expectFusionRule(scores, model: "e5")
-        // The shipped figures (README.md); better is welcome, worse fails.
+        // The shipped figures (docs/retrieval.md); better is welcome, worse fails.
         for (set, dense, hybrid) in [("validation", (12, 12), (12, 12)), ("paraphrases", (27, 31), (29, 32)), ("held out", (34, 43), (37, 44))] {
             #expect(scores[set]![.dense]!.top1 >= dense.0 && scores[set]![.dense]!.top3 >= dense.1, "\(set): dense \(scores[set]![.dense]!)")
             #expect(scores[set]![.hybrid]!.top1 >= hybrid.0 && scores[set]![.hybrid]!.top3 >= hybrid.1, "\(set): hybrid \(scores[set]![.hybrid]!)")

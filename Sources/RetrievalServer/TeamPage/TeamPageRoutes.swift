@@ -146,7 +146,7 @@ extension RetrievalService {
     }
 
     /// A reverse proxy terminating TLS says so with `X-Forwarded-Proto: https`: the cookie is then
-    /// marked Secure. (serve has no TLS of its own; README.md, "Security".)
+    /// marked Secure. (serve has no TLS of its own; docs/operating.md, "Security".)
     static func cameOverTLS(_ request: Request) -> Bool {
         request.headers[forwardedProto]?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased() == "https"
     }
