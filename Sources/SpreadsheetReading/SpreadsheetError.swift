@@ -40,6 +40,10 @@ package struct SpreadsheetError: Error, CustomStringConvertible, Sendable {
     package let message: String
     /// What the person reading the message should do about it.
     package let remedy: String
+    /// header-not-found: the required columns the first row lacks, by the name the team uses
+    /// (`Шаблонный ответ`), and the cells that row has; for a page in the editor's language.
+    package var missingColumns: [String] = []
+    package var foundHeaders: [String] = []
 
     package init(code: Code, file: String, part: String? = nil, row: Int? = nil, column: String? = nil,
                 message: String, remedy: String) {

@@ -1,3 +1,4 @@
+import CodedErrors
 import Foundation
 import Redaction
 import Reconciliation
@@ -48,15 +49,62 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         package let finishedAt: Date
         package let succeeded: Bool
         package let error: String?
+        /// What went wrong in terms a page can put in an editor's language; nil when it succeeded.
+        package var problem: Problem?
 
-        package init(finishedAt: Date, succeeded: Bool, error: String?) {
+        package init(finishedAt: Date, succeeded: Bool, error: String?, problem: Problem? = nil) {
             self.finishedAt = finishedAt
             self.succeeded = succeeded
             // Shown on the page and by /v1/syncs (open on loopback): masked and bounded.
             self.error = error.map { Redaction.bounded($0, limit: 2_000) }
+            self.problem = problem
         }
 
-        enum CodingKeys: String, CodingKey { case finishedAt = "finished_at", succeeded, error }
+        /// A failed attempt, with the error's code and, for a spreadsheet, where the problem is.
+        package init(finishedAt: Date, failure: any Error) {
+            self.init(finishedAt: finishedAt, succeeded: false, error: "\(failure)", problem: Problem(failure))
+        }
+
+        enum CodingKeys: String, CodingKey { case finishedAt = "finished_at", succeeded, error, problem }
+    }
+
+    /// A failure as data, not as an English sentence: its code, and for a spreadsheet the file's
+    /// name, the row and column, and for a header that was not found the columns missing and the
+    /// cells found instead. Bounded like the error text.
+    package struct Problem: Codable, Sendable, Equatable {
+        package let code: String
+        package var fileName: String?
+        package var row: Int?
+        package var column: String?
+        package var missingColumns: [String] = []
+        package var foundHeaders: [String] = []
+
+        package init(code: String) { self.code = code }
+
+        init(_ error: any Error) {
+            code = (error as? any CodedError)?.errorCode ?? "failed"
+            guard let spreadsheet = error as? SpreadsheetError else { return }
+            fileName = Redaction.bounded(spreadsheet.file.split(separator: "/").last.map(String.init) ?? spreadsheet.file, limit: 200)
+            row = spreadsheet.row
+            column = spreadsheet.column.map { Redaction.bounded($0, limit: 200) }
+            missingColumns = spreadsheet.missingColumns.prefix(8).map { Redaction.bounded($0, limit: 200) }
+            foundHeaders = spreadsheet.foundHeaders.prefix(12).map { Redaction.bounded($0, limit: 200) }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case code, fileName = "file_name", row, column, missingColumns = "missing_columns", foundHeaders = "found_headers"
+        }
+
+        /// The document is read by another process: the lists may be absent, and are bounded.
+        package init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            code = String(try c.decode(String.self, forKey: .code).prefix(64))
+            fileName = try c.decodeIfPresent(String.self, forKey: .fileName)
+            row = try c.decodeIfPresent(Int.self, forKey: .row)
+            column = try c.decodeIfPresent(String.self, forKey: .column)
+            missingColumns = Array((try c.decodeIfPresent([String].self, forKey: .missingColumns) ?? []).prefix(8))
+            foundHeaders = Array((try c.decodeIfPresent([String].self, forKey: .foundHeaders) ?? []).prefix(12))
+        }
     }
 
     package var format = Self.currentFormat

@@ -95,7 +95,7 @@ package struct SyncCoordinator: Sendable {
         } catch let declined as SyncDeclined {
             throw declined
         } catch {
-            await activity.publish(attempt: .init(finishedAt: Date(), succeeded: false, error: "\(error)"))
+            await activity.publish(attempt: .init(finishedAt: Date(), failure: error))
             throw error
         }
     }

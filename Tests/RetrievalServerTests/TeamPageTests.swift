@@ -25,8 +25,12 @@ struct TeamPageTests {
         succeeded.changes = [SyncChange(templateID: hostile, question: hostile, kind: .new)]
         succeeded.skippedRowsJSON = SkippedRow.encodeList([SkippedRow(row: 7, column: hostile, code: .emptyAnswer, message: hostile,
                                             identityHint: .init(id: nil, category: "", subcategory: "", question: hostile))])
+        var problem = SyncActivity.Problem(code: "header-not-found")
+        problem.fileName = hostile
+        problem.missingColumns = [hostile]
+        problem.foundHeaders = [hostile]
         return SyncActivity(writtenAt: now, currentVersion: nil,
-                            lastAttempt: .init(finishedAt: now, succeeded: false, error: hostile),
+                            lastAttempt: .init(finishedAt: now, succeeded: false, error: hostile, problem: problem),
                             recentSyncs: [failed, succeeded],
                             quarantined: [QuarantinedTemplate(templateID: hostile, inputHash: "h", reason: hostile, since: now)])
     }
@@ -56,6 +60,48 @@ struct TeamPageTests {
         // The question, the skipped row, the quarantine, the error, the last attempt and the
         // query echoed in the form: every one of them as text.
         #expect(page.body.components(separatedBy: escaped).count - 1 >= 8, "\(page.body)")
+    }
+
+    /// A save with a renamed header, as the editor reads it: what is wrong with *their* file, in
+    /// the page's language and the team's column names, no claim about rows that were never read,
+    /// and the program's own message (English, with setting names) only under the operators' details.
+    @Test(arguments: ["ru", "en"])
+    func aFailedSaveIsSaidInTheEditorsWords(_ language: String) async throws {
+        let scratch = try TemporaryDirectory("renamed-header")
+        defer { scratch.remove() }
+        var header = FixtureSheet.header
+        header[5] = "Ответ клиенту"
+        let broken = scratch.file("faq.xlsx")
+        try XLSXWriter.table([header] + Array(try FixtureSheet.rows().prefix(3))).write(to: broken)
+        let failure = try #require(throws: SpreadsheetError.self) { try SpreadsheetReader().read(broken) }
+        let now = Date()
+        var lastGood = SyncRunRecord(startedAt: now.addingTimeInterval(-70), finishedAt: now.addingTimeInterval(-60), sourcePath: broken.path,
+                                     sourceSHA256: String(repeating: "b", count: 64), outcome: .succeeded)
+        lastGood.skippedRowsJSON = SkippedRow.encodeList([SkippedRow(row: 9, column: "F (Шаблонный ответ)", code: .emptyAnswer,
+                                                                     message: "the answer is empty", identityHint: nil)])
+        let activity = SyncActivity(writtenAt: now, currentVersion: nil, lastAttempt: .init(finishedAt: now, failure: failure),
+                                    recentSyncs: [lastGood], quarantined: [])
+        let (server, directory) = try await Self.server(activity)
+        defer { directory.remove() }
+        let page = try await HTTP.request(.GET, "http://127.0.0.1:\(server.port)/?lang=\(language)").body
+        await server.stop()
+
+        let problem = try #require(page.range(of: "<p class=\"problem editor-problem\">").map { page[$0.upperBound...].prefix { $0 != "<" } })
+        if language == "ru" {
+            #expect(problem.hasPrefix("Файл «faq.xlsx»: в строке заголовков не найден столбец «Шаблонный ответ».") , "\(problem)")
+            #expect(problem.contains("Сейчас в первой строке: «Основная категория»"))
+            #expect(page.contains("Последнее сохранение прочитать не удалось, поэтому его строки не проверены."))
+            #expect(!page.contains("Таких нет"), "no claim that every row was read")
+        } else {
+            #expect(problem.hasPrefix("“faq.xlsx”: the column “Шаблонный ответ” was not found in the header row."), "\(problem)")
+            #expect(page.contains("The last save could not be read, so its rows were not checked."))
+            #expect(!page.contains("Nothing: every row"))
+        }
+        #expect(!problem.contains("FAQ_COLUMN") && !problem.contains("header-not-found"), "no setting names or codes in the editor's words")
+        // The program's message is there for operators, inside the closed details.
+        let details = try #require(page.range(of: "<details class=\"technical\"><summary>").map { String(page[$0.lowerBound...]) })
+        #expect(details.prefix(3_000).contains("FAQ_COLUMN_ANSWER"))
+        #expect(page.contains("<td class=\"number\">9</td>"), "the last readable version's skipped row, introduced as that")
     }
 
     @Test func aLargeSyncListsFiftyOfItsChangesAndCountsTheRest() async throws {
@@ -91,7 +137,7 @@ struct TeamPageTests {
         #expect(try await language(String(repeating: "ru;q=x,", count: 5_000)) == "en", "a hostile header is bounded and ignored")
         #expect(try await language("en", path: "/?lang=ru") == "ru")
         let empty = try await HTTP.request(.GET, base + "/")
-        #expect(empty.body.contains("No sync has been recorded"), "no activity yet, said in words")
+        #expect(empty.body.contains("No save has been synced since the service started"), "no activity yet, said in words")
         await server.stop()
     }
 
@@ -105,7 +151,7 @@ struct TeamPageTests {
         let long = try await HTTP.request(.GET, base + "/?q=" + String(repeating: "a", count: 5_000))
         #expect(long.body.contains("longer than 4096 characters"))
         let found = try await HTTP.request(.GET, base + "/?q=%D0%92%D0%BE%D0%BF%D1%80%D0%BE%D1%81%205%20%D0%BF%D1%80%D0%BE%20%D0%BA%D0%B0%D1%80%D1%82%D1%83")
-        #expect(found.body.contains("<span class=\"template-id\">t5</span>"), "Вопрос 5 про карту finds t5")
+        #expect(found.body.contains("template id t5; score"), "Вопрос 5 про карту finds t5, its id one click away")
         await server.stop()
     }
 
@@ -174,7 +220,7 @@ struct TeamPageTests {
         let page = try await HTTP.request(.GET, base + "/")
         #expect(page.status == 200)
         #expect(page.body.contains("<dd id=\"generation\">6</dd>"), "the live state still shows")
-        #expect(page.body.contains("The sync history cannot be shown: [invalid]"))
+        #expect(page.body.contains("The history of saves cannot be shown: [invalid]"))
         let syncs = try await HTTP.request(.GET, base + "/v1/syncs")
         #expect(syncs.status == 500)
         #expect((try syncs.json()["error"] as? [String: Any])?["reason"] as? String ?? "" ~= "format 99")

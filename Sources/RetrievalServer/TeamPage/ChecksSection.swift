@@ -65,7 +65,7 @@ extension TeamPage {
         }
         html.element(primary.top3 == primary.total ? "<p class=\"ok\" id=\"checks-result\">" : "<p id=\"checks-result\">",
                      report.sentence(russian: language == .russian), close: "</p>")
-        html.element("<p class=\"note\">", words.checkedWith("\(report.modelName) \(report.modelVersion)", report.generation, Self.timestamp(report.checkedAt)), close: "</p>")
+        html.element("<p class=\"note\">", words.checkedWith("\(report.modelName) \(report.modelVersion)", report.generation, timestamp(report.checkedAt)), close: "</p>")
         if !report.misses.isEmpty {
             html.element("<h3>", words.missesHeading, close: "</h3>")
             html.markup("<table id=\"check-misses\">")

@@ -23,21 +23,21 @@ struct SyncChart {
     func render(_ text: PageText) -> HTML {
         var html = HTML()
         html.markup("<div class=\"charts\">")
-        html.append(panel(title: text.chartDuration, values: bars.map(\.duration), format: { String(format: "%.2f", $0) }))
-        html.append(panel(title: text.chartEmbedded, values: bars.map { Double($0.embedded) }, format: { String(Int($0)) }))
+        html.append(panel(title: text.chartDuration, largestLabel: text.chartLargest, values: bars.map(\.duration), format: { String(format: "%.2f", $0) }))
+        html.append(panel(title: text.chartEmbedded, largestLabel: text.chartLargest, values: bars.map { Double($0.embedded) }, format: { String(Int($0)) }))
         html.markup("</div>")
         return html
     }
 
     private static let width = 320.0, height = 120.0, top = 14.0, bottom = 4.0
 
-    private func panel(title: String, values: [Double], format: (Double) -> String) -> HTML {
+    private func panel(title: String, largestLabel: String, values: [Double], format: (Double) -> String) -> HTML {
         var html = HTML()
         let largest = values.max() ?? 0
         html.markup("<figure><svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"320\" height=\"120\" viewBox=\"0 0 320 120\"><title>")
         html.text(title)
         html.markup("</title><text x=\"0\" y=\"10\" class=\"axis\">")
-        html.text("max " + format(largest))
+        html.text(largestLabel + " " + format(largest))
         html.markup("</text><line x1=\"0\" y1=\"116\" x2=\"320\" y2=\"116\" class=\"baseline\"/>")
         let slot = Self.width / Double(max(values.count, 1))
         let usable = Self.height - Self.top - Self.bottom

@@ -26,6 +26,9 @@ struct TeamPage {
     let search: Search?
     /// The page is behind a token: offer to sign out.
     var signedIn = false
+    /// Times are shown in the server's zone, named (the team and the server are usually in one
+    /// place; UTC alone made every editor do arithmetic).
+    var timeZone = TimeZone.current
 
     var text: PageText { language.text }
 
@@ -71,35 +74,70 @@ struct TeamPage {
             html.markup("</section>")
             return
         }
-        html.markup("<dl>")
-        row(&html, text.generation, "\(snapshot.generation)", id: "generation")
         let published = Date(timeIntervalSince1970: Double(snapshot.createdMillis) / 1000)
-        row(&html, text.published, "\(Self.timestamp(published)) (\(text.ago(max(0, now.timeIntervalSince(published)))))", id: "published")
+        let lastGood = activity?.recentSyncs.first { $0.outcome == .succeeded }
+        let fileName = lastGood.map { $0.sourcePath.split(separator: "/").last.map(String.init) ?? $0.sourcePath }
+        html.element("<p id=\"live-summary\" class=\"summary\">",
+                     text.liveSummary(snapshot.count, fileName, timestamp(published), text.ago(max(0, now.timeIntervalSince(published)))),
+                     close: "</p>")
+        lastSync(&html)
+        // What operators need, one click away: the engineers' terms stay out of the editor's view.
+        html.markup("<details class=\"technical\" id=\"operator-details\"><summary>")
+        html.text(text.operatorDetails)
+        html.markup("</summary><dl>")
+        row(&html, text.generation, "\(snapshot.generation)", id: "generation")
+        row(&html, text.published, timestamp(published), id: "published")
         row(&html, text.model, "\(snapshot.modelName) \(snapshot.modelVersion) (\(snapshot.dimension))", id: "model")
         row(&html, text.templates, "\(snapshot.count)", id: "templates")
-        html.markup("</dl>")
-        lastSync(&html)
+        if let hash = lastGood?.sourceSHA256 { row(&html, text.fileHash, hash, id: "file-sha256") }
+        html.markup("</dl></details>")
         html.markup("</section>")
     }
 
+    /// The last attempt, when it failed after the last successful sync: the rows of that save
+    /// are unknown.
+    var failedAttempt: SyncActivity.Attempt? {
+        guard let attempt = activity?.lastAttempt ?? activity?.recentSyncs.first.map({
+            SyncActivity.Attempt(finishedAt: $0.finishedAt, succeeded: $0.outcome == .succeeded, error: $0.error)
+        }), !attempt.succeeded else { return nil }
+        return attempt
+    }
+
     private func lastSync(_ html: inout HTML) {
-        html.markup("<p id=\"last-sync\">")
+        html.markup("<div id=\"last-sync\"><p>")
         html.element("<b>", text.lastSync + ": ", close: "</b>")
         if let activityProblem {
             html.element("<span class=\"problem\">", "\(text.activityProblem): \(activityProblem)", close: "</span>")
-        } else if let attempt = activity?.lastAttempt ?? activity?.recentSyncs.first.map({
-            SyncActivity.Attempt(finishedAt: $0.finishedAt, succeeded: $0.outcome == .succeeded, error: $0.error)
-        }) {
-            html.element(attempt.succeeded ? "<span class=\"ok\">" : "<span class=\"problem\">",
-                         attempt.succeeded ? text.succeeded : text.failed, close: "</span>")
-            html.text(" " + Self.timestamp(attempt.finishedAt) + " (" + text.ago(max(0, now.timeIntervalSince(attempt.finishedAt))) + ")")
-            if let error = attempt.error, !attempt.succeeded {
-                html.element("<pre class=\"error\">", error, close: "</pre>")
-            }
-        } else {
-            html.text(text.noActivity)
+            html.markup("</p></div>")
+            return
         }
+        guard let attempt = activity?.lastAttempt ?? activity?.recentSyncs.first.map({
+            SyncActivity.Attempt(finishedAt: $0.finishedAt, succeeded: $0.outcome == .succeeded, error: $0.error)
+        }) else {
+            html.text(text.noActivity)
+            html.markup("</p></div>")
+            return
+        }
+        html.element(attempt.succeeded ? "<span class=\"ok\">" : "<span class=\"problem\">",
+                     attempt.succeeded ? text.succeeded : text.failed, close: "</span>")
+        html.text(" " + timestamp(attempt.finishedAt) + ", " + text.ago(max(0, now.timeIntervalSince(attempt.finishedAt))))
         html.markup("</p>")
+        if !attempt.succeeded {
+            // In the editor's words first; the error as the program wrote it, for operators.
+            html.element("<p class=\"problem editor-problem\">", text.problem(attempt.problem ?? SyncActivity.Problem(code: "failed")), close: "</p>")
+            if snapshot != nil { html.element("<p>", text.keepsServing, close: "</p>") }
+            if let error = attempt.error { technical(&html, error) }
+        }
+        html.markup("</div>")
+    }
+
+    /// `detail`, the program's own message, under a closed summary for operators.
+    private func technical(_ html: inout HTML, _ detail: String) {
+        html.markup("<details class=\"technical\"><summary>")
+        html.text(text.programMessage)
+        html.markup("</summary><pre class=\"error\">")
+        html.text(detail)
+        html.markup("</pre></details>")
     }
 
     private func recentSyncs(_ html: inout HTML) {
@@ -118,17 +156,21 @@ struct TeamPage {
                          text.quarantined, text.embedded, text.fromCache, text.duration])
         for run in runs {
             html.markup(run.outcome == .failed ? "<tbody class=\"sync failed\"><tr>" : "<tbody class=\"sync\"><tr>")
-            html.element("<td>", Self.timestamp(run.finishedAt), close: "</td>")
-            html.element("<td class=\"hash\">", run.sourceSHA256.map { String($0.prefix(12)) } ?? "-", close: "</td>")
+            html.element("<td>", timestamp(run.finishedAt), close: "</td>")
+            html.markup("<td class=\"file\" title=\"")
+            html.text(run.sourceSHA256.map { "SHA-256 \($0)" } ?? "")
+            html.markup("\">")
+            html.text(run.sourcePath.split(separator: "/").last.map(String.init) ?? "-")
+            html.markup("</td>")
             for count in [run.new, run.modified, run.metadataOnly, run.deleted, run.skippedRows.count, run.quarantined, run.embeddedTexts, run.cacheHits] {
                 html.element("<td class=\"number\">", "\(count)", close: "</td>")
             }
-            html.element("<td class=\"number\">", String(format: "%.2f s", max(0, run.finishedAt.timeIntervalSince(run.startedAt))), close: "</td>")
+            html.element("<td class=\"number\">", String(format: "%.2f ", max(0, run.finishedAt.timeIntervalSince(run.startedAt))) + text.secondsUnit, close: "</td>")
             html.markup("</tr>")
             if let error = run.error, run.outcome == .failed {
-                html.markup("<tr><td colspan=\"11\"><pre class=\"error\">")
-                html.text(error)
-                html.markup("</pre></td></tr>")
+                html.markup("<tr><td colspan=\"11\">")
+                technical(&html, error)
+                html.markup("</td></tr>")
             }
             let changed = run.new + run.modified + run.metadataOnly + run.deleted
             if !run.changes.isEmpty {
@@ -162,7 +204,12 @@ struct TeamPage {
         html.element("<h2>", text.needsFixingHeading, close: "</h2>")
         let skipped = activity?.skippedRows ?? []
         let quarantined = activity?.quarantined ?? []
-        if skipped.isEmpty && quarantined.isEmpty {
+        // After a save that could not be read nothing is known about its rows: say so, and show
+        // what the last version that was read left out as that, not as the state of the file.
+        if failedAttempt != nil {
+            html.element("<p class=\"problem\" id=\"rows-unknown\">", text.lastSaveUnread, close: "</p>")
+            if !skipped.isEmpty { html.element("<p>", text.fromLastReadVersion, close: "</p>") }
+        } else if skipped.isEmpty && quarantined.isEmpty {
             html.element("<p>", text.nothingToFix, close: "</p>")
         }
         if !skipped.isEmpty {
@@ -176,7 +223,7 @@ struct TeamPage {
                 html.element("<td>", row.question ?? "", close: "</td>")
                 html.markup("<td>")
                 html.text(text.skipReasons[row.code] ?? row.message)
-                html.element(" <small class=\"code\">", "[\(row.code)] \(row.message)", close: "</small>")
+                if text.skipReasons[row.code] != nil { technical(&html, "[\(row.code)] \(row.message)") }
                 html.markup("</td></tr>")
             }
             html.markup("</tbody></table>")
@@ -190,7 +237,7 @@ struct TeamPage {
                 html.markup("<tr class=\"quarantined\">")
                 html.element("<td class=\"number\">", entry.row.map(String.init) ?? "-", close: "</td>")
                 html.element("<td>", entry.question ?? entry.templateID, close: "</td>")
-                html.element("<td>", Self.timestamp(entry.since), close: "</td>")
+                html.element("<td>", timestamp(entry.since), close: "</td>")
                 html.element("<td>", entry.reason, close: "</td>")
                 html.markup("</tr>")
             }
@@ -232,14 +279,25 @@ struct TeamPage {
                 html.markup("<ol>")
                 for hit in results.results {
                     html.markup("<li class=\"result\"><div class=\"meta\">")
-                    html.element("<span class=\"score\">", "\(text.score) " + String(format: "%.3f", hit.score), close: "</span>")
-                    html.element(" · <span class=\"category\">", hit.category, close: "</span>")
+                    html.element("<span class=\"category\">", hit.category, close: "</span>")
                     html.element(" › <span class=\"subcategory\">", hit.subcategory, close: "</span>")
-                    html.element(" · <span class=\"template-id\">", hit.id, close: "</span>")
+                    // "How sure" where the score is one (meaning and words, meaning: 0 to 1); word
+                    // search scores have no upper bound and say only the order, which the list shows.
+                    if search.mode != .lexical, (0...1).contains(hit.score) {
+                        html.element(" · <span class=\"score\" title=\"", String(format: "%.3f", hit.score), close: "\">")
+                        html.text("\(text.score) \(Int((hit.score * 100).rounded()))%")
+                        html.markup("</span>")
+                    }
                     html.markup("</div>")
                     html.element("<div class=\"question\">", hit.question, close: "</div>")
                     html.element("<div class=\"answer\">", hit.answer, close: "</div>")
-                    html.markup("</li>")
+                    html.markup("<details class=\"technical\"><summary>")
+                    html.text(text.operatorDetails)
+                    html.markup("</summary><p>")
+                    html.text("\(text.templateID) \(hit.id); score \(String(format: "%.3f", hit.score))")
+                    if let dense = hit.dense { html.text(String(format: ", dense %.3f", dense)) }
+                    if let lexical = hit.lexical { html.text(String(format: ", lexical %.2f", lexical)) }
+                    html.markup("</p></details></li>")
                 }
                 html.markup("</ol>")
             }
@@ -266,8 +324,18 @@ struct TeamPage {
         html.markup("</dd></div>")
     }
 
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: .gmt)) .replacingOccurrences(of: "Z", with: " UTC")
+    /// `2026-12-05 15:41:07 (Europe/Minsk)`: the server's local time, with its zone named.
+    func timestamp(_ date: Date) -> String {
+        Self.timestamp(date, in: timeZone)
+    }
+
+    static func timestamp(_ date: Date, in timeZone: TimeZone) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let name = ["GMT", "UTC", "Etc/UTC", "Etc/GMT", "Universal", "Zulu"].contains(timeZone.identifier) ? "UTC" : timeZone.identifier
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+            + " (\(name))"
     }
 
     /// Inline, so the page needs nothing from elsewhere.
@@ -288,5 +356,7 @@ struct TeamPage {
         form{display:flex;flex-wrap:wrap;gap:8px;align-items:center}input[type=search]{max-width:100%}
         li.result{background:#fff;border:1px solid #e1e4ea;padding:8px;margin:8px 0}.meta{font-size:12px;color:#5a6272}
         .question{font-weight:600;margin:4px 0}.answer{white-space:pre-wrap}.note{font-size:12px;color:#5a6272}
+        .summary{font-size:17px;margin:6px 0}details.technical{font-size:12px;color:#5a6272;margin:4px 0}
+        details.technical summary{cursor:pointer}details.technical dl{margin-top:6px}
         """
 }

@@ -173,9 +173,17 @@ extension SpreadsheetError {
             let cells = entry.firstRow.isEmpty ? "nothing" : entry.firstRow.prefix(12).map { "'\($0)'" }.joined(separator: ", ")
             return entry.sheet.isEmpty ? cells : "sheet '\(entry.sheet)': \(cells)"
         }.joined(separator: "; ")
-        return SpreadsheetError(
+        var error = SpreadsheetError(
             code: .headerNotFound, file: file,
             message: "no header row in the first \(FAQTableBuilder.headerSearchDepth) rows has the required columns \(expected); found \(found.isEmpty ? "no content" : found)",
             remedy: "Rename the header cells, or map your names with FAQ_COLUMN_CATEGORY, FAQ_COLUMN_SUBCATEGORY, FAQ_COLUMN_QUESTION, FAQ_COLUMN_ANSWER.")
+        // What an editor needs: which of the team's column names the first row lacks, and what it has.
+        let firstRow = seen.first?.firstRow ?? []
+        error.missingColumns = FAQField.required.filter { field in !firstRow.contains { aliases.field(forHeader: $0) == field } }.map { field in
+            let name = aliases.names[field]?.first ?? field.rawValue
+            return name.prefix(1).uppercased() + name.dropFirst()
+        }
+        error.foundHeaders = Array(firstRow.prefix(12))
+        return error
     }
 }
