@@ -29,6 +29,9 @@ package final class SnapshotFollower: Service, Sendable {
         /// Rows fetched and written into the copy (all of them when `complete`).
         package let changedRows: Int
         package let deletedRows: Int
+        /// Templates whose terms were tokenised for the lexical index; the rest came from the
+        /// previous file.
+        package let tokenisedTemplates: Int
         package let complete: Bool
         /// Fetching the changes and patching the copy; the rest of `seconds` is writing the file.
         package let fetchSeconds: Double
@@ -99,16 +102,20 @@ package final class SnapshotFollower: Service, Sendable {
                                           hybridDenseWeight: version.hybridDenseWeight)
         let templates = copy.sortedTemplates()
         let fileWriter = self.fileWriter
+        let previous = copy.previousTerms(for: templates, at: fileWriter.path)
         // Encoding and fsync block: on a thread of the fileWriter's own, not the cooperative pool.
         let generation = try await withCheckedThrowingContinuation { continuation in
             publishing.async {
                 continuation.resume(with: Result {
-                    try fileWriter.publish(model: model, templates: templates, minimumGeneration: UInt64(max(1, changes.generation)))
+                    try fileWriter.publish(model: model, templates: templates, minimumGeneration: UInt64(max(1, changes.generation)),
+                                           previous: previous)
                 })
             }
         }
+        copy.published(templates, generation: generation)
         let rebuild = Rebuild(storeGeneration: changes.generation, snapshotGeneration: generation, versionID: version.id,
                               templates: templates.count, changedRows: changes.changed.count, deletedRows: changes.deleted.count,
+                              tokenisedTemplates: previous.map { $0.indices.filter { $0 == nil }.count } ?? templates.count,
                               complete: changes.isComplete, fetchSeconds: (fetched - started).seconds,
                               seconds: (ContinuousClock.now - started).seconds)
         logger.info("snapshot rebuilt from the store", metadata: [
@@ -120,22 +127,58 @@ package final class SnapshotFollower: Service, Sendable {
     }
 }
 
-/// The follower's in-memory copy of the current version.
+/// The follower's in-memory copy of the current version, and what it published last, so the next
+/// publication tokenises only the templates whose question or answer changed since.
 struct FollowedCopy {
     var generation: Int64?
     var versionID: Int64?
     var templates: [String: SnapshotTemplate] = [:]
+    /// The generation of the file this follower wrote last, and each template's index in it.
+    private var lastPublished: (generation: UInt64, order: [String: Int])?
+    /// Templates whose terms changed since that file (tokenised again at the next publication).
+    private var retokenise = Set<String>()
 
     mutating func apply(_ changes: TemplateChangeSet) {
-        if changes.isComplete { templates.removeAll(keepingCapacity: true) }
+        if changes.isComplete {
+            templates.removeAll(keepingCapacity: true)
+            lastPublished = nil
+        }
         for id in changes.deleted { templates[id] = nil }
         for stored in changes.changed {
+            if let previous = templates[stored.id], previous.question == stored.question, previous.answer == stored.answer {
+                // Fields or the vector only: its terms in the last file still apply.
+            } else {
+                retokenise.insert(stored.id)
+            }
             templates[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
                                                     question: stored.question, answer: stored.answer,
                                                     metadataJSON: stored.metadataJSON, vector: stored.vector)
         }
         generation = changes.generation
         versionID = changes.version?.id
+    }
+
+    /// The last file this follower published, as the base for `templates`' terms: nil when there
+    /// is none, or the file at `path` is not that one any more (another generation or count), so
+    /// terms are never taken from a file this copy does not describe. A template is reused only
+    /// where the file holds it at the index remembered.
+    func previousTerms(for templates: [SnapshotTemplate], at path: String) -> PreviousTerms? {
+        guard let lastPublished, let mapping = try? SnapshotMapping(path: path),
+              mapping.view.header.generation == lastPublished.generation, mapping.view.count == lastPublished.order.count
+        else { return nil }
+        let view = mapping.view
+        let indices: [Int?] = templates.map { template in
+            guard !retokenise.contains(template.id), let index = lastPublished.order[template.id],
+                  view.string(index, .id) == template.id else { return nil }
+            return index
+        }
+        return PreviousTerms(mapping: mapping, indices: indices)
+    }
+
+    /// Records a publication of `templates` (in file order) as `generation`.
+    mutating func published(_ templates: [SnapshotTemplate], generation: UInt64) {
+        lastPublished = (generation, Dictionary(uniqueKeysWithValues: templates.enumerated().map { ($1.id, $0) }))
+        retokenise.removeAll()
     }
 
     /// In the writer's order (by template id), so a follower's file matches the writer's.

@@ -17,6 +17,7 @@ import TestSupport
 //   swift run -c release faqsync-bench model [--quick]     # the in-process model: load, texts/s, one query, initial syncs
 //   swift build -c release && .build/release/faqsync-bench daemon  # save-to-searchable through `faqsync watch`
 //   swift run -c release faqsync-bench page               # the FAQ team's page and its activity document at their bounds
+//   swift build -c release && .build/release/faqsync-bench readers  # query and serve with the in-process model, 10k templates
 //   (parse-once, reader and first-query are modes the benchmarks run in child processes)
 //
 // Generated sheets are left in .build/bench/ so other tools (python-calamine, see
@@ -70,6 +71,8 @@ case "snapshot":
     try await SnapshotBenchmarks.run(directory: benchDirectory, quick: quick)
 case "page":
     try await PageBenchmarks.run(directory: benchDirectory)
+case "readers":
+    try await ReaderBenchmarks.run(directory: benchDirectory, quick: quick)
 default:
     try await SyncBenchmarks.run(directory: benchDirectory, quick: quick)
 }

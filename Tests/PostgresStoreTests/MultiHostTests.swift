@@ -148,6 +148,8 @@ struct MultiHostTests {
         #expect(update["changedRows"] as? Int == 3, "2 edited + 1 added rows fetched, not 500")
         #expect(update["deletedRows"] as? Int == 1)
         #expect(update["templates"] as? Int == 500)
+        #expect(load["tokenisedTemplates"] as? Int == 500, "the first load tokenises every template")
+        #expect(update["tokenisedTemplates"] as? Int == 3, "then only the 2 edited and 1 added, not 500")
 
         // The follower's file is the new generation and holds what the writer's holds.
         let followed = try MappedSnapshot(path: followerPath)
@@ -163,6 +165,12 @@ struct MultiHostTests {
         let followedVectors: [Float] = Array(followed.view.matrix)
         let writtenVectors: [Float] = Array(written.view.matrix)
         #expect(followedVectors == writtenVectors)
+        // The lexical section too: the follower tokenised only the rows whose text changed and
+        // took the rest from its previous file, and ends with the writer's index, byte for byte.
+        func lexical(_ snapshot: MappedSnapshot) -> [UInt8] {
+            snapshot.view.header.lexicalOffset.map { Array(snapshot.view.buffer[$0..<($0 + (snapshot.view.header.lexicalLength ?? 0))]) } ?? []
+        }
+        #expect(!lexical(written).isEmpty && lexical(followed) == lexical(written))
         let questions = column(followed, .question)
         #expect(!questions.contains(removed.question))
         #expect(questions.contains(added.question))
