@@ -210,7 +210,7 @@ struct MultiHostTests {
         let changes = try #require(runs.first?["changes"] as? [[String: Any]])
         #expect(changes.map { $0["question"] as? String } == [faq.entries[3].question])
         let page = try CLIProcess.runTool("/usr/bin/curl", ["-sf", "--max-time", "10", "http://127.0.0.1:\(port)/?lang=en"])
-        #expect(page.stdout.contains("modified</span> <span class=\"question\">"))
+        #expect(page.stdout.contains("changed</span> <span class=\"question\">"), "the page says what the save changed, in the editor's words")
     }
 
     @Test func anUnreachableServerIsNamedAndThePasswordNeverShown() throws {
