@@ -124,7 +124,7 @@ struct PackageServiceTests {
         #expect(page.status == 0)
         #expect(page.stdout.contains("<html lang=\"ru\">"))
         #expect(page.stdout.contains("<dd id=\"templates\">201</dd>"))
-        #expect(page.stdout.contains("<span class=\"ok\">успешно</span>"), "the daemon's activity document was readable by faqsync-serve")
+        #expect(page.stdout.contains("<span class=\"ok\">применено</span>"), "the daemon's activity document was readable by faqsync-serve")
         let syncs = try api(sandbox, "/v1/syncs")
         #expect((syncs.json?["recent_syncs"] as? [[String: Any]])?.first?["templates"] as? Int == 201)
         let activityMode = try sandbox.shell("stat -c '%a %U:%G' /run/faqsync/faqsync.snapshot.activity.json").stdout
