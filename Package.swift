@@ -101,7 +101,7 @@ let package = Package(
         .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "SystemIO", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
-        .target(name: "SyncActivity", dependencies: ["CodedErrors", "TemplateStore", "Reconciliation", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
+        .target(name: "SyncActivity", dependencies: ["CodedErrors", "PathNames", "TemplateStore", "Reconciliation", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),
         // The reader library: memory-maps a snapshot, switches to new ones live, searches.
         .target(
             name: "SnapshotReader",
@@ -150,7 +150,7 @@ let package = Package(
             name: "RetrievalServer",
             dependencies: [
                 "CodedErrors",
-                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "RetrievalChecks", "Reconciliation",
+                "SnapshotReader", "SnapshotFormat", "Embedding", "CSystemd", "SyncActivity", "RetrievalChecks", "Reconciliation", "PathNames",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

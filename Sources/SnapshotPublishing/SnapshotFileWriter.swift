@@ -102,6 +102,7 @@ package struct SnapshotFileWriter: Sendable {
         var builder = LexicalIndexBuilder(expectedTemplates: templates.count)
         var nextFresh = 0
         for index in templates.indices {
+            // An index is only found where `reuse` exists (`reusable` is 0 without it).
             if let found = previousIndices[index], reuse != nil {
                 builder.add(templateAt: found, of: &reuse!)
             } else {

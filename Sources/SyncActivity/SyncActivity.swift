@@ -1,4 +1,5 @@
 import CodedErrors
+import PathNames
 import Foundation
 import Redaction
 import Reconciliation
@@ -84,7 +85,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         init(_ error: any Error) {
             code = (error as? any CodedError)?.errorCode ?? "failed"
             guard let spreadsheet = error as? SpreadsheetError else { return }
-            fileName = Redaction.bounded(spreadsheet.file.split(separator: "/").last.map(String.init) ?? spreadsheet.file, limit: 200)
+            fileName = Redaction.bounded(PathName.fileName(of: spreadsheet.file), limit: 200)
             row = spreadsheet.row
             column = spreadsheet.column.map { Redaction.bounded($0, limit: 200) }
             missingColumns = spreadsheet.missingColumns.prefix(8).map { Redaction.bounded($0, limit: 200) }

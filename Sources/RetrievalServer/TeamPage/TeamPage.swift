@@ -1,4 +1,5 @@
 import Foundation
+import PathNames
 import SnapshotFormat
 import SnapshotReader
 import SyncActivity
@@ -76,7 +77,7 @@ struct TeamPage {
         }
         let published = Date(timeIntervalSince1970: Double(snapshot.createdMillis) / 1000)
         let lastGood = activity?.recentSyncs.first { $0.outcome == .succeeded }
-        let fileName = lastGood.map { $0.sourcePath.split(separator: "/").last.map(String.init) ?? $0.sourcePath }
+        let fileName = lastGood.map { PathName.fileName(of: $0.sourcePath) }
         html.element("<p id=\"live-summary\" class=\"summary\">",
                      text.liveSummary(snapshot.count, fileName, timestamp(published), text.ago(max(0, now.timeIntervalSince(published)))),
                      close: "</p>")
@@ -94,13 +95,16 @@ struct TeamPage {
         html.markup("</section>")
     }
 
-    /// The last attempt, when it failed after the last successful sync: the rows of that save
-    /// are unknown.
-    var failedAttempt: SyncActivity.Attempt? {
-        guard let attempt = activity?.lastAttempt ?? activity?.recentSyncs.first.map({
+    /// The writer's last attempt: as it reported it, else the newest recorded run.
+    var lastAttempt: SyncActivity.Attempt? {
+        activity?.lastAttempt ?? activity?.recentSyncs.first.map {
             SyncActivity.Attempt(finishedAt: $0.finishedAt, succeeded: $0.outcome == .succeeded, error: $0.error)
-        }), !attempt.succeeded else { return nil }
-        return attempt
+        }
+    }
+
+    /// The last attempt, when it failed: the rows of that save are unknown.
+    var failedAttempt: SyncActivity.Attempt? {
+        lastAttempt.flatMap { $0.succeeded ? nil : $0 }
     }
 
     private func lastSync(_ html: inout HTML) {
@@ -111,9 +115,7 @@ struct TeamPage {
             html.markup("</p></div>")
             return
         }
-        guard let attempt = activity?.lastAttempt ?? activity?.recentSyncs.first.map({
-            SyncActivity.Attempt(finishedAt: $0.finishedAt, succeeded: $0.outcome == .succeeded, error: $0.error)
-        }) else {
+        guard let attempt = lastAttempt else {
             html.text(text.noActivity)
             html.markup("</p></div>")
             return
@@ -160,7 +162,7 @@ struct TeamPage {
             html.markup("<td class=\"file\" title=\"")
             html.text(run.sourceSHA256.map { "SHA-256 \($0)" } ?? "")
             html.markup("\">")
-            html.text(run.sourcePath.split(separator: "/").last.map(String.init) ?? "-")
+            html.text(run.sourcePath.isEmpty ? "-" : PathName.fileName(of: run.sourcePath))
             html.markup("</td>")
             for count in [run.new, run.modified, run.metadataOnly, run.deleted, run.skippedRows.count, run.quarantined, run.embeddedTexts, run.cacheHits] {
                 html.element("<td class=\"number\">", "\(count)", close: "</td>")
