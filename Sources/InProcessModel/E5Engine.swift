@@ -22,9 +22,18 @@ package final class E5Engine: @unchecked Sendable {
                                                    UnsafeMutablePointer<Float>?) -> Int32
     private typealias TokenCount = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32
 
+    /// How the weights were found to be trusted when they were loaded.
+    package enum WeightsCheck: String, Sendable {
+        /// Hashed from the mapping.
+        case hashed
+        /// This exact file was hashed before, by a process of this user (`WeightsRecord`).
+        case remembered
+    }
+
     package let files: ModelFiles
     /// SHA-256 of the weights file, lowercase hex.
     package let weightsSHA256: String
+    package let weightsCheck: WeightsCheck
     package let dimension: Int
     /// The most texts handed to the engine at once: it allocates per text, so a batch is bounded.
     package static let maximumBatch = 256
@@ -38,8 +47,9 @@ package final class E5Engine: @unchecked Sendable {
     private let tokenCount: TokenCount
 
     /// Loads the engine and the weights. `trustedWeights` adds hashes the operator vouches for to
-    /// the ones faqsync knows (`ModelFiles.knownWeights`).
-    package init(files: ModelFiles, trustedWeights: Set<String> = []) throws {
+    /// the ones faqsync knows (`ModelFiles.knownWeights`). With a `record`, a file this user
+    /// already hashed, and unchanged since, is not hashed again.
+    package init(files: ModelFiles, trustedWeights: Set<String> = [], record: WeightsRecord? = nil) throws {
         self.files = files
         guard let library = dlopen(files.engine, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
@@ -61,14 +71,29 @@ package final class E5Engine: @unchecked Sendable {
         embedBatch = try symbol("e5_embed_batch", as: EmbedBatch.self)
         tokenCount = try symbol("e5_token_count", as: TokenCount.self)
 
-        let (mapping, size) = try Self.mapRegularFile(files.weights)
-        let digest = SHA256.hash(data: UnsafeRawBufferPointer(start: mapping, count: size))
-        let hex = digest.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
-        guard ModelFiles.knownWeights[hex] != nil || trustedWeights.contains(hex) else {
-            munmap(mapping, size)
-            throw ModelError(code: .weightsRefused, path: files.weights,
-                             message: "the weights file's SHA-256 is \(hex), which is not the pinned release's",
-                             remedy: "A damaged file must not reach the engine: reinstall the model (`sudo bash scripts/install-deps.sh`). To use other weights on purpose, set EMBEDDING_WEIGHTS_SHA256=\(hex); they become a new model version.")
+        let (mapping, size, identity) = try Self.mapRegularFile(files.weights)
+        func trusted(_ digest: String) -> Bool { ModelFiles.knownWeights[digest] != nil || trustedWeights.contains(digest) }
+        let hex: String
+        // A remembered digest is held to the same test as a fresh one; one that fails it is
+        // hashed again rather than trusted or refused on the record's word.
+        if let remembered = record?.digest(for: identity), trusted(remembered) {
+            hex = remembered
+            weightsCheck = .remembered
+        } else {
+            var now = timespec()
+            let hashStarted = clock_gettime(CLOCK_REALTIME, &now) == 0 ? Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 : nil
+            hex = Self.sha256(UnsafeRawBufferPointer(start: mapping, count: size))
+            weightsCheck = .hashed
+            guard trusted(hex) else {
+                munmap(mapping, size)
+                throw ModelError(code: .weightsRefused, path: files.weights,
+                                 message: "the weights file's SHA-256 is \(hex), which is not the pinned release's",
+                                 remedy: "A damaged file must not reach the engine: reinstall the model (`sudo bash scripts/install-deps.sh`). To use other weights on purpose, set EMBEDDING_WEIGHTS_SHA256=\(hex); they become a new model version.")
+            }
+            // Remembered only if nothing wrote the file while it was hashed.
+            if let record, let hashStarted, Self.identity(of: files.weights) == identity {
+                record.remember(identity, digest: hex, hashStarted: hashStarted)
+            }
         }
         guard let model = load(mapping, size) else {
             munmap(mapping, size)
@@ -138,9 +163,18 @@ package final class E5Engine: @unchecked Sendable {
         return (0..<texts.count).map { Array(output[($0 * dimension)..<(($0 + 1) * dimension)]) }
     }
 
+    private static func sha256(_ bytes: UnsafeRawBufferPointer) -> String {
+        SHA256.hash(data: bytes).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+
+    private static func identity(of path: String) -> FileIdentity? {
+        var status = stat()
+        return stat(path, &status) == 0 ? FileIdentity(status) : nil
+    }
+
     /// Maps a file read-only after checking that it is a regular file: a FIFO or a device at the
     /// configured path must not hang or feed the engine.
-    private static func mapRegularFile(_ path: String) throws -> (UnsafeMutableRawPointer, Int) {
+    private static func mapRegularFile(_ path: String) throws -> (UnsafeMutableRawPointer, Int, FileIdentity) {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -163,6 +197,6 @@ package final class E5Engine: @unchecked Sendable {
             let reason = String(cString: strerror(errno))
             throw ModelError(code: .weightsRefused, path: path, message: "mmap failed: \(reason)", remedy: ModelError.installRemedy)
         }
-        return (mapping, size)
+        return (mapping, size, FileIdentity(status))
     }
 }

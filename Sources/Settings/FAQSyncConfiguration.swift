@@ -71,6 +71,12 @@ package struct FAQSyncConfiguration: Sendable {
         package var engine: String?
         package var weights: String?
         package var trustedWeights: Set<String>
+        /// Where a process records that the weights passed their check, so the next need not
+        /// hash them again (`EMBEDDING_WEIGHTS_RECORD_DIR`); nil: hash on every load.
+        package var recordDirectory: String? = nil
+
+        /// The record of verified weights, when there is a place for it.
+        package var weightsRecord: WeightsRecord? { recordDirectory.map { WeightsRecord(directory: $0) } }
     }
 
     /// What `watch` (and the logging every command sets up) reads.
@@ -178,6 +184,26 @@ package struct FAQSyncConfiguration: Sendable {
         _ = try settings.choice("LOG_FORMAT", LogFormat.self)
     }
 
+    /// Where the record of verified weights goes: EMBEDDING_WEIGHTS_RECORD_DIR (`off`: nowhere),
+    /// else systemd's CacheDirectory=, else the XDG cache directory, else ~/.cache. Only an
+    /// absolute path counts; the XDG specification ignores a relative XDG_CACHE_HOME too.
+    static func weightsRecordDirectory(_ settings: SettingsReader) throws -> String? {
+        if let configured = settings.string("EMBEDDING_WEIGHTS_RECORD_DIR") {
+            if configured.lowercased() == "off" { return nil }
+            guard configured.hasPrefix("/") else {
+                throw ConfigurationError(key: "EMBEDDING_WEIGHTS_RECORD_DIR", message: "must be an absolute path or 'off', not '\(configured.prefix(80))'")
+            }
+            return configured
+        }
+        if let cache = settings.string("CACHE_DIRECTORY"), cache.hasPrefix("/") {
+            // CacheDirectory= may list several, separated by colons: the first is the unit's own.
+            return String(cache.split(separator: ":").first ?? Substring(cache))
+        }
+        if let xdg = settings.string("XDG_CACHE_HOME"), xdg.hasPrefix("/") { return xdg + "/faqsync" }
+        if let home = settings.string("HOME"), home.hasPrefix("/"), home != "/" { return home + "/.cache/faqsync" }
+        return nil
+    }
+
     static func embeddingSettings(_ settings: SettingsReader, environment: [String: String]) throws -> EmbeddingSettings {
         let provider = try settings.choice("EMBEDDING_PROVIDER", Provider.self) ?? .e5
         let dimension = try settings.integer("EMBEDDING_DIMENSIONS", in: 1...SnapshotLayout.maxDimension)
@@ -198,7 +224,8 @@ package struct FAQSyncConfiguration: Sendable {
                 trusted.insert(hex)
             }
             inProcess = InProcessModelSettings(directory: settings.string("EMBEDDING_MODEL_DIR"), engine: settings.string("EMBEDDING_ENGINE"),
-                                               weights: settings.string("EMBEDDING_WEIGHTS"), trustedWeights: trusted)
+                                               weights: settings.string("EMBEDDING_WEIGHTS"), trustedWeights: trusted,
+                                               recordDirectory: try weightsRecordDirectory(settings))
         } else if provider != .local {
             guard let model = try settings.text("EMBEDDING_MODEL", maxBytes: SnapshotLayout.modelNameCapacity - 1,
                                                 why: "the snapshot header holds no more") else {
@@ -355,7 +382,7 @@ package struct FAQSyncConfiguration: Sendable {
                 let settings = embedding.inProcess ?? InProcessModelSettings(trustedWeights: [])
                 guard let engine = try? await BlockingExecutor.shared.run({
                     try E5Engine(files: try ModelFiles.locate(engine: settings.engine, weights: settings.weights, directory: settings.directory),
-                                 trustedWeights: settings.trustedWeights)
+                                 trustedWeights: settings.trustedWeights, record: settings.weightsRecord)
                 }) else { return nil }
                 let embedder = MultilingualE5Embedder(engine: engine)
                 return embedder.model == model ? embedder : nil
@@ -374,7 +401,7 @@ package struct FAQSyncConfiguration: Sendable {
             let settings = embedding.inProcess ?? InProcessModelSettings(trustedWeights: [])
             let engine = try await BlockingExecutor.shared.run {
                 let files = try ModelFiles.locate(engine: settings.engine, weights: settings.weights, directory: settings.directory)
-                return try E5Engine(files: files, trustedWeights: settings.trustedWeights)
+                return try E5Engine(files: files, trustedWeights: settings.trustedWeights, record: settings.weightsRecord)
             }
             return MultilingualE5Embedder(engine: engine, batchSize: embedding.batchSize ?? 32)
         case (.local, _), (_, nil):

@@ -12,7 +12,7 @@ package struct SettingDescription: Sendable, Equatable {
         case checks = "The FAQ team's checks"
         case daemon = "The daemon and the server"
         case logging = "Logging"
-        case systemd = "Set by systemd"
+        case systemd = "Set by systemd or the login session"
     }
 
     package let key: String
@@ -74,6 +74,9 @@ package enum SettingsCatalog {
         .init(key: "EMBEDDING_WEIGHTS", group: .model, flag: nil, defaultValue: "in `EMBEDDING_MODEL_DIR`", meaning: "e5: the weights file, named on its own"),
         .init(key: "EMBEDDING_WEIGHTS_SHA256", group: .model, flag: nil, defaultValue: "none",
               meaning: "e5: load weights other than the pinned release's on purpose (they become a new model version)"),
+        .init(key: "EMBEDDING_WEIGHTS_RECORD_DIR", group: .model, flag: nil,
+              defaultValue: "`$CACHE_DIRECTORY`, else `$XDG_CACHE_HOME/faqsync`, else `$HOME/.cache/faqsync`",
+              meaning: "e5: where a process records that the weights passed their SHA-256 check (keyed by the file's device, inode, size and times, private to the user), so the next process maps them without hashing 72 MB again; `off`: hash on every load"),
         .init(key: "EMBEDDING_BASE_URL", group: .model, flag: nil, defaultValue: "`https://api.openai.com/v1` (openai), `http://127.0.0.1:11434` (ollama)",
               meaning: "HTTP providers: the API's base URL"),
         .init(key: "EMBEDDING_MODEL", group: .model, flag: nil, defaultValue: "none (required for HTTP providers)",
@@ -128,6 +131,12 @@ package enum SettingsCatalog {
         .init(key: "RUNTIME_DIRECTORY", group: .systemd, flag: nil, defaultValue: "—", meaning: "`RuntimeDirectory=`: holds the snapshot"),
         .init(key: "CREDENTIALS_DIRECTORY", group: .systemd, flag: nil, defaultValue: "—",
               meaning: "`LoadCredential=`: the API key, the PostgreSQL password and the serve token"),
+        .init(key: "CACHE_DIRECTORY", group: .systemd, flag: nil, defaultValue: "—",
+              meaning: "`CacheDirectory=`: holds the record of verified model weights"),
+        .init(key: "XDG_CACHE_HOME", group: .systemd, flag: nil, defaultValue: "—",
+              meaning: "outside systemd: the record of verified model weights goes in its `faqsync` directory"),
+        .init(key: "HOME", group: .systemd, flag: nil, defaultValue: "—",
+              meaning: "outside systemd, without `XDG_CACHE_HOME`: the record goes in `~/.cache/faqsync`"),
     ]
 
     /// The reference as Markdown: docs/configuration.md is exactly this.

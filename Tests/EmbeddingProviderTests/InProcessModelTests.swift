@@ -57,6 +57,104 @@ struct InProcessModelTests {
         #expect(Self.cosine(vectors[vectors.count - 1], last) > 0.9999)
     }
 
+    /// A process that finds a record of exactly this file, written by this user, skips the hash;
+    /// any change to the file, or a record it cannot trust, means hashing again.
+    @Test func verifiedWeightsAreNotHashedAgainUntilTheFileChanges() throws {
+        let files = try ModelFiles.locate(engine: nil, weights: nil, directory: nil)
+        let scratch = try TemporaryDirectory("weights-record")
+        defer { scratch.remove() }
+        // Parents are created too, private to the user.
+        let record = WeightsRecord(directory: scratch.path("cache/faqsync"))
+        let first = try E5Engine(files: files, record: record)
+        #expect(first.weightsCheck == .hashed)
+        var status = stat()
+        #expect(stat(record.path, &status) == 0 && status.st_mode & 0o777 == 0o600)
+        let second = try E5Engine(files: files, record: record)
+        #expect(second.weightsCheck == .remembered)
+        #expect(second.weightsSHA256 == first.weightsSHA256)
+
+        // A file written a moment ago is hashed but not remembered: a write in the same clock
+        // tick would leave its identity unchanged.
+        let copy = scratch.path("copy.bin")
+        try FileManager.default.copyItem(atPath: files.weights, toPath: copy)
+        let copied = ModelFiles(engine: files.engine, weights: copy)
+        #expect(try E5Engine(files: copied, record: record).weightsCheck == .hashed)
+        #expect(try E5Engine(files: copied, record: record).weightsCheck == .hashed)
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .remembered, "the quiet file's record stays")
+
+        // Remembered (no quiet period asked for), then damaged in place: hashed again, refused.
+        let eager = WeightsRecord(directory: scratch.path("eager"), quietPeriod: 0)
+        #expect(try E5Engine(files: copied, record: eager).weightsCheck == .hashed)
+        #expect(try E5Engine(files: copied, record: eager).weightsCheck == .remembered)
+        #expect(truncate(copy, 1 << 20) == 0)
+        #expect(throws: ModelError.self) { try E5Engine(files: copied, record: eager) }
+    }
+
+    @Test func aRecordAnotherUserCouldHaveWrittenIsNotTrusted() throws {
+        let files = try ModelFiles.locate(engine: nil, weights: nil, directory: nil)
+        let scratch = try TemporaryDirectory("weights-record-hostile")
+        defer { scratch.remove() }
+        let record = WeightsRecord(directory: scratch.path("cache"))
+        _ = try E5Engine(files: files, record: record)
+        let genuine = try String(contentsOfFile: record.path, encoding: .utf8)
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .remembered)
+
+        // Writable by others: ignored (and replaced by a private one).
+        #expect(chmod(record.path, 0o666) == 0)
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .hashed)
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .remembered)
+        // In a directory others can write: ignored, and nothing is written there.
+        #expect(chmod(record.directory, 0o777) == 0)
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .hashed)
+        #expect(chmod(record.directory, 0o700) == 0)
+        // A symbolic link in its place: not followed.
+        #expect(unlink(record.path) == 0)
+        try genuine.write(toFile: scratch.path("elsewhere"), atomically: true, encoding: .utf8)
+        #expect(symlink(scratch.path("elsewhere"), record.path) == 0)
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .hashed)
+        // Garbage, an overlong record, another file's identity, or a digest faqsync does not trust.
+        let fields = genuine.split(separator: " ")
+        let otherInode = fields.enumerated().map { $0.offset == 2 ? String(UInt64($0.element)! + 1) : String($0.element) }.joined(separator: " ")
+        let untrusted = fields.dropLast().joined(separator: " ") + " " + String(repeating: "0", count: 64) + "\n"
+        for forged in ["", "garbage\n", String(repeating: genuine, count: 20), otherInode, untrusted, genuine.replacingOccurrences(of: "\n", with: "")] {
+            unlink(record.path)
+            try forged.write(toFile: record.path, atomically: false, encoding: .utf8)
+            #expect(chmod(record.path, 0o600) == 0)
+            #expect(try E5Engine(files: files, record: record).weightsCheck == .hashed, "\(forged.prefix(60))")
+        }
+        // The genuine record is used again.
+        #expect(try E5Engine(files: files, record: record).weightsCheck == .remembered)
+    }
+
+    /// Where a command puts the record, as a user runs it: ~/.cache/faqsync, the XDG cache
+    /// directory when one is set, the configured directory, or nowhere with `off`.
+    @Test func theCommandsKeepTheRecordWhereTheUserKeepsCaches() throws {
+        let scratch = try TemporaryDirectory("weights-record-cli")
+        defer { scratch.remove() }
+        let faq = scratch.path("faq.csv")
+        try "Category,Subcategory,Question,Answer\nКарты,Блокировка,Как заблокировать карту?,Позвоните в банк.\n"
+            .write(toFile: faq, atomically: true, encoding: .utf8)
+        func sync(_ environment: [String: String]) throws {
+            let base = ["EMBEDDING_PROVIDER": "e5", "XDG_CACHE_HOME": "", "CACHE_DIRECTORY": "", "EMBEDDING_WEIGHTS_RECORD_DIR": ""]
+            let result = try CLIProcess.run(["sync", "--faq", faq, "--db", scratch.path("faq.db"), "--force"],
+                                            environment: base.merging(environment) { $1 })
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let record = "/" + WeightsRecord.fileName
+        try sync(["HOME": scratch.path("home")])
+        #expect(FileManager.default.fileExists(atPath: scratch.path("home/.cache/faqsync") + record))
+        try sync(["HOME": scratch.path("home2"), "XDG_CACHE_HOME": scratch.path("xdg")])
+        #expect(FileManager.default.fileExists(atPath: scratch.path("xdg/faqsync") + record))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("home2")))
+        try sync(["HOME": scratch.path("home3"), "EMBEDDING_WEIGHTS_RECORD_DIR": scratch.path("configured")])
+        #expect(FileManager.default.fileExists(atPath: scratch.path("configured") + record))
+        try sync(["HOME": scratch.path("home4"), "EMBEDDING_WEIGHTS_RECORD_DIR": "off"])
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("home4")))
+        let relative = try CLIProcess.run(["sync", "--faq", faq, "--db", scratch.path("faq.db")],
+                                          environment: ["EMBEDDING_PROVIDER": "e5", "EMBEDDING_WEIGHTS_RECORD_DIR": "record"])
+        #expect(relative.status != 0 && relative.stderr.contains("EMBEDDING_WEIGHTS_RECORD_DIR"), "\(relative.stderr)")
+    }
+
     @Test func damagedWeightsNeverReachTheEngine() throws {
         let files = try ModelFiles.locate(engine: nil, weights: nil, directory: nil)
         let scratch = try TemporaryDirectory("model-weights")
