@@ -26,7 +26,26 @@ package struct SnapshotFileWriter: Sendable {
     /// when there is none or it is unreadable or invalid (damaged, foreign, a generation no
     /// publisher could have written): the store remembers the generation, so nothing is lost.
     package func existingGeneration() -> UInt64? {
-        (try? SnapshotMapping(path: path))?.view.header.generation
+        currentFile()?.view.header.generation
+    }
+
+    /// The file at `path` mapped, when it is a valid snapshot (checksum included); nil otherwise.
+    /// A caller that needs both the generation and the templates maps once, with this.
+    package func currentFile() -> SnapshotMapping? {
+        try? SnapshotMapping(path: path)
+    }
+
+    /// The generation of the file being replaced: taken from `previous` when that is the very
+    /// file at `path` (same device and inode; it was validated when it was mapped), so a large
+    /// snapshot is not mapped and checksummed a second time; else read from the file.
+    func generationBeingReplaced(previous: PreviousTerms?) -> UInt64? {
+        if let mapping = previous?.mapping, mapping.path == path {
+            var status = stat()
+            if stat(path, &status) == 0, UInt64(status.st_dev) == mapping.device, UInt64(status.st_ino) == mapping.inode {
+                return mapping.view.header.generation
+            }
+        }
+        return existingGeneration()
     }
 
     /// Writes and publishes a snapshot whose generation is above both `minimumGeneration - 1` and
@@ -38,7 +57,7 @@ package struct SnapshotFileWriter: Sendable {
     ///   did not change from its lexical section instead of tokenising them again.
     package func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
                         now: Date = Date(), lexicalIndex: Bool = true, previous: PreviousTerms? = nil) throws -> UInt64 {
-        let generation = max(minimumGeneration, (existingGeneration() ?? 0) + 1)
+        let generation = max(minimumGeneration, (generationBeingReplaced(previous: previous) ?? 0) + 1)
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }

@@ -53,13 +53,16 @@ package struct SnapshotPublication: Sendable {
         guard store.exists(), let version = try await store.currentVersion() else { return nil }
         let storeGeneration = try await store.generation()
         let last = try await store.lastSnapshotPublication()
-        let fileGeneration = fileWriter.existingGeneration()
+        // Mapped (and checksummed) once: its generation decides, and it is the patch's base.
+        let fileWriter = self.fileWriter
+        let current = try await BlockingExecutor.shared.run { fileWriter.currentFile() }
+        let fileGeneration = current?.view.header.generation
         if let last, last.storeGeneration == storeGeneration, shows(last, of: version, fileGeneration: fileGeneration) {
             return nil
         }
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
-           shows(last, of: version, fileGeneration: fileGeneration),
-           let patched = try? Self.patch(snapshotAt: fileWriter.path, with: changes) {
+           shows(last, of: version, fileGeneration: fileGeneration), let current,
+           let patched = try? Self.patch(current, with: changes) {
             return try await publish(patched.templates, version: version, storeGeneration: storeGeneration, previous: patched.previous)
         }
         return try await publishCurrentVersion()
@@ -82,12 +85,12 @@ package struct SnapshotPublication: Sendable {
         return record
     }
 
-    /// The snapshot at `path` with `changes` applied: its templates in the writer's order (by
+    /// The snapshot `mapping` with `changes` applied: its templates in the writer's order (by
     /// template id, bytewise), and the previous snapshot's terms for those whose question and
     /// answer did not change. Throws when the file cannot serve as the base.
-    static func patch(snapshotAt path: String, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
-        let mapping = try SnapshotMapping(path: path)
+    static func patch(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
         let view = mapping.view
+        let path = mapping.path
         guard view.dimension == changes.model.dimension else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the previous snapshot has another dimension")
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Reconciliation
 import SnapshotFormat
+import SnapshotPublishing
 import SpreadsheetReading
 import SQLiteStore
 import Synchronization
@@ -74,6 +75,28 @@ struct PatchedPublicationTests {
         let full = directory.path("full.snapshot")
         _ = try await SnapshotPublication(store: store, path: full).publishCurrentVersion()
         #expect(try Self.contents(coordinator.publication.path) == Self.contents(full))
+    }
+
+    /// The writer takes the generation it replaces from the base it was given only while that
+    /// base is still the file at the path; a file put there since counts, as always.
+    @Test func theGenerationComesFromTheBaseOnlyWhileItIsTheFileAtThePath() throws {
+        let directory = try TemporaryDirectory("patched-generation")
+        defer { directory.remove() }
+        let path = directory.path("faqsync.snapshot")
+        let model = SnapshotEncoder.Model(name: "m", version: "1", dimension: 2)
+        let templates = [SnapshotTemplate(id: "a", category: "c", subcategory: "s", question: "q", answer: "a", metadataJSON: "[]", vector: [1, 0])]
+        let writer = SnapshotFileWriter(path: path)
+        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 5) == 5)
+        let base = try SnapshotMapping(path: path)
+        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
+                                   previous: PreviousTerms(mapping: base, indices: [0])) == 6)
+        // Another file (generation 9) is renamed into place: the stale base does not speak for it.
+        let stale = try SnapshotMapping(path: path)
+        let other = directory.path("other.snapshot")
+        #expect(try SnapshotFileWriter(path: other).publish(model: model, templates: templates, minimumGeneration: 9) == 9)
+        #expect(rename(other, path) == 0)
+        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
+                                   previous: PreviousTerms(mapping: stale, indices: [0])) == 10)
     }
 }
 
