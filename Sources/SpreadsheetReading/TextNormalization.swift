@@ -22,14 +22,19 @@ package enum TextNormalization {
     }
 
     /// `foldedKey` as UTF-8 bytes, for callers that only hash it.
+    ///
+    /// Lowercases scalar by scalar, as `String.lowercased()` does, with the FAQ's own alphabets
+    /// (ASCII and basic Cyrillic) mapped by arithmetic: looking up every Cyrillic scalar's
+    /// mapping was 14 % of a sync at 10,000 templates. A test holds it equal to `lowercased()`
+    /// for every scalar.
     package static func foldedKeyUTF8(_ text: String) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(text.utf8.count)
         var pendingSpace = false
-        for scalar in text.lowercased().unicodeScalars {
+        func emit(_ scalar: Unicode.Scalar) {
             if isWhitespace(scalar) {
                 pendingSpace = !output.isEmpty
-                continue
+                return
             }
             if pendingSpace {
                 output.append(0x20)
@@ -41,7 +46,28 @@ package enum TextNormalization {
                 UTF8.encode(scalar) { output.append($0) }
             }
         }
+        for scalar in text.unicodeScalars {
+            if let lowered = fastLowercase(scalar) {
+                emit(lowered)
+            } else {
+                for lowered in scalar.properties.lowercaseMapping.unicodeScalars { emit(lowered) }
+            }
+        }
         return output
+    }
+
+    /// The lowercase of an ASCII or basic Cyrillic scalar (U+0400–U+045F), whose mappings are
+    /// single scalars at fixed offsets; nil for every other scalar.
+    @inline(__always)
+    static func fastLowercase(_ scalar: Unicode.Scalar) -> Unicode.Scalar? {
+        let value = scalar.value
+        switch value {
+        case 0x41...0x5A: return Unicode.Scalar(UInt8(value + 0x20))
+        case 0...0x7F, 0x430...0x45F: return scalar
+        case 0x410...0x42F: return Unicode.Scalar(value + 0x20)
+        case 0x400...0x40F: return Unicode.Scalar(value + 0x50)
+        default: return nil
+        }
     }
 }
 

@@ -49,6 +49,21 @@ struct ReconcilerTests {
         #expect(one != TemplateIdentity.derived(category: "Вклады", subcategory: "Подушка безопасности", question: "Какая доходность?"))
     }
 
+    /// Identities are stored: the folding's fast path for ASCII and Cyrillic must lowercase
+    /// exactly as `String.lowercased()` did when they were made, for every scalar there is.
+    @Test func foldingLowercasesEveryScalarAsTheStandardLibraryDoes() {
+        var differing: [String] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value), !TextNormalization.isWhitespace(scalar) else { continue }
+            let text = "A" + String(scalar) + "Я"
+            let expected = Array(text.lowercased().utf8)
+            if TextNormalization.foldedKeyUTF8(text) != expected { differing.append(String(value, radix: 16)) }
+        }
+        #expect(differing.isEmpty, "differ from lowercased(): U+\(differing.prefix(20).joined(separator: ", U+"))")
+        let mixed = "  Ёжик  В Тумане:\tÉTÉ İstanbul ΣΟΦΙΑ  "
+        #expect(TextNormalization.foldedKey(mixed) == "ёжик в тумане: été i̇stanbul σοφια")
+    }
+
     @Test func hashesSeparateFields() {
         #expect(ContentHash.fields(["ab", "c"]) != ContentHash.fields(["a", "bc"]))
         #expect(template("q", input: .question).modelInput == "q")
