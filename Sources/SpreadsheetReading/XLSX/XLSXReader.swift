@@ -75,16 +75,26 @@ struct XLSXReader {
     }
 
     /// The FAQ team's checks sheet (`CheckSheet.sheetNames`), nil when the workbook has none.
+    /// The workbook's index is read first: most workbooks have no checks sheet, and then the
+    /// shared strings (the largest part after the FAQ sheet) are not parsed a second time.
     func checkSheet() throws -> CheckSheet? {
-        let workbook = try open()
-        guard let sheet = workbook.worksheets.first(where: { CheckSheet.isCheckSheet($0.name) }) else { return nil }
+        let index = try workbookIndex()
+        guard let sheet = index.worksheets.first(where: { CheckSheet.isCheckSheet($0.name) }) else { return nil }
+        let workbook = try open(index)
         let scanned = try scan(sheet, in: workbook)
         return CheckSheet.from(rows: scanned.rows, file: file, sheet: sheet.name)
     }
 
-    /// Finds the workbook and its sheets through the package, and reads the shared strings and
-    /// the date styles every sheet needs.
-    private func open() throws -> OpenedWorkbook {
+    /// The worksheets in workbook order, and where the parts every sheet needs are.
+    private struct WorkbookIndex {
+        let worksheets: [(name: String, path: String)]
+        let sharedStringsPath: String
+        let stylesPath: String
+        let uses1904Dates: Bool
+    }
+
+    /// Finds the workbook and its sheets through the package.
+    private func workbookIndex() throws -> WorkbookIndex {
         let workbookPath = try officeDocumentPath(package)
         let workbookDirectory = PathName.directory(of: workbookPath)
         guard let workbookBytes = try package.part(workbookPath) else {
@@ -98,25 +108,33 @@ struct XLSXReader {
         func target(ofType suffix: String) -> String? {
             relationships.first { $0.type.hasSuffix(suffix) }.map { WorkbookParts.resolve($0.target, relativeTo: workbookDirectory) }
         }
-
-        let sharedStringsPath = target(ofType: "/sharedStrings") ?? WorkbookParts.resolve("sharedStrings.xml", relativeTo: workbookDirectory)
-        let sharedStrings = try package.part(sharedStringsPath).map { bytes in
-            try parse { try WorkbookParts.sharedStrings(bytes, part: sharedStringsPath, maxDepth: limits.maxXMLDepth) }
-        } ?? []
-        let stylesPath = target(ofType: "/styles") ?? WorkbookParts.resolve("styles.xml", relativeTo: workbookDirectory)
-        let dateStyles = try package.part(stylesPath).map { bytes in
-            try parse { try WorkbookParts.dateStyles(bytes, part: stylesPath, maxDepth: limits.maxXMLDepth) }
-        } ?? []
-
         let worksheets: [(name: String, path: String)] = workbook.sheets.compactMap { sheet in
             guard let relationship = relationships.first(where: { $0.id == sheet.relationshipID }),
                   relationship.type.hasSuffix("/worksheet") else { return nil }
             return (sheet.name, WorkbookParts.resolve(relationship.target, relativeTo: workbookDirectory))
         }
         guard !worksheets.isEmpty else { throw notAWorkbook("it has no worksheets") }
+        return WorkbookIndex(worksheets: worksheets,
+                             sharedStringsPath: target(ofType: "/sharedStrings") ?? WorkbookParts.resolve("sharedStrings.xml", relativeTo: workbookDirectory),
+                             stylesPath: target(ofType: "/styles") ?? WorkbookParts.resolve("styles.xml", relativeTo: workbookDirectory),
+                             uses1904Dates: workbook.uses1904Dates)
+    }
+
+    /// The workbook with the shared strings and the date styles every sheet needs.
+    private func open() throws -> OpenedWorkbook {
+        try open(try workbookIndex())
+    }
+
+    private func open(_ index: WorkbookIndex) throws -> OpenedWorkbook {
+        let sharedStrings = try package.part(index.sharedStringsPath).map { bytes in
+            try parse { try WorkbookParts.sharedStrings(bytes, part: index.sharedStringsPath, maxDepth: limits.maxXMLDepth) }
+        } ?? []
+        let dateStyles = try package.part(index.stylesPath).map { bytes in
+            try parse { try WorkbookParts.dateStyles(bytes, part: index.stylesPath, maxDepth: limits.maxXMLDepth) }
+        } ?? []
         let sheetParser = WorksheetParser(sharedStrings: sharedStrings, dateStyles: dateStyles,
-                                          uses1904Dates: workbook.uses1904Dates, limits: limits, file: file)
-        return OpenedWorkbook(worksheets: worksheets, sheetParser: sheetParser)
+                                          uses1904Dates: index.uses1904Dates, limits: limits, file: file)
+        return OpenedWorkbook(worksheets: index.worksheets, sheetParser: sheetParser)
     }
 
     /// The workbook part, found as the specification says: the package relationship of type
