@@ -7,7 +7,8 @@ extension String {
     /// U+0000: text no store can hold (PostgreSQL refuses it in `text` and `jsonb`).
     var containsNUL: Bool { containsByte(0) }
 
-    private func containsByte(_ byte: Int32) -> Bool {
+    /// Whether the UTF-8 bytes hold `byte`, through memchr.
+    func containsByte(_ byte: Int32) -> Bool {
         utf8.withContiguousStorageIfAvailable { buffer in
             guard let base = buffer.baseAddress else { return false }
             return memchr(base, byte, buffer.count) != nil

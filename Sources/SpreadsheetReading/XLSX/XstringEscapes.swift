@@ -9,8 +9,9 @@
 /// no string can hold, is left as the text it was.
 enum XstringEscapes {
     static func decode(_ text: String) -> String {
-        // Fast path: almost every cell has no escape at all.
-        guard text.utf8.count >= 7, text.utf8.contains(UInt8(ascii: "_")) else { return text }
+        // Fast path: almost every cell has no escape at all (memchr: the generic `contains` on
+        // the UTF-8 view was 9 % of reading a 10,000-template sheet).
+        guard text.utf8.count >= 7, text.containsByte(Int32(UInt8(ascii: "_"))) else { return text }
         let bytes = Array(text.utf8)
         var output: [UInt8] = []
         var index = 0
