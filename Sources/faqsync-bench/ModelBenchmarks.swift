@@ -49,6 +49,11 @@ enum ModelBenchmarks {
             latencies.append(seconds(elapsed))
         }
         print(String(format: "one query: p50 %.1f ms, max %.1f ms (N=%d)", median(latencies) * 1000, (latencies.max() ?? 0) * 1000, latencies.count))
+        if !quick {
+            try HeadlineFigures.record(.init(key: "query-embedding", what: "one query's embedding in the process",
+                                             figure: String(format: "%.1f ms", median(latencies) * 1000), n: "\(latencies.count)",
+                                             bench: "faqsync-bench model"))
+        }
 
         // An initial sync through the engine: read, plan, embed, write, on the real FAQ.
         let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -15,7 +15,11 @@ import TestSupport
 /// costs does not depend on which vectors they are; embedding 10,000 texts would take 14 minutes).
 enum ReaderBenchmarks {
     static func run(directory: URL, quick: Bool) async throws {
-        let faqsync = BenchChild.executable.deletingLastPathComponent().appendingPathComponent("faqsync")
+        // FAQSYNC_BENCH_BINARY measures another build, such as the Debian package's (the Swift
+        // runtime linked statically, which starts faster).
+        let binaryOverride = ProcessInfo.processInfo.environment["FAQSYNC_BENCH_BINARY"]
+        let faqsync = binaryOverride.map { URL(fileURLWithPath: $0) }
+            ?? BenchChild.executable.deletingLastPathComponent().appendingPathComponent("faqsync")
         guard FileManager.default.isExecutableFile(atPath: faqsync.path) else {
             print("build faqsync first: swift build -c release --product faqsync"); return
         }
@@ -38,13 +42,17 @@ enum ReaderBenchmarks {
             templates: templates, minimumGeneration: 1)
         print("Readers with the in-process model (\(embedder.model)), \(count) templates, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
-        // The whole process, as a user runs it.
-        let environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "error"]
-        func timedProcess(_ arguments: [String]) throws -> Double {
+        // The whole process, as a user runs it: with a home of its own, where the record of the
+        // verified weights goes (~/.cache/faqsync).
+        let home = directory.appendingPathComponent("readers-home")
+        try? FileManager.default.removeItem(at: home)
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "error", "HOME": home.path]
+        func timedProcess(_ arguments: [String], extra: [String: String] = [:]) throws -> Double {
             let process = Process()
             process.executableURL = faqsync
             process.arguments = arguments
-            process.environment = environment
+            process.environment = environment.merging(extra) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             let started = ContinuousClock.now
@@ -55,14 +63,30 @@ enum ReaderBenchmarks {
         }
         let question = "как открыть вклад онлайн"
         let runs = 10
+        print("binary: \(faqsync.path)")
         print("process | N | p50 ms | max ms")
-        for (label, arguments) in [("faqsync --help", ["--help"]),
-                                   ("faqsync query --mode lexical (no model)", ["query", question, "--mode", "lexical", "--snapshot", snapshot]),
-                                   ("faqsync query (hybrid: the model loads and embeds the question)", ["query", question, "--snapshot", snapshot])] {
-            _ = try timedProcess(arguments)   // warm the page cache, as a second run of a user's would be
-            let times = try (0..<runs).map { _ in try timedProcess(arguments) }
+        let hybrid = ["query", question, "--snapshot", snapshot]
+        let rows: [(String, [String], [String: String])] = [
+            ("faqsync --help", ["--help"], [:]),
+            ("faqsync query --mode lexical (no model)", ["query", question, "--mode", "lexical", "--snapshot", snapshot], [:]),
+            ("faqsync query (hybrid), the weights hashed on every load (EMBEDDING_WEIGHTS_RECORD_DIR=off)", hybrid,
+             ["EMBEDDING_WEIGHTS_RECORD_DIR": "off"]),
+            ("faqsync query (hybrid), the weights remembered (the first run records them)", hybrid, [:]),
+        ]
+        for (label, arguments, extra) in rows {
+            _ = try timedProcess(arguments, extra: extra)   // warm the page cache, as a second run of a user's would be
+            let times = try (0..<runs).map { _ in try timedProcess(arguments, extra: extra) }
             print(String(format: "%@ | %d | %.0f | %.0f", label, runs, median(times), times.max() ?? 0))
+            if label.contains("remembered"), !quick {
+                try HeadlineFigures.record(.init(key: "query-process-10000",
+                                                 what: "`faqsync query` with the in-process model, whole process, 10,000 templates"
+                                                    + (binaryOverride == nil ? "" : " (\(binaryOverride!))"),
+                                                 figure: String(format: "%.0f ms (max %.0f)", median(times), times.max() ?? 0), n: "\(runs)",
+                                                 bench: "faqsync-bench readers"))
+            }
         }
+        let recorded = FileManager.default.fileExists(atPath: home.appendingPathComponent(".cache/faqsync/verified-weights").path)
+        print("record of the verified weights in ~/.cache/faqsync: \(recorded ? "written" : "MISSING")")
 
         // serve: one loaded model for every request.
         let serve = Process()
@@ -115,6 +139,12 @@ enum ReaderBenchmarks {
             }
             let p50 = latencies[latencies.count / 2], p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
             print(String(format: "serve | %d | %d | %.1f | %.1f | %.2f", clients, latencies.count, p50, p99, p99 / p50))
+            if clients == 16, !quick {
+                try HeadlineFigures.record(.init(key: "serve-16-clients-10000",
+                                                 what: "`serve` with the in-process model, 16 clients at once, 10,000 templates",
+                                                 figure: String(format: "p50 %.0f ms, p99 %.0f ms", p50, p99), n: "\(latencies.count)",
+                                                 bench: "faqsync-bench readers"))
+            }
         }
     }
 }

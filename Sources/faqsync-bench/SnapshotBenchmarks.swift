@@ -17,6 +17,7 @@ enum SnapshotBenchmarks {
         print("templates | file MiB | publish s | open (map+header) p50/p99 µs [N=50] | full checksum verify ms [N=5] | top-5 p50/p99 ms [N=200] | publish→switch p50/max ms [N=10] | start→first answer ms [N=10]")
         var memoryLines: [String] = []
         var hybridLines: [String] = []
+        var firstAnswerMillis: [Int: Double] = [:]
         let texts = faqTexts()
         for count in sizes {
             let path = directory.appendingPathComponent("snapshot-\(count).snapshot").path
@@ -68,12 +69,17 @@ enum SnapshotBenchmarks {
 
             let switches = try await publishToSwitch(path: path, templates: templates, publisher: publisher)
             let firstAnswers = try (0..<10).map { _ in try firstQueryWallMillis(path: path) }
+            firstAnswerMillis[count] = percentile(firstAnswers, 0.5)
 
             print("\(count) | " + String(format: "%.1f | %.3f | %.0f / %.0f | %.1f | %.2f / %.2f | %.1f / %.1f | %.1f",
                                          fileMiB, seconds(publish), percentile(opens, 0.5), percentile(opens, 0.99),
                                          percentile(verifies, 0.5), percentile(latencies, 0.5), percentile(latencies, 0.99),
                                          percentile(switches, 0.5), switches.max() ?? 0, percentile(firstAnswers, 0.5)))
             memoryLines.append(try eightReaders(path: path, count: count, fileMiB: fileMiB))
+        }
+        if let small = firstAnswerMillis[201], let large = firstAnswerMillis[100_000] {
+            try HeadlineFigures.record(.init(key: "first-answer", what: "process start → first answer, 201 / 100,000 templates",
+                                             figure: String(format: "%.0f ms / %.0f ms", small, large), n: "10", bench: "faqsync-bench snapshot"))
         }
         print("\nSearch modes (real FAQ questions as query texts, random query vectors; top-5, N=200 each)")
         print("templates | dense p50/p99 ms | hybrid p50/p99 ms (vs dense) | lexical p50/p99 ms | file MiB v1 → v2 (lexical section) | open p50 µs")

@@ -45,6 +45,10 @@ enum SyncBenchmarks {
             let size = Double((try FileManager.default.attributesOfItem(atPath: item.url.path)[.size] as? Int) ?? 0) / 1_048_576
             print(item.label.padding(toLength: 17, withPad: " ", startingAt: 0)
                   + String(format: " | %9d | %8.2f | %d | %8.3f | %12.1f", rows, size, runs, median(times), median(rss)))
+            if rows == 10_000, !quick {
+                try HeadlineFigures.record(.init(key: "sheet-read-10000", what: "reading the 10,000-template sheet",
+                                                 figure: String(format: "%.3f s", median(times)), n: "\(runs)", bench: "faqsync-bench sync"))
+            }
         }
 
         print("\nSync on SQLite with the local embedder (1024 dimensions); no-op = nothing changed; median of N")
@@ -71,7 +75,47 @@ enum SyncBenchmarks {
                   + String(format: " | %14.3f | %d | %12.3f | %7.3f | %20.3f", seconds(initial), runs,
                            median(noop), median(parse), median(noop) - median(parse)))
         }
+        try noOpProcess(directory: benchDirectory, quick: quick)
+    }
 
+    /// The no-op as a user runs it: the whole `faqsync sync` process on an unchanged
+    /// 10,000-template sheet (the local embedder), beside `faqsync --help` in the same run.
+    static func noOpProcess(directory benchDirectory: URL, quick: Bool) throws {
+        let faqsync = BenchChild.executable.deletingLastPathComponent().appendingPathComponent("faqsync")
+        guard FileManager.default.isExecutableFile(atPath: faqsync.path) else {
+            print("build faqsync first for the whole-process no-op: swift build -c release --product faqsync"); return
+        }
+        let directory = try TemporaryDirectory("bench-noop")
+        defer { directory.remove() }
+        let sheet = benchDirectory.appendingPathComponent("generated-10000.xlsx")
+        let environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "error", "HOME": directory.url.path, "EMBEDDING_PROVIDER": "local"]
+        func timed(_ arguments: [String]) throws -> Double {
+            let process = Process()
+            process.executableURL = faqsync
+            process.arguments = arguments
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            let started = ContinuousClock.now
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+            return seconds(ContinuousClock.now - started) * 1e3
+        }
+        let sync = ["sync", "--faq", sheet.path, "--db", directory.path("noop.db")]
+        _ = try timed(sync)   // the initial sync
+        let runs = 10
+        print("\nWhole process (\(faqsync.path)), 10,000 templates | N | p50 ms | max ms")
+        for (label, arguments) in [("faqsync --help", ["--help"]), ("faqsync sync, the sheet unchanged (no-op)", sync)] {
+            _ = try timed(arguments)
+            let times = try (0..<runs).map { _ in try timed(arguments) }
+            print(String(format: "%@ | %d | %.0f | %.0f", label, runs, median(times), times.max() ?? 0))
+            if arguments == sync, !quick {
+                try HeadlineFigures.record(.init(key: "noop-sync-process-10000", what: "`faqsync sync` of an unchanged 10,000-template file, whole process",
+                                                 figure: String(format: "%.0f ms (max %.0f)", median(times), times.max() ?? 0), n: "\(runs)",
+                                                 bench: "faqsync-bench sync"))
+            }
+        }
     }
 
     /// Parse time in a fresh process per run, so peak memory belongs to that one parse.

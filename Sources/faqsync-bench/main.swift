@@ -18,6 +18,8 @@ import TestSupport
 //   swift build -c release && .build/release/faqsync-bench daemon  # save-to-searchable through `faqsync watch`
 //   swift run -c release faqsync-bench page               # the FAQ team's page and its activity document at their bounds
 //   swift build -c release && .build/release/faqsync-bench readers  # query and serve with the in-process model, 10k templates
+//   swift run -c release faqsync-bench readme             # README.md's figures table from docs/figures.json
+//   Full runs (not --quick) record their headline figures in docs/figures.json.
 //   (parse-once, reader and first-query are modes the benchmarks run in child processes)
 //
 // Generated sheets are left in .build/bench/ so other tools (python-calamine, see
@@ -73,6 +75,11 @@ case "page":
     try await PageBenchmarks.run(directory: benchDirectory)
 case "readers":
     try await ReaderBenchmarks.run(directory: benchDirectory, quick: quick)
+case "readme":
+    // README.md's table of figures, from docs/figures.json (the benchmarks record there).
+    let readme = try String(contentsOf: HeadlineFigures.readme, encoding: .utf8)
+    try HeadlineFigures.render(readme, figures: try HeadlineFigures.load()).write(to: HeadlineFigures.readme, atomically: true, encoding: .utf8)
+    print("README.md's figures table regenerated from docs/figures.json")
 default:
     try await SyncBenchmarks.run(directory: benchDirectory, quick: quick)
 }
