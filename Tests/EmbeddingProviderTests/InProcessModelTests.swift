@@ -104,9 +104,12 @@ struct InProcessModelTests {
         #expect(try E5Engine(files: files, record: record).weightsCheck == .hashed)
         #expect(try E5Engine(files: files, record: record).weightsCheck == .remembered)
         // In a directory others can write: ignored, and nothing is written there.
+        var before = stat(), after = stat()
+        #expect(stat(record.path, &before) == 0)
         #expect(chmod(record.directory, 0o777) == 0)
         #expect(try E5Engine(files: files, record: record).weightsCheck == .hashed)
         #expect(chmod(record.directory, 0o700) == 0)
+        #expect(stat(record.path, &after) == 0 && after.st_ino == before.st_ino, "a record was written into a directory others can write")
         // A symbolic link in its place: not followed.
         #expect(unlink(record.path) == 0)
         try genuine.write(toFile: scratch.path("elsewhere"), atomically: true, encoding: .utf8)
