@@ -49,17 +49,7 @@ enum ReaderBenchmarks {
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "error", "HOME": home.path]
         func timedProcess(_ arguments: [String], extra: [String: String] = [:]) throws -> Double {
-            let process = Process()
-            process.executableURL = faqsync
-            process.arguments = arguments
-            process.environment = environment.merging(extra) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            let started = ContinuousClock.now
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
-            return seconds(ContinuousClock.now - started) * 1e3
+            try BenchChild.wallMillis(faqsync, arguments, environment: environment.merging(extra) { $1 })
         }
         let question = "как открыть вклад онлайн"
         let runs = 10

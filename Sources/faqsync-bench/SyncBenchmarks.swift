@@ -90,17 +90,7 @@ enum SyncBenchmarks {
         let sheet = benchDirectory.appendingPathComponent("generated-10000.xlsx")
         let environment = ["PATH": "/usr/bin:/bin", "LOG_LEVEL": "error", "HOME": directory.url.path, "EMBEDDING_PROVIDER": "local"]
         func timed(_ arguments: [String]) throws -> Double {
-            let process = Process()
-            process.executableURL = faqsync
-            process.arguments = arguments
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            let started = ContinuousClock.now
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
-            return seconds(ContinuousClock.now - started) * 1e3
+            try BenchChild.wallMillis(faqsync, arguments, environment: environment)
         }
         let sync = ["sync", "--faq", sheet.path, "--db", directory.path("noop.db")]
         _ = try timed(sync)   // the initial sync
