@@ -111,7 +111,7 @@ let package = Package(
         // (dlopen), so the project builds and runs without them.
         .target(
             name: "InProcessModel",
-            dependencies: ["CodedErrors", "Embedding", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CodedErrors", "Embedding", "SystemIO", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The FAQ team's checks (a «Проверка» sheet or a CSV file): customer questions and the template
         // each must find, run against a snapshot in each search mode.

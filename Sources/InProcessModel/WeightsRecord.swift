@@ -1,34 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// One version of a file, told apart without reading it: where it lives (device, inode), its size,
-/// and when its content and its inode last changed. Any write changes the change time, which no
-/// user can set back, and a replaced file is another inode.
-package struct FileIdentity: Equatable, Sendable {
-    package var device: UInt64
-    package var inode: UInt64
-    package var size: Int64
-    package var modifiedSeconds: Int64
-    package var modifiedNanoseconds: Int64
-    package var changedSeconds: Int64
-    package var changedNanoseconds: Int64
-
-    package init(_ status: stat) {
-        device = UInt64(status.st_dev)
-        inode = UInt64(status.st_ino)
-        size = Int64(status.st_size)
-        modifiedSeconds = Int64(status.st_mtim.tv_sec)
-        modifiedNanoseconds = Int64(status.st_mtim.tv_nsec)
-        changedSeconds = Int64(status.st_ctim.tv_sec)
-        changedNanoseconds = Int64(status.st_ctim.tv_nsec)
-    }
-
-    /// The later of the two times, in seconds.
-    var lastTouched: Double {
-        max(Double(modifiedSeconds) + Double(modifiedNanoseconds) / 1e9, Double(changedSeconds) + Double(changedNanoseconds) / 1e9)
-    }
-}
+import Foundation
+import SystemIO
 
 /// Remembers that a weights file passed its SHA-256 check, so that the next process that loads
 /// the model (each `faqsync query` is one) maps the 72 MB file without hashing it again: at
@@ -62,13 +33,9 @@ package struct WeightsRecord: Sendable {
 
     /// The digest recorded for the file with `identity`, if this user recorded one for exactly it.
     package func digest(for identity: FileIdentity) -> String? {
-        guard directoryIsPrivate() else { return nil }
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_uid == geteuid(),
-              (status.st_mode & 0o022) == 0, status.st_size <= Self.maximumBytes else { return nil }
+        guard directoryIsPrivate(), let (descriptor, status) = try? RegularFile.open(path, followSymlinks: false) else { return nil }
+        defer { SystemCall.close(descriptor) }
+        guard status.st_uid == geteuid(), (status.st_mode & 0o022) == 0, status.st_size <= Self.maximumBytes else { return nil }
         var bytes = [UInt8](repeating: 0, count: Self.maximumBytes + 1)
         let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
         guard count > 0, count <= Self.maximumBytes else { return nil }
@@ -79,18 +46,15 @@ package struct WeightsRecord: Sendable {
     /// for `quietPeriod` before `hashStarted` (seconds since the epoch). Best effort.
     @discardableResult
     package func remember(_ identity: FileIdentity, digest: String, hashStarted: Double) -> Bool {
-        guard identity.lastTouched < hashStarted - quietPeriod, makeDirectory(), directoryIsPrivate() else { return false }
-        let line = Self.line(identity, digest: digest)
-        let temporary = path + ".\(getpid()).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return false }
-        let written = Array(line.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let closed = close(descriptor) == 0
-        guard written == line.utf8.count, closed, rename(temporary, path) == 0 else {
-            unlink(temporary)
+        guard identity.lastTouched < hashStarted - quietPeriod else { return false }
+        Directories.createMissing(directory, mode: 0o700)
+        guard directoryIsPrivate() else { return false }
+        do {
+            try AtomicFile(path: path, mode: 0o600).replace(with: Data(Self.line(identity, digest: digest).utf8))
+            return true
+        } catch {
             return false
         }
-        return true
     }
 
     /// The record's line: the format, the identity's fields and the digest, space-separated.
@@ -120,15 +84,5 @@ package struct WeightsRecord: Sendable {
         var status = stat()
         guard lstat(directory, &status) == 0 else { return false }
         return (status.st_mode & S_IFMT) == S_IFDIR && status.st_uid == geteuid() && (status.st_mode & 0o022) == 0
-    }
-
-    /// Creates the directory (and missing parents, as `mkdir -p`), private to this user.
-    private func makeDirectory() -> Bool {
-        var prefix = ""
-        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
-            prefix += "/" + component
-            if mkdir(prefix, 0o700) != 0, errno != EEXIST { return false }
-        }
-        return true
     }
 }

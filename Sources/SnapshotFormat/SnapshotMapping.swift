@@ -13,8 +13,8 @@ public final class SnapshotMapping: @unchecked Sendable {
     // @unchecked: set once in init; the mapping is PROT_READ and lives until deinit.
     public let view: SnapshotView
     public let path: String
-    /// Device, inode, size and modification time of the mapped file.
-    public let device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64
+    /// The mapped file as it was when it was validated.
+    package let identity: FileIdentity
     private let address: UnsafeMutableRawPointer
     private let length: Int
     /// Kept open to notice a write in place (`fstat`), closed with the mapping.
@@ -60,10 +60,7 @@ public final class SnapshotMapping: @unchecked Sendable {
         keepOpen = true
         address = mapped
         length = size
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        self.size = Int64(info.st_size)
-        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        identity = FileIdentity(info)
     }
 
     /// Throws `changedUnderReader` when anything read from this mapping may come from a file
@@ -76,12 +73,10 @@ public final class SnapshotMapping: @unchecked Sendable {
             throw SnapshotError(code: .changedUnderReader, path: path,
                                 message: "the file was truncated in place while it was being read (was it overwritten with cp? use `faqsync snapshot install`)")
         }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
+        guard let now = FileIdentity.of(descriptor: descriptor) else {
             throw SnapshotError(code: .io, path: path, message: "cannot stat the mapped file: \(String(cString: strerror(errno)))")
         }
-        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        guard Int64(info.st_size) == size, modified == modifiedNanoseconds else {
+        guard now.hasSameContent(as: identity) else {
             throw SnapshotError(code: .changedUnderReader, path: path,
                                 message: "the file was written to in place while it was served (was it overwritten with cp? use `faqsync snapshot install`)")
         }

@@ -35,15 +35,13 @@ package struct SnapshotFileWriter: Sendable {
         try? SnapshotMapping(path: path)
     }
 
-    /// The generation of the file being replaced: taken from `previous` when that is the very
-    /// file at `path` (same device and inode; it was validated when it was mapped), so a large
-    /// snapshot is not mapped and checksummed a second time; else read from the file.
-    func generationBeingReplaced(previous: PreviousTerms?) -> UInt64? {
-        if let mapping = previous?.mapping, mapping.path == path {
-            var status = stat()
-            if stat(path, &status) == 0, UInt64(status.st_dev) == mapping.device, UInt64(status.st_ino) == mapping.inode {
-                return mapping.view.header.generation
-            }
+    /// The generation of the file being replaced: taken from `known` (a mapping the caller made
+    /// of this path) when that is still the very file at `path` (same device and inode; it was
+    /// validated when it was mapped), so a large snapshot is not mapped and checksummed a second
+    /// time; else read from the file.
+    func generationBeingReplaced(known: SnapshotMapping?) -> UInt64? {
+        if let known, known.path == path, let atPath = FileIdentity.of(path: path), atPath.isSameFile(as: known.identity) {
+            return known.view.header.generation
         }
         return existingGeneration()
     }
@@ -55,9 +53,12 @@ package struct SnapshotFileWriter: Sendable {
     ///   false writes a version 1 file, for the tests of readers that must keep reading those.
     /// - Parameter previous: the snapshot these templates patch, to take the terms of those that
     ///   did not change from its lexical section instead of tokenising them again.
+    /// - Parameter current: the file at `path` as the caller already mapped it, when it did and
+    ///   `previous` does not carry it, to read the generation being replaced from.
     package func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
-                        now: Date = Date(), lexicalIndex: Bool = true, previous: PreviousTerms? = nil) throws -> UInt64 {
-        let generation = max(minimumGeneration, (generationBeingReplaced(previous: previous) ?? 0) + 1)
+                        now: Date = Date(), lexicalIndex: Bool = true, previous: PreviousTerms? = nil,
+                        current: SnapshotMapping? = nil) throws -> UInt64 {
+        let generation = max(minimumGeneration, (generationBeingReplaced(known: previous?.mapping ?? current) ?? 0) + 1)
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }

@@ -80,7 +80,7 @@ public final class LiveSnapshot: Sendable {
     public var rejectedFileAtPath: SnapshotError? {
         guard let identity = FileIdentity.of(path: path) else { return nil }
         return state.withLock { state in
-            guard identity != state.current?.identity, identity == state.rejected else { return nil }
+            guard !identity.hasSameContent(as: state.current?.identity), identity.hasSameContent(as: state.rejected) else { return nil }
             return state.lastFailure
         }
     }
@@ -117,7 +117,7 @@ public final class LiveSnapshot: Sendable {
     public func reloadIfChanged() -> ReloadOutcome {
         guard let identity = FileIdentity.of(path: path) else { return .unchanged }
         let (known, rejected) = state.withLock { ($0.current?.identity, $0.rejected) }
-        if identity == known || identity == rejected { return .unchanged }
+        if identity.hasSameContent(as: known) || identity.hasSameContent(as: rejected) { return .unchanged }
         do {
             let candidate = try MappedSnapshot(path: path)
             let previous = current?.generation

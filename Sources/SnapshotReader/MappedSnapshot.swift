@@ -1,5 +1,6 @@
 import Foundation
 import SnapshotFormat
+import SystemIO
 
 /// One snapshot file mapped read-only into memory and validated.
 ///
@@ -28,34 +29,6 @@ public final class MappedSnapshot: Sendable {
     public init(path: String, verifyChecksum: Bool = true) throws {
         self.path = path
         mapping = try SnapshotMapping(path: path, verifyChecksum: verifyChecksum)
-        identity = FileIdentity(device: mapping.device, inode: mapping.inode, size: mapping.size, modified: mapping.modifiedNanoseconds)
-    }
-}
-
-/// Device, inode, size and modification time: a rename over the path changes the inode.
-struct FileIdentity: Equatable, Sendable {
-    let device: UInt64
-    let inode: UInt64
-    let size: Int64
-    let modified: Int64
-
-    init(device: UInt64, inode: UInt64, size: Int64, modified: Int64) {
-        self.device = device
-        self.inode = inode
-        self.size = size
-        self.modified = modified
-    }
-
-    init(_ info: stat) {
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-    }
-
-    static func of(path: String) -> FileIdentity? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return FileIdentity(info)
+        identity = mapping.identity
     }
 }

@@ -24,10 +24,15 @@ package struct SnapshotPublication: Sendable {
     /// store has no current version.
     @discardableResult
     package func publishCurrentVersion() async throws -> PublishedSnapshot? {
+        try await publishCurrentVersion(current: nil)
+    }
+
+    /// `publishCurrentVersion()` for a caller that already mapped the file at the path (`current`).
+    private func publishCurrentVersion(current: SnapshotMapping?) async throws -> PublishedSnapshot? {
         guard store.exists(), let version = try await store.currentVersion() else { return nil }
         let storeGeneration = try await store.generation()
         let templates = try await store.templates(versionID: version.id).map(SnapshotTemplate.init)
-        return try await publish(templates, version: version, storeGeneration: storeGeneration)
+        return try await publish(templates, version: version, storeGeneration: storeGeneration, current: current)
     }
 
     /// Whether the file at the path is the last one published and shows the store as it is now.
@@ -65,11 +70,11 @@ package struct SnapshotPublication: Sendable {
            let patched = try? Self.patch(current, with: changes) {
             return try await publish(patched.templates, version: version, storeGeneration: storeGeneration, previous: patched.previous)
         }
-        return try await publishCurrentVersion()
+        return try await publishCurrentVersion(current: current)
     }
 
     private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64,
-                         previous: PreviousTerms? = nil) async throws -> PublishedSnapshot {
+                         previous: PreviousTerms? = nil, current: SnapshotMapping? = nil) async throws -> PublishedSnapshot {
         let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
@@ -77,7 +82,7 @@ package struct SnapshotPublication: Sendable {
         let now = Date()
         let generation = try await BlockingExecutor.shared.run {
             try fileWriter.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now,
-                                  previous: previous)
+                                  previous: previous, current: current)
         }
         let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: templates.count,
                                                path: fileWriter.path, publishedAt: now, storeGeneration: storeGeneration)

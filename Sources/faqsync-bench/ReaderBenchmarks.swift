@@ -16,8 +16,11 @@ import TestSupport
 enum ReaderBenchmarks {
     static func run(directory: URL, quick: Bool) async throws {
         // FAQSYNC_BENCH_BINARY measures another build, such as the Debian package's (the Swift
-        // runtime linked statically, which starts faster).
+        // runtime linked statically, which starts faster); FAQSYNC_BENCH_BINARY_LABEL says which
+        // in the recorded figure ("the package's build"), where a path would mean nothing.
         let binaryOverride = ProcessInfo.processInfo.environment["FAQSYNC_BENCH_BINARY"]
+        let buildLabel = binaryOverride == nil ? "release build"
+            : ProcessInfo.processInfo.environment["FAQSYNC_BENCH_BINARY_LABEL"] ?? "the build given in FAQSYNC_BENCH_BINARY"
         let faqsync = binaryOverride.map { URL(fileURLWithPath: $0) }
             ?? BenchChild.executable.deletingLastPathComponent().appendingPathComponent("faqsync")
         guard FileManager.default.isExecutableFile(atPath: faqsync.path) else {
@@ -69,8 +72,7 @@ enum ReaderBenchmarks {
             print(String(format: "%@ | %d | %.0f | %.0f", label, runs, median(times), times.max() ?? 0))
             if label.contains("remembered"), !quick {
                 try HeadlineFigures.record(.init(key: "query-process-10000",
-                                                 what: "`faqsync query` with the in-process model, whole process, 10,000 templates"
-                                                    + (binaryOverride == nil ? "" : " (\(binaryOverride!))"),
+                                                 what: "`faqsync query` with the in-process model, whole process, 10,000 templates (\(buildLabel))",
                                                  figure: String(format: "%.0f ms (max %.0f)", median(times), times.max() ?? 0), n: "\(runs)",
                                                  bench: "faqsync-bench readers"))
             }

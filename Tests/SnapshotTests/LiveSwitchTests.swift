@@ -175,4 +175,19 @@ struct LiveSwitchTests {
         while live.current == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(live.current?.generation == 1, "inotify woke the follower well before the 10 s fallback")
     }
+
+    /// A `chmod` or a new hard link changes the served file's inode (its change time) but not its
+    /// content: the reader keeps serving it, and does not take it for a rejected newcomer.
+    @Test func aChangedModeIsNotANewFile() throws {
+        defer { directory.remove() }
+        try publish(3)
+        let live = try LiveSnapshot(path: path, logger: Self.quiet)
+        #expect(chmod(path, 0o400) == 0)
+        #expect(link(path, directory.path("hard-link")) == 0)
+        #expect(live.reloadIfChanged() == .unchanged)
+        #expect(live.rejectedFileAtPath == nil)
+        #expect(live.statistics.failedReloads == 0)
+        try publish(4)
+        #expect(live.reloadIfChanged() == .switched(from: 3, to: 4))
+    }
 }

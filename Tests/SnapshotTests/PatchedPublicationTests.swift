@@ -97,6 +97,12 @@ struct PatchedPublicationTests {
         #expect(rename(other, path) == 0)
         #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
                                    previous: PreviousTerms(mapping: stale, indices: [0])) == 10)
+        // A whole publication given the file the caller mapped, current or since replaced.
+        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
+                                   current: try SnapshotMapping(path: path)) == 11)
+        #expect(try SnapshotFileWriter(path: other).publish(model: model, templates: templates, minimumGeneration: 20) == 20)
+        #expect(rename(other, path) == 0)
+        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1, current: stale) == 21)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOPosix
 import Synchronization
 import SyncActivity
+import SystemIO
 
 /// Where `serve` gets the writer's recent activity: the document beside the snapshot (the usual
 /// case: the store is the writer's alone), or a store it can query itself (PostgreSQL).
@@ -16,34 +17,19 @@ package struct SyncActivitySource: Sendable {
     }
 
     /// The document a writer publishes beside the snapshot, read on NIO's blocking pool. It is
-    /// decoded again only when the file changed (another inode, size or modification time): the
+    /// decoded again only when the file changed (another inode, size, modification or change time): the
     /// page reloads every few seconds in every editor's browser, the writer replaces it per sync.
     package static func file(_ file: SyncActivityFile) -> SyncActivitySource {
         let cache = DecodedFileCache()
         return SyncActivitySource(origin: file.path) {
             try await NIOThreadPool.singleton.runIfActive {
-                let identity = FileIdentity(path: file.path)
+                let identity = FileIdentity.of(path: file.path, followSymlinks: false)
                 if let identity, let cached = cache.value(for: identity) { return cached }
                 let activity = try file.read()
                 if let identity, let activity { cache.store(activity, for: identity) }
                 return activity
             }
         }
-    }
-}
-
-/// What tells one version of a file from the next without reading it.
-struct FileIdentity: Equatable, Sendable {
-    let device: UInt64, inode: UInt64, size: Int64, modifiedSeconds: Int, modifiedNanoseconds: Int
-
-    init?(path: String) {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return nil }
-        device = UInt64(status.st_dev)
-        inode = UInt64(status.st_ino)
-        size = Int64(status.st_size)
-        modifiedSeconds = Int(status.st_mtim.tv_sec)
-        modifiedNanoseconds = Int(status.st_mtim.tv_nsec)
     }
 }
 
