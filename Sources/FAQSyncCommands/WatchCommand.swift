@@ -39,7 +39,7 @@ extension FAQSyncCommand {
                 var knownDimension: Int?
                 do { knownDimension = try await configuration.knownDimension(in: store) } catch let error as StoreError where error.code == .connectionFailed {}
                 let embedder = try await configuration.makeEmbedder(knownDimension: knownDimension, logger: logger)
-                let coordinator = configuration.makeCoordinator(store: store, embedder: embedder, logger: logger)
+                let coordinator = configuration.makeCoordinator(store: store, embedder: embedder, logger: logger, syncsRepeatedly: true)
                 let metrics = configuration.daemon.metricsAddress.map { _ in DaemonMetrics() }
 
                 var watch = WatchPolicy.Configuration(faqPath: configuration.faqPath)

@@ -11,7 +11,7 @@ import SpreadsheetReading
 package struct Template: Sendable, Hashable {
     package let id: String
     /// Where the template was read from (1-based sheet row); not stored, used in messages.
-    package let rowNumber: Int
+    package private(set) var rowNumber: Int
     package let category: String
     package let subcategory: String
     package let question: String
@@ -41,6 +41,14 @@ package struct Template: Sendable, Hashable {
         self.inputHash = Self.inputHash(of: input)
         self.contentHash = ContentHash.fields([id, category, subcategory, question, answer, input]
                                               + metadata.flatMap { [$0.name, $0.value] })
+    }
+
+    /// The same template read from another row (a row inserted above it moves it down).
+    package func at(row rowNumber: Int) -> Template {
+        guard rowNumber != self.rowNumber else { return self }
+        var moved = self
+        moved.rowNumber = rowNumber
+        return moved
     }
 
     /// The hash of a model input: the cache's key for its vector. The one definition (the legacy

@@ -44,20 +44,32 @@ extension Template {
     ///
     /// Hashing dominates a no-op sync, so large tables are hashed in parallel chunks; call this
     /// from a thread of your own, not from the cooperative pool.
-    package static func sheetTemplates(from table: FAQTable, modelInput: ModelInput) -> SheetTemplates {
+    /// - Parameter memo: the templates of the last sheet read (a daemon's); rows it holds are
+    ///   taken from it instead of being hashed again, and it is left holding this sheet's.
+    package static func sheetTemplates(from table: FAQTable, modelInput: ModelInput, memo: TemplateMemo? = nil) -> SheetTemplates {
         let rows = table.rows
         let chunkSize = 2_048
         let chunkCount = (rows.count + chunkSize - 1) / chunkSize
-        let chunks = ChunkResults<Template>(count: chunkCount)
+        let chunks = ChunkResults<(template: Template, content: RowContent?)>(count: chunkCount)
+        let remembered = memo?.templates(for: modelInput) ?? [:]
         DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
             let range = (chunk * chunkSize)..<min(rows.count, (chunk + 1) * chunkSize)
             chunks.store(chunk, rows[range].map { row in
-                Template(id: TemplateIdentity.identity(of: row), rowNumber: row.rowNumber, category: row.category,
-                         subcategory: row.subcategory, question: row.question, answer: row.answer,
-                         metadata: row.metadata, modelInput: modelInput)
+                let content = memo == nil ? nil : RowContent(row)
+                if let content, let known = remembered[content] { return (known.at(row: row.rowNumber), content) }
+                return (Template(id: TemplateIdentity.identity(of: row), rowNumber: row.rowNumber, category: row.category,
+                                 subcategory: row.subcategory, question: row.question, answer: row.answer,
+                                 metadata: row.metadata, modelInput: modelInput), content)
             })
         }
-        let all = chunks.joined()
+        let made = chunks.joined()
+        if let memo {
+            var templates: [RowContent: Template] = [:]
+            templates.reserveCapacity(made.count)
+            for (template, content) in made { if let content { templates[content] = template } }
+            memo.remember(templates, modelInput: modelInput)
+        }
+        let all = made.map(\.template)
         var rowsByID: [String: [Int]] = [:]
         rowsByID.reserveCapacity(all.count)
         for template in all { rowsByID[template.id, default: []].append(template.rowNumber) }

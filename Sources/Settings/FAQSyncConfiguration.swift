@@ -358,9 +358,13 @@ package struct FAQSyncConfiguration: Sendable {
     }
 
     /// The one path of a sync, for this configuration's store, embedder, spreadsheet and snapshot.
-    package func makeCoordinator(store: any TemplateStore, embedder: (any Embedder)?, logger: Logger) -> SyncCoordinator {
+    /// - Parameter syncsRepeatedly: true for the daemon, which keeps the last sheet's templates
+    ///   so that a save costs what changed in it (`TemplateMemo`).
+    package func makeCoordinator(store: any TemplateStore, embedder: (any Embedder)?, logger: Logger,
+                                 syncsRepeatedly: Bool = false) -> SyncCoordinator {
         SyncCoordinator(store: store, embedder: embedder, snapshotPath: snapshotPath, source: source, logger: logger,
-                        gate: cutOverGate, queryEmbedder: queryEmbedderFactory(configured: embedder))
+                        gate: cutOverGate, queryEmbedder: queryEmbedderFactory(configured: embedder),
+                        templateMemo: syncsRepeatedly ? TemplateMemo() : nil)
     }
 
     /// An embedder for a stored version's model, to embed the checks' questions for it: the

@@ -33,10 +33,12 @@ package struct SyncCoordinator: Sendable {
     /// - Parameter embedder: nil when the caller never syncs (`versions set`, `snapshot publish`).
     /// - Parameter queryEmbedder: an embedder for a stored version's model, to run the checks on
     ///   a version the configured model did not build; by default only the configured model's.
+    /// - Parameter templateMemo: for a coordinator that syncs the same sheet again and again
+    ///   (the daemon): the templates of unchanged rows are remembered instead of made again.
     package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger,
-                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil) {
+                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil, templateMemo: TemplateMemo? = nil) {
         self.store = store
-        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger) }
+        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger, memo: templateMemo) }
         publication = SnapshotPublication(store: store, path: snapshotPath)
         self.source = source
         activity = SyncActivityPublication(store: store, snapshotPath: snapshotPath, logger: logger)

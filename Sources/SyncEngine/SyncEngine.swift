@@ -18,11 +18,14 @@ struct SyncEngine: Sendable {
     let store: any TemplateStore
     let embedder: any Embedder
     let logger: Logger
+    /// The templates of the last sheet read, in a process that syncs repeatedly (the daemon).
+    let memo: TemplateMemo?
 
-    init(store: any TemplateStore, embedder: any Embedder, logger: Logger) {
+    init(store: any TemplateStore, embedder: any Embedder, logger: Logger, memo: TemplateMemo? = nil) {
         self.store = store
         self.embedder = embedder
         self.logger = logger
+        self.memo = memo
     }
 
     /// The report of a sync that need not read the file, or nil when it must be read: the last
@@ -72,10 +75,11 @@ struct SyncEngine: Sendable {
                                                                  dimension: embedder.model.dimension))
         // Parsing and hashing (threads of their own) overlap with reading the store's state.
         // The hash is of exactly the bytes parsed, taken as they are read: one read of the file.
+        let memo = self.memo
         async let parsed = BlockingExecutor.shared.run {
             var hasher = ContentHash.Stream()
             let table = try source.reader.read(source.faqURL) { hasher.update($0) }
-            return (Template.sheetTemplates(from: table, modelInput: source.modelInput), hasher.finalizeHex())
+            return (Template.sheetTemplates(from: table, modelInput: source.modelInput, memo: memo), hasher.finalizeHex())
         }
         let model = embedder.model
         let versions = store.exists() ? try await store.versions() : []
