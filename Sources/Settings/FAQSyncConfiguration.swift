@@ -359,12 +359,12 @@ package struct FAQSyncConfiguration: Sendable {
 
     /// The one path of a sync, for this configuration's store, embedder, spreadsheet and snapshot.
     /// - Parameter syncsRepeatedly: true for the daemon, which keeps the last sheet's templates
-    ///   so that a save costs what changed in it (`TemplateMemo`).
+    ///   and the last published snapshot so that a save costs what changed in it.
     package func makeCoordinator(store: any TemplateStore, embedder: (any Embedder)?, logger: Logger,
                                  syncsRepeatedly: Bool = false) -> SyncCoordinator {
         SyncCoordinator(store: store, embedder: embedder, snapshotPath: snapshotPath, source: source, logger: logger,
                         gate: cutOverGate, queryEmbedder: queryEmbedderFactory(configured: embedder),
-                        templateMemo: syncsRepeatedly ? TemplateMemo() : nil)
+                        syncsRepeatedly: syncsRepeatedly)
     }
 
     /// An embedder for a stored version's model, to embed the checks' questions for it: the

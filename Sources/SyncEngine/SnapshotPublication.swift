@@ -1,3 +1,4 @@
+import Synchronization
 import SystemIO
 import Foundation
 import SnapshotFormat
@@ -12,10 +13,16 @@ import TemplateStore
 package struct SnapshotPublication: Sendable {
     package let store: any TemplateStore
     package let fileWriter: SnapshotFileWriter
+    /// The file published last, kept mapped by a process that publishes again and again.
+    private let lastPublished: LastPublishedSnapshot?
 
-    package init(store: any TemplateStore, path: String) {
+    /// - Parameter keepsLastPublished: for the daemon: the file it publishes is mapped and
+    ///   validated once, after the switch (off the path to searchable), and serves as the next
+    ///   publication's base while it is still the file at the path, unchanged.
+    package init(store: any TemplateStore, path: String, keepsLastPublished: Bool = false) {
         self.store = store
         self.fileWriter = SnapshotFileWriter(path: path)
+        lastPublished = keepsLastPublished ? LastPublishedSnapshot() : nil
     }
 
     package var path: String { fileWriter.path }
@@ -59,8 +66,8 @@ package struct SnapshotPublication: Sendable {
         let storeGeneration = try await store.generation()
         let last = try await store.lastSnapshotPublication()
         // Mapped (and checksummed) once: its generation decides, and it is the patch's base.
-        let fileWriter = self.fileWriter
-        let current = try await BlockingExecutor.shared.run { fileWriter.currentFile() }
+        let fileWriter = self.fileWriter, lastPublished = self.lastPublished
+        let current = try await BlockingExecutor.shared.run { lastPublished?.mapping(at: fileWriter.path) ?? fileWriter.currentFile() }
         let fileGeneration = current?.view.header.generation
         if let last, last.storeGeneration == storeGeneration, shows(last, of: version, fileGeneration: fileGeneration) {
             return nil
@@ -87,6 +94,10 @@ package struct SnapshotPublication: Sendable {
         let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: templates.count,
                                                path: fileWriter.path, publishedAt: now, storeGeneration: storeGeneration)
         try await store.record(snapshotPublication: record)
+        if let lastPublished {
+            // Published already: a shutdown meanwhile only means the next base is mapped again.
+            _ = try? await BlockingExecutor.shared.run { lastPublished.remember(path: fileWriter.path, generation: generation) }
+        }
         return record
     }
 
@@ -120,6 +131,29 @@ package struct SnapshotPublication: Sendable {
         }
         let ordered = byID.values.sorted { $0.template.id.utf8.lexicographicallyPrecedes($1.template.id.utf8) }
         return (ordered.map(\.template), PreviousTerms(mapping: mapping, indices: ordered.map(\.previousIndex)))
+    }
+}
+
+/// The snapshot a long-running writer published last, mapped and validated (checksum included)
+/// once. It stands for the file at its path only while that is the same file with the same size
+/// and modification time, and the mapping is intact: what a reader requires of a mapping it
+/// keeps serving.
+final class LastPublishedSnapshot: Sendable {
+    private let mapped = Mutex<SnapshotMapping?>(nil)
+
+    /// The kept mapping when it still is the file at `path`; nil otherwise (map the file again).
+    func mapping(at path: String) -> SnapshotMapping? {
+        guard let mapping = mapped.withLock({ $0 }), mapping.path == path, let atPath = FileIdentity.of(path: path),
+              atPath.hasSameContent(as: mapping.identity), (try? mapping.checkIntact()) != nil else { return nil }
+        return mapping
+    }
+
+    /// Maps the file just published at `path` (generation `generation`); keeps nothing when the
+    /// file there is not that generation or not valid (someone replaced it meanwhile).
+    func remember(path: String, generation: UInt64) {
+        mapped.withLock { $0 = nil }
+        guard let mapping = try? SnapshotMapping(path: path), mapping.view.header.generation == generation else { return }
+        mapped.withLock { $0 = mapping }
     }
 }
 

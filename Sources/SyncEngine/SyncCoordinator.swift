@@ -33,13 +33,15 @@ package struct SyncCoordinator: Sendable {
     /// - Parameter embedder: nil when the caller never syncs (`versions set`, `snapshot publish`).
     /// - Parameter queryEmbedder: an embedder for a stored version's model, to run the checks on
     ///   a version the configured model did not build; by default only the configured model's.
-    /// - Parameter templateMemo: for a coordinator that syncs the same sheet again and again
-    ///   (the daemon): the templates of unchanged rows are remembered instead of made again.
+    /// - Parameter syncsRepeatedly: for a coordinator that syncs the same sheet again and again
+    ///   (the daemon): the templates of unchanged rows are remembered instead of made again
+    ///   (`TemplateMemo`), and the snapshot it published last stays mapped as the next base.
     package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger,
-                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil, templateMemo: TemplateMemo? = nil) {
+                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil, syncsRepeatedly: Bool = false) {
         self.store = store
-        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger, memo: templateMemo) }
-        publication = SnapshotPublication(store: store, path: snapshotPath)
+        let memo = syncsRepeatedly ? TemplateMemo() : nil
+        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger, memo: memo) }
+        publication = SnapshotPublication(store: store, path: snapshotPath, keepsLastPublished: syncsRepeatedly)
         self.source = source
         activity = SyncActivityPublication(store: store, snapshotPath: snapshotPath, logger: logger)
         self.gate = gate

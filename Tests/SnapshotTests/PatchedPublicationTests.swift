@@ -42,7 +42,10 @@ struct PatchedPublicationTests {
         }
     }
 
-    @Test func aPatchedSnapshotEqualsAFullPublicationAndReadsNoVersionBack() async throws {
+    /// Both ways: a command's coordinator maps the previous file as the base; the daemon's
+    /// (`syncsRepeatedly`) keeps the file it published mapped and uses it.
+    @Test(arguments: [false, true])
+    func aPatchedSnapshotEqualsAFullPublicationAndReadsNoVersionBack(syncsRepeatedly: Bool) async throws {
         let directory = try TemporaryDirectory("patched")
         defer { directory.remove() }
         let faq = directory.file("faq.xlsx")
@@ -50,7 +53,8 @@ struct PatchedPublicationTests {
         try XLSXWriter.table([Self.header] + rows).write(to: faq)
         let store = ReadCountingStore(SQLiteTemplateStore(path: directory.path("store.db")))
         let coordinator = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(dimension: 256), snapshotPath: directory.path("faqsync.snapshot"),
-                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                          syncsRepeatedly: syncsRepeatedly)
         let first = try await coordinator.sync()
         #expect(first.publication != nil)
         #expect(store.versionReads == 1, "the first snapshot is the whole version")
@@ -75,6 +79,39 @@ struct PatchedPublicationTests {
         let full = directory.path("full.snapshot")
         _ = try await SnapshotPublication(store: store, path: full).publishCurrentVersion()
         #expect(try Self.contents(coordinator.publication.path) == Self.contents(full))
+    }
+
+    /// The daemon's kept snapshot is its base only while it is unchanged: a file written in place
+    /// after it was published (a byte of a template's text changed) is not patched but replaced
+    /// by a whole publication of the store, so nothing written into it reaches the next file.
+    @Test func aKeptSnapshotWrittenInPlaceIsNotTheNextBase() async throws {
+        let directory = try TemporaryDirectory("patched-kept")
+        defer { directory.remove() }
+        let faq = directory.file("faq.xlsx")
+        var rows = try Self.fixtureRows()
+        try XLSXWriter.table([Self.header] + rows).write(to: faq)
+        let store = ReadCountingStore(SQLiteTemplateStore(path: directory.path("store.db")))
+        let path = directory.path("faqsync.snapshot")
+        let coordinator = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(dimension: 256), snapshotPath: path,
+                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                          syncsRepeatedly: true)
+        _ = try await coordinator.sync()
+        // The last byte of the strings section: the last template's metadata.
+        let stringsEnd = try SnapshotMapping(path: path).view.header.stringsOffset + SnapshotMapping(path: path).view.header.stringsLength - 1
+        #expect(chmod(path, 0o640) == 0)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(stringsEnd))
+        try handle.write(contentsOf: Data("~".utf8))
+        try handle.close()
+
+        rows[10][5] += " Срочно."
+        try XLSXWriter.table([Self.header] + rows).write(to: faq)
+        let second = try await coordinator.sync()
+        #expect(second.modified == 1)
+        #expect(store.versionReads == 2, "the damaged file was no base: the version was read back whole")
+        let full = directory.path("full.snapshot")
+        _ = try await SnapshotPublication(store: store, path: full).publishCurrentVersion()
+        #expect(try Self.contents(path) == Self.contents(full))
     }
 
     /// The writer takes the generation it replaces from the base it was given only while that
