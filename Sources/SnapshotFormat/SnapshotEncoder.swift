@@ -29,7 +29,15 @@ public struct SnapshotTemplate: Sendable {
         self.vector = vector
     }
 
-    var fields: [String] { [id, category, subcategory, question, answer, metadataJSON] }
+    /// The fields in the file's order, without building an array per template.
+    func forEachField(_ body: (String) throws -> Void) rethrows {
+        try body(id)
+        try body(category)
+        try body(subcategory)
+        try body(question)
+        try body(answer)
+        try body(metadataJSON)
+    }
 }
 
 /// Writes a snapshot into an open file descriptor: header, vectors, string index, strings; then
@@ -86,19 +94,25 @@ public enum SnapshotEncoder {
         var index = [UInt8]()
         index.reserveCapacity(indexLength)
         var strings = [UInt8]()
+        var stringBytes = 0
+        for template in templates {
+            template.forEachField { stringBytes &+= $0.utf8.count }
+        }
+        strings.reserveCapacity(min(stringBytes, Int(UInt32.max)))
         for template in templates {
             guard template.vector.count == model.dimension else {
                 throw SnapshotError(code: .inconsistent, path: path,
                                     message: "template \(template.id) has a vector of \(template.vector.count) values, the model has \(model.dimension)")
             }
-            for field in template.fields {
+            try template.forEachField { field in
                 guard let offset = UInt32(exactly: strings.count), let length = UInt32(exactly: field.utf8.count),
                       UInt32.max - offset >= length else {
                     throw SnapshotError(code: .tooLarge, path: path, message: "the templates' texts exceed the 4 GiB a snapshot holds")
                 }
                 appendLE(offset, to: &index)
                 appendLE(length, to: &index)
-                strings.append(contentsOf: field.utf8)
+                var field = field
+                field.withUTF8 { strings.append(contentsOf: $0) }   // one copy of contiguous bytes
             }
         }
         let stringsOffset = indexOffset + indexLength
@@ -200,23 +214,31 @@ private struct ChunkWriter {
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: bytes)
+        // Large parts (the index, the strings, the lexical section) go to the file as they are
+        // instead of through the buffer: one copy fewer of most of the file.
+        if bytes.count >= 1 << 20 {
+            try flush()
+            try writeAll(bytes)
+            return
+        }
+        bytes.withMemoryRebound(to: UInt8.self) { buffer.append(contentsOf: $0) }   // a memcpy, not a byte loop
         if buffer.count >= 1 << 20 { try flush() }
     }
 
     mutating func flush() throws {
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return write(descriptor, base + offset, raw.count - offset)
-            }
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw SnapshotEncoder.ioError(path, "writing")
             }
             offset += written
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 }

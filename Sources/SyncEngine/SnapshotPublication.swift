@@ -104,12 +104,75 @@ package struct SnapshotPublication: Sendable {
     /// The snapshot `mapping` with `changes` applied: its templates in the writer's order (by
     /// template id, bytewise), and the previous snapshot's terms for those whose question and
     /// answer did not change. Throws when the file cannot serve as the base.
+    ///
+    /// The previous file is in that order already (the writer wrote it), so its unchanged
+    /// templates are merged with the changed ones, sorted alone; a file out of order (written by
+    /// something else) is sorted whole.
     static func patch(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
         let view = mapping.view
         let path = mapping.path
         guard view.dimension == changes.model.dimension else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the previous snapshot has another dimension")
         }
+        typealias Entry = (template: SnapshotTemplate, previousIndex: Int?)
+        let deleted = Set(changes.deletions)
+        var changed: [String: Entry] = [:]
+        for stored in changes.inserts + changes.vectorUpdates { changed[stored.id] = (SnapshotTemplate(stored), nil) }
+        var fieldUpdates: [String: StoredTemplate] = [:]
+        for stored in changes.fieldUpdates { fieldUpdates[stored.id] = stored }
+
+        var kept: [Entry] = []
+        kept.reserveCapacity(view.count)
+        var previousID: String?
+        for index in 0..<view.count {
+            let id = view.string(index, .id)
+            if let previousID, !previousID.utf8.lexicographicallyPrecedes(id.utf8) { return try patchBySorting(mapping, with: changes) }
+            previousID = id
+            if deleted.contains(id) || changed[id] != nil { continue }
+            let previous = SnapshotTemplate(view: view, index: index, id: id)
+            if let stored = fieldUpdates.removeValue(forKey: id) {
+                changed[id] = Self.fieldUpdate(stored, of: previous, previousIndex: index)
+            } else {
+                kept.append((previous, index))
+            }
+        }
+        // Field updates of templates inserted by the same changes (the base does not hold them).
+        for (id, stored) in fieldUpdates {
+            guard let (previous, _) = changed[id] else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "template \(id) is missing from the previous snapshot")
+            }
+            changed[id] = Self.fieldUpdate(stored, of: previous, previousIndex: nil)
+        }
+        let fresh = changed.values.sorted { $0.template.id.utf8.lexicographicallyPrecedes($1.template.id.utf8) }
+        var ordered: [Entry] = []
+        ordered.reserveCapacity(kept.count + fresh.count)
+        var next = fresh.startIndex
+        for entry in kept {
+            while next < fresh.endIndex, fresh[next].template.id.utf8.lexicographicallyPrecedes(entry.template.id.utf8) {
+                ordered.append(fresh[next])
+                next += 1
+            }
+            ordered.append(entry)
+        }
+        ordered.append(contentsOf: fresh[next...])
+        return (ordered.map(\.template), PreviousTerms(mapping: mapping, indices: ordered.map(\.previousIndex)))
+    }
+
+    /// A template whose fields changed but not its model input: the new fields with the previous
+    /// vector, and the previous terms while its question and answer are the same.
+    private static func fieldUpdate(_ stored: StoredTemplate, of previous: SnapshotTemplate,
+                                    previousIndex: Int?) -> (template: SnapshotTemplate, previousIndex: Int?) {
+        let sameTerms = previous.question == stored.question && previous.answer == stored.answer
+        return (SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                 question: stored.question, answer: stored.answer,
+                                 metadataJSON: stored.metadataJSON, vector: previous.vector),
+                sameTerms ? previousIndex : nil)
+    }
+
+    /// `patch` for a base that is not in the writer's order: every template by id, then sorted.
+    static func patchBySorting(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
+        let view = mapping.view
+        let path = mapping.path
         // Each template with its index in the previous snapshot while its terms still apply.
         var byID: [String: (template: SnapshotTemplate, previousIndex: Int?)] = [:]
         byID.reserveCapacity(view.count + changes.inserts.count)
@@ -123,11 +186,7 @@ package struct SnapshotPublication: Sendable {
             guard let (previous, previousIndex) = byID[stored.id] else {
                 throw SnapshotError(code: .inconsistent, path: path, message: "template \(stored.id) is missing from the previous snapshot")
             }
-            let sameTerms = previous.question == stored.question && previous.answer == stored.answer
-            byID[stored.id] = (SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
-                                                question: stored.question, answer: stored.answer,
-                                                metadataJSON: stored.metadataJSON, vector: previous.vector),
-                               sameTerms ? previousIndex : nil)
+            byID[stored.id] = fieldUpdate(stored, of: previous, previousIndex: previousIndex)
         }
         let ordered = byID.values.sorted { $0.template.id.utf8.lexicographicallyPrecedes($1.template.id.utf8) }
         return (ordered.map(\.template), PreviousTerms(mapping: mapping, indices: ordered.map(\.previousIndex)))
@@ -164,9 +223,9 @@ extension SnapshotTemplate {
                   answer: stored.answer, metadataJSON: stored.metadataJSON, vector: stored.vector)
     }
 
-    /// Row `index` of a validated snapshot.
-    init(view: SnapshotView, index: Int) {
-        self.init(id: view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
+    /// Row `index` of a validated snapshot (`id`: its id, when the caller read it already).
+    init(view: SnapshotView, index: Int, id: String? = nil) {
+        self.init(id: id ?? view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
                   question: view.string(index, .question), answer: view.string(index, .answer),
                   metadataJSON: view.string(index, .metadata), vector: Array(view.vector(index)))
     }

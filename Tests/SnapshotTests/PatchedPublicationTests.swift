@@ -7,7 +7,7 @@ import SnapshotPublishing
 import SpreadsheetReading
 import SQLiteStore
 import Synchronization
-import SyncEngine
+@testable import SyncEngine
 import TemplateStore
 import Testing
 import TestSupport
@@ -79,6 +79,49 @@ struct PatchedPublicationTests {
         let full = directory.path("full.snapshot")
         _ = try await SnapshotPublication(store: store, path: full).publishCurrentVersion()
         #expect(try Self.contents(coordinator.publication.path) == Self.contents(full))
+    }
+
+    /// The base is merged with the changes when it is in the writer's order, and sorted whole
+    /// when it is not: both give the same templates, in id order, each with the terms it may
+    /// reuse.
+    @Test func aBaseOutOfOrderIsPatchedAsOneInOrder() throws {
+        let directory = try TemporaryDirectory("patched-order")
+        defer { directory.remove() }
+        let model = SnapshotEncoder.Model(name: "m", version: "1", dimension: 2)
+        func template(_ id: String, _ answer: String = "answer", vector: [Float] = [1, 0]) -> SnapshotTemplate {
+            SnapshotTemplate(id: id, category: "c", subcategory: "s", question: "q \(id)", answer: answer, metadataJSON: "[]", vector: vector)
+        }
+        func stored(_ id: String, _ answer: String, metadata: String = "[]", vector: [Float] = []) -> StoredTemplate {
+            StoredTemplate(id: id, category: "c", subcategory: "s", question: "q \(id)", answer: answer, metadataJSON: metadata,
+                           inputHash: "h", contentHash: "h", vector: vector)
+        }
+        var changes = StoreChanges(model: ModelIdentity(name: "m", version: "1", dimension: 2),
+                                   run: SyncRunRecord(startedAt: Date(), finishedAt: Date(), sourcePath: "-", sourceSHA256: nil, outcome: .succeeded))
+        changes.inserts = [stored("a0", "new", vector: [0, 1]), stored("zz", "new", vector: [0, 1])]
+        changes.vectorUpdates = [stored("m", "changed", vector: [0.5, 0.5])]
+        changes.fieldUpdates = [stored("k", "answer", metadata: #"[{"name":"p","value":"1"}]"#)]
+        changes.deletions = ["d"]
+        var results: [[String]] = []
+        for (name, ids) in [("sorted", ["b", "d", "k", "m", "x"]), ("shuffled", ["x", "k", "b", "m", "d"])] {
+            let path = directory.path("\(name).snapshot")
+            _ = try SnapshotFileWriter(path: path).publish(model: model, templates: ids.map { template($0, vector: [2, 2]) }, minimumGeneration: 1)
+            let mapping = try SnapshotMapping(path: path)
+            let (templates, previous) = try SnapshotPublication.patch(mapping, with: changes)
+            #expect(templates.map(\.id) == ["a0", "b", "k", "m", "x", "zz"])
+            // Unchanged and field-updated templates keep their terms (and vectors); the others are new.
+            let reused = zip(templates, previous.indices).map { $0.1.map { mapping.view.string($0, .id) } }
+            #expect(reused == [nil, "b", "k", nil, "x", nil])
+            #expect(templates.first { $0.id == "k" }?.vector == [2, 2])
+            #expect(templates.first { $0.id == "k" }?.metadataJSON == #"[{"name":"p","value":"1"}]"#)
+            results.append(templates.map { "\($0.id) \($0.answer) \($0.vector)" })
+        }
+        #expect(results[0] == results[1])
+
+        // A field update of a template the base does not hold cannot be applied.
+        changes.fieldUpdates = [stored("nowhere", "answer")]
+        let mapping = try SnapshotMapping(path: directory.path("sorted.snapshot"))
+        #expect(throws: SnapshotError.self) { try SnapshotPublication.patch(mapping, with: changes) }
+        #expect(throws: SnapshotError.self) { try SnapshotPublication.patchBySorting(mapping, with: changes) }
     }
 
     /// The daemon's kept snapshot is its base only while it is unchanged: a file written in place
