@@ -70,10 +70,17 @@ extension Template {
             memo.remember(templates, modelInput: modelInput)
         }
         let all = made.map(\.template)
-        var rowsByID: [String: [Int]] = [:]
-        rowsByID.reserveCapacity(all.count)
-        for template in all { rowsByID[template.id, default: []].append(template.rowNumber) }
-        let duplicated = rowsByID.filter { $0.value.count > 1 }
+        // The rows of each identity that more than one row has (an array per identity only there).
+        var firstRow: [String: Int] = [:]
+        firstRow.reserveCapacity(all.count)
+        var duplicated: [String: [Int]] = [:]
+        for template in all {
+            if let first = firstRow[template.id] {
+                duplicated[template.id, default: [first]].append(template.rowNumber)
+            } else {
+                firstRow[template.id] = template.rowNumber
+            }
+        }
 
         var held = Set(table.skippedRows.compactMap { $0.identityHint.flatMap(TemplateIdentity.identity(of:)) })
         guard !duplicated.isEmpty else {
