@@ -11,7 +11,8 @@ import TemplateStore
 import TestSupport
 
 /// Both backends side by side: initial sync and a 1% delta at 10k and 100k templates with the
-/// local embedder (1024 dimensions), and a PostgreSQL follower's rebuild after the 1% change.
+/// local embedder (1024 dimensions), synced as the daemon syncs (one coordinator, the sheet
+/// renamed into place), and a PostgreSQL follower's rebuild after the 1% change.
 ///
 /// Needs the PostgreSQL of `scripts/postgres.sh start` (or FAQSYNC_TEST_POSTGRES_URL); each
 /// case gets a database of its own, dropped afterwards.
@@ -48,12 +49,22 @@ enum StoreBenchmarks {
                     let (store, database) = try makeStore(backend, in: work, label: "\(count)-\(run)")
                     var quiet = Logger(label: "bench")
                     quiet.logLevel = .warning
-                    func engine(_ faq: URL) -> SyncCoordinator {
-                        SyncCoordinator(store: store, embedder: LocalHashingEmbedder(), snapshotPath: work.path("writer-\(count)-\(run).snapshot"),
-                                        source: SyncSource(faqURL: faq, checks: .none), logger: quiet)
+                    // One coordinator for the run, syncing one path, as `faqsync watch` does: each
+                    // delta is renamed over the path (an atomic save) and synced by the coordinator
+                    // that keeps the last sheet's templates and the last snapshot it published.
+                    let saved = work.file("faq-\(backend.rawValue)-\(count)-\(run).xlsx")
+                    try? FileManager.default.removeItem(at: saved)
+                    try FileManager.default.copyItem(at: base, to: saved)
+                    let engine = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(), snapshotPath: work.path("writer-\(count)-\(run).snapshot"),
+                                                 source: SyncSource(faqURL: saved, checks: .none), logger: quiet, syncsRepeatedly: true)
+                    func save(_ sheet: URL) throws {
+                        let staging = work.file("staging.xlsx")
+                        try? FileManager.default.removeItem(at: staging)
+                        try FileManager.default.copyItem(at: sheet, to: staging)
+                        guard rename(staging.path, saved.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
                     }
                     let clock = ContinuousClock()
-                    initial.append(seconds(try await clock.measure { _ = try await engine(base).sync() }))
+                    initial.append(seconds(try await clock.measure { _ = try await engine.sync() }))
                     if run == 0 {
                         var follower: FollowerProbe?
                         if let postgres = store as? PostgresTemplateStore, let database {
@@ -63,7 +74,8 @@ enum StoreBenchmarks {
                         var visible: [Double] = []
                         for (index, url) in deltas.enumerated() {
                             var report: SyncReport?
-                            delta.append(seconds(try await clock.measure { report = try await engine(url).sync() }))
+                            try save(url)
+                            delta.append(seconds(try await clock.measure { report = try await engine.sync() }))
                             deltaRows = report?.modified ?? 0
                             // Commit to the follower's new snapshot file: NOTIFY, fetch, patch, publish.
                             if let follower { visible.append(try await follower.waitForRebuild(count: 2 + index)) }
