@@ -212,8 +212,11 @@ public struct LexicalReuse {
     }
 }
 
-private func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-    withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+/// Appends `value`'s little-endian bytes: the writers' one way to lay out an integer. Through a
+/// typed buffer, so the append is a copy; appending the raw buffer itself iterates byte by byte,
+/// which was a visible share of writing a snapshot's index and lexical section.
+func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+    withUnsafeBytes(of: value.littleEndian) { raw in raw.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) } }
 }
 
 /// Read access to a validated lexical section. Opening checks the counts against the section's

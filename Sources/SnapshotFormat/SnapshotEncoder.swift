@@ -191,10 +191,6 @@ public enum SnapshotEncoder {
             for (index, byte) in raw.enumerated() { bytes[offset + index] = byte }
         }
     }
-
-    private static func appendLE<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
 }
 
 /// Buffers small writes into 1 MiB `write(2)` calls.

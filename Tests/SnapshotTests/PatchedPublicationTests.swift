@@ -42,19 +42,29 @@ struct PatchedPublicationTests {
         }
     }
 
+    /// The fixture's rows written as the FAQ in `directory`, a store that counts whole-version
+    /// reads, and the coordinator that syncs them (not yet run).
+    static func fixtureSync(in directory: TemporaryDirectory, syncsRepeatedly: Bool) throws
+        -> (rows: [[String]], faq: URL, store: ReadCountingStore, coordinator: SyncCoordinator) {
+        let faq = directory.file("faq.xlsx")
+        let rows = try fixtureRows()
+        try XLSXWriter.table([header] + rows).write(to: faq)
+        let store = ReadCountingStore(SQLiteTemplateStore(path: directory.path("store.db")))
+        let coordinator = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(dimension: 256), snapshotPath: directory.path("faqsync.snapshot"),
+                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                          syncsRepeatedly: syncsRepeatedly)
+        return (rows, faq, store, coordinator)
+    }
+
     /// Both ways: a command's coordinator maps the previous file as the base; the daemon's
     /// (`syncsRepeatedly`) keeps the file it published mapped and uses it.
     @Test(arguments: [false, true])
     func aPatchedSnapshotEqualsAFullPublicationAndReadsNoVersionBack(syncsRepeatedly: Bool) async throws {
         let directory = try TemporaryDirectory("patched")
         defer { directory.remove() }
-        let faq = directory.file("faq.xlsx")
-        var rows = try Self.fixtureRows()
-        try XLSXWriter.table([Self.header] + rows).write(to: faq)
-        let store = ReadCountingStore(SQLiteTemplateStore(path: directory.path("store.db")))
-        let coordinator = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(dimension: 256), snapshotPath: directory.path("faqsync.snapshot"),
-                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                          syncsRepeatedly: syncsRepeatedly)
+        let setup = try Self.fixtureSync(in: directory, syncsRepeatedly: syncsRepeatedly)
+        var rows = setup.rows
+        let (faq, store, coordinator) = (setup.faq, setup.store, setup.coordinator)
         let first = try await coordinator.sync()
         #expect(first.publication != nil)
         #expect(store.versionReads == 1, "the first snapshot is the whole version")
@@ -130,14 +140,10 @@ struct PatchedPublicationTests {
     @Test func aKeptSnapshotWrittenInPlaceIsNotTheNextBase() async throws {
         let directory = try TemporaryDirectory("patched-kept")
         defer { directory.remove() }
-        let faq = directory.file("faq.xlsx")
-        var rows = try Self.fixtureRows()
-        try XLSXWriter.table([Self.header] + rows).write(to: faq)
-        let store = ReadCountingStore(SQLiteTemplateStore(path: directory.path("store.db")))
-        let path = directory.path("faqsync.snapshot")
-        let coordinator = SyncCoordinator(store: store, embedder: LocalHashingEmbedder(dimension: 256), snapshotPath: path,
-                                          source: SyncSource(faqURL: faq), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                          syncsRepeatedly: true)
+        let setup = try Self.fixtureSync(in: directory, syncsRepeatedly: true)
+        var rows = setup.rows
+        let (faq, store, coordinator) = (setup.faq, setup.store, setup.coordinator)
+        let path = coordinator.publication.path
         _ = try await coordinator.sync()
         // The last byte of the strings section: the last template's metadata.
         let stringsEnd = try SnapshotMapping(path: path).view.header.stringsOffset + SnapshotMapping(path: path).view.header.stringsLength - 1
