@@ -130,10 +130,14 @@ struct SearchModeTests {
         let (table, scores) = try measured.table(model: "multilingual-e5-small")
         print("search modes, multilingual-e5-small:\n\(table)\nweights on the tuning set:\n\(try measured.weightGrid())")
         Self.expectFusionRule(scores, model: "e5")
-        // The shipped figures (docs/retrieval.md); better is welcome, worse fails.
+        // The shipped figures (docs/retrieval.md); better is welcome, worse fails. Hybrid top-1 may
+        // be one query lower: the same engine, weights and code gave 29 and 37 on one 2-core
+        // machine and 28 and 36 on another (an AVX-512 CPU), every other figure the same. The
+        // engine's floats are not bit-identical across CPUs, and fused scores at the top of a
+        // list can sit that close.
         for (set, dense, hybrid) in [("validation", (12, 12), (12, 12)), ("paraphrases", (27, 31), (29, 32)), ("held out", (34, 43), (37, 44))] {
             #expect(scores[set]![.dense]!.top1 >= dense.0 && scores[set]![.dense]!.top3 >= dense.1, "\(set): dense \(scores[set]![.dense]!)")
-            #expect(scores[set]![.hybrid]!.top1 >= hybrid.0 && scores[set]![.hybrid]!.top3 >= hybrid.1, "\(set): hybrid \(scores[set]![.hybrid]!)")
+            #expect(scores[set]![.hybrid]!.top1 >= hybrid.0 - 1 && scores[set]![.hybrid]!.top3 >= hybrid.1, "\(set): hybrid \(scores[set]![.hybrid]!)")
         }
 
         // The other embedded text, on the tuning set: how EMBEDDING_INPUT's default was kept.
