@@ -102,20 +102,19 @@ package final class SnapshotFollower: Service, Sendable {
                                           hybridDenseWeight: version.hybridDenseWeight)
         let templates = copy.sortedTemplates()
         let fileWriter = self.fileWriter
-        let previous = copy.previousTerms(for: templates, at: fileWriter.path)
+        let rows = copy.rows(for: templates, at: fileWriter.path)
         // Encoding and fsync block: on a thread of the fileWriter's own, not the cooperative pool.
         let generation = try await withCheckedThrowingContinuation { continuation in
             publishing.async {
                 continuation.resume(with: Result {
-                    try fileWriter.publish(model: model, templates: templates, minimumGeneration: UInt64(max(1, changes.generation)),
-                                           previous: previous)
+                    try fileWriter.publish(model: model, rows: rows, minimumGeneration: UInt64(max(1, changes.generation)))
                 })
             }
         }
         copy.published(templates, generation: generation)
         let rebuild = Rebuild(storeGeneration: changes.generation, snapshotGeneration: generation, versionID: version.id,
                               templates: templates.count, changedRows: changes.changed.count, deletedRows: changes.deleted.count,
-                              tokenisedTemplates: previous.map { $0.indices.filter { $0 == nil }.count } ?? templates.count,
+                              tokenisedTemplates: rows.tokenisedCount,
                               complete: changes.isComplete, fetchSeconds: (fetched - started).seconds,
                               seconds: (ContinuousClock.now - started).seconds)
         logger.info("snapshot rebuilt from the store", metadata: [
@@ -158,21 +157,22 @@ struct FollowedCopy {
         versionID = changes.version?.id
     }
 
-    /// The last file this follower published, as the base for `templates`' terms: nil when there
-    /// is none, or the file at `path` is not that one any more (another generation or count), so
-    /// terms are never taken from a file this copy does not describe. A template is reused only
-    /// where the file holds it at the index remembered.
-    func previousTerms(for templates: [SnapshotTemplate], at path: String) -> PreviousTerms? {
+    /// `templates` to publish, with the last file this follower published as the base for their
+    /// terms. Without a base when there is none, or the file at `path` is not that one any more
+    /// (another generation or count), so terms are never taken from a file this copy does not
+    /// describe. A template's terms are reused only where the file holds it at the index
+    /// remembered.
+    func rows(for templates: [SnapshotTemplate], at path: String) -> SnapshotRows {
         guard let lastPublished, let mapping = try? SnapshotMapping(path: path),
               mapping.view.header.generation == lastPublished.generation, mapping.view.count == lastPublished.order.count
-        else { return nil }
+        else { return SnapshotRows(templates) }
         let view = mapping.view
-        let indices: [Int?] = templates.map { template in
+        let termsAt: [Int?] = templates.map { template in
             guard !retokenise.contains(template.id), let index = lastPublished.order[template.id],
                   view.string(index, .id) == template.id else { return nil }
             return index
         }
-        return PreviousTerms(mapping: mapping, indices: indices)
+        return SnapshotRows(templates: templates, base: mapping, termsAt: termsAt)
     }
 
     /// Records a publication of `templates` (in file order) as `generation`.

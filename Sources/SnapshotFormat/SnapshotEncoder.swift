@@ -29,6 +29,15 @@ public struct SnapshotTemplate: Sendable {
         self.vector = vector
     }
 
+    /// Row `index` of a validated snapshot, copied out of the mapping (`id`: its id, when the
+    /// caller read it already). The one way a snapshot's template becomes one to write again:
+    /// a patch's unchanged templates and an installed backup's.
+    public init(view: SnapshotView, index: Int, id: String? = nil) {
+        self.init(id: id ?? view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
+                  question: view.string(index, .question), answer: view.string(index, .answer),
+                  metadataJSON: view.string(index, .metadata), vector: Array(view.vector(index)))
+    }
+
     /// The fields in the file's order, without building an array per template.
     func forEachField(_ body: (String) throws -> Void) rethrows {
         try body(id)
@@ -71,55 +80,66 @@ public enum SnapshotEncoder {
     }
 
     /// - Throws: `SnapshotError` with code `.io` when a write fails, `.tooLarge` when the model
-    ///   or the templates do not fit the format (checked before anything is written).
+    /// or the templates do not fit the format (checked before anything is written).
     /// - Parameter lexicalSection: the lexical section for these templates, in their order
     ///   (`LexicalIndexBuilder`), for format version 2; nil writes a version 1 file without one
     ///   (kept for the tests of version 1 readers).
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
                              model: Model, templates: [SnapshotTemplate], lexicalSection: LexicalSectionBytes?) throws {
+        try write(to: descriptor, path: path, generation: generation, createdMillis: createdMillis, model: model,
+                  rows: SnapshotRows(templates), lexicalSection: lexicalSection)
+    }
+
+    /// `write(…templates:…)` for rows some of which are copied from a base snapshot as they are
+    /// there. Throws `changedUnderReader` when the base changed in place while it was copied.
+    public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
+                             model: Model, rows: SnapshotRows, lexicalSection: LexicalSectionBytes?) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
         }
         if let weight = model.hybridDenseWeight, !(weight.isFinite && (0...1).contains(weight)) {
             throw SnapshotError(code: .inconsistent, path: path, message: "the hybrid dense weight \(weight) is not between 0 and 1")
         }
-        guard let count = UInt32(exactly: templates.count) else {
-            throw SnapshotError(code: .tooLarge, path: path, message: "\(templates.count) templates are more than a snapshot holds")
+        guard let count = UInt32(exactly: rows.count) else {
+            throw SnapshotError(code: .tooLarge, path: path, message: "\(rows.count) templates are more than a snapshot holds")
+        }
+        if let base = rows.base?.view, base.dimension != model.dimension {
+            throw SnapshotError(code: .inconsistent, path: path,
+                                message: "the base snapshot has vectors of \(base.dimension) values, the model has \(model.dimension)")
         }
         let vectorsOffset = SnapshotLayout.aligned(SnapshotLayout.headerSize)
-        let vectorsLength = templates.count * model.dimension * 4     // both bounded above: no overflow
+        let vectorsLength = rows.count * model.dimension * 4     // both bounded above: no overflow
         let indexOffset = vectorsOffset + vectorsLength
-        let indexLength = templates.count * SnapshotLayout.fieldsPerTemplate * 8
+        let indexLength = rows.count * SnapshotLayout.fieldsPerTemplate * 8
 
         var index = [UInt8]()
         index.reserveCapacity(indexLength)
         var strings = [UInt8]()
         var stringBytes = 0
-        for template in templates {
-            template.forEachField { stringBytes &+= $0.utf8.count }
+        for row in rows.rows {
+            rows.forEachField(of: row) { stringBytes &+= $0.count }
         }
         strings.reserveCapacity(min(stringBytes, Int(UInt32.max)))
-        for template in templates {
-            guard template.vector.count == model.dimension else {
+        for row in rows.rows {
+            if case .template(let template, _) = row, template.vector.count != model.dimension {
                 throw SnapshotError(code: .inconsistent, path: path,
                                     message: "template \(template.id) has a vector of \(template.vector.count) values, the model has \(model.dimension)")
             }
-            try template.forEachField { field in
-                guard let offset = UInt32(exactly: strings.count), let length = UInt32(exactly: field.utf8.count),
+            try rows.forEachField(of: row) { field in
+                guard let offset = UInt32(exactly: strings.count), let length = UInt32(exactly: field.count),
                       UInt32.max - offset >= length else {
                     throw SnapshotError(code: .tooLarge, path: path, message: "the templates' texts exceed the 4 GiB a snapshot holds")
                 }
                 appendLE(offset, to: &index)
                 appendLE(length, to: &index)
-                var field = field
-                field.withUTF8 { strings.append(contentsOf: $0) }   // one copy of contiguous bytes
+                strings.append(contentsOf: field)   // one copy of contiguous bytes
             }
         }
         let stringsOffset = indexOffset + indexLength
         if let lexicalSection {
             // The section's own count must be the header's, or readers refuse the file.
-            guard lexicalSection.templateCount == templates.count else {
-                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical section covers \(lexicalSection.templateCount) templates, not \(templates.count)")
+            guard lexicalSection.templateCount == rows.count else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical section covers \(lexicalSection.templateCount) templates, not \(rows.count)")
             }
         }
         let stringsEnd = stringsOffset + strings.count
@@ -153,9 +173,29 @@ public enum SnapshotEncoder {
         var writer = ChunkWriter(descriptor: descriptor, path: path)
         try writer.append(header)
         try writer.append([UInt8](repeating: 0, count: vectorsOffset - SnapshotLayout.headerSize))
-        for template in templates {
-            try template.vector.withUnsafeBytes { try writer.append($0) }  // little-endian hosts only
+        // Little-endian hosts only. Consecutive base rows are one run of the base's matrix.
+        var baseRun: Range<Int>?
+        func writeBaseRun() throws {
+            guard let run = baseRun, let base = rows.base?.view else { return }
+            let values = base.matrix[(run.lowerBound * model.dimension)..<(run.upperBound * model.dimension)]
+            try writer.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: values)))
+            baseRun = nil
         }
+        for row in rows.rows {
+            switch row {
+            case .base(let index):
+                if let run = baseRun, run.upperBound == index {
+                    baseRun = run.lowerBound..<(index + 1)
+                } else {
+                    try writeBaseRun()
+                    baseRun = index..<(index + 1)
+                }
+            case .template(let template, _):
+                try writeBaseRun()
+                try template.vector.withUnsafeBytes { try writer.append($0) }
+            }
+        }
+        try writeBaseRun()
         try writer.append(index)
         try writer.append(strings)
         var fileSize = stringsEnd
@@ -165,6 +205,8 @@ public enum SnapshotEncoder {
             fileSize = lexicalOffset + lexicalSection.bytes.count
         }
         try writer.flush()
+        // What was copied from the base is what was validated only if it did not change meanwhile.
+        try rows.base?.checkIntact()
 
         let checksum = try checksumOfPayload(descriptor: descriptor, path: path, fileSize: fileSize)
         var checksumBytes = [UInt8]()

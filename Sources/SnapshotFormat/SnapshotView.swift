@@ -45,9 +45,15 @@ public struct SnapshotView: @unchecked Sendable {
     }
 
     public func string(_ index: Int, _ field: SnapshotLayout.Field) -> String {
+        String(decoding: bytes(index, field), as: UTF8.self)
+    }
+
+    /// A field's bytes as the file holds them, for copying into another snapshot without decoding
+    /// them (they are UTF-8 as a writer wrote them; `string` repairs any that are not).
+    public func bytes(_ index: Int, _ field: SnapshotLayout.Field) -> UnsafeRawBufferPointer {
         let (offset, length) = stringLocation(index, field)
         let start = header.stringsOffset + offset
-        return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<(start + length)]), as: UTF8.self)
+        return UnsafeRawBufferPointer(rebasing: buffer[start..<(start + length)])
     }
 
     /// Compares a field with a string without decoding it (for filters).

@@ -51,22 +51,27 @@ package struct SnapshotFileWriter: Sendable {
     ///
     /// - Parameter lexicalIndex: build the lexical section (format version 2), the default;
     ///   false writes a version 1 file, for the tests of readers that must keep reading those.
-    /// - Parameter previous: the snapshot these templates patch, to take the terms of those that
-    ///   did not change from its lexical section instead of tokenising them again.
-    /// - Parameter current: the file at `path` as the caller already mapped it, when it did and
-    ///   `previous` does not carry it, to read the generation being replaced from.
+    /// - Parameter current: the file at `path` as the caller already mapped it, to read the
+    ///   generation being replaced from.
     package func publish(model: SnapshotEncoder.Model, templates: [SnapshotTemplate], minimumGeneration: UInt64,
-                        now: Date = Date(), lexicalIndex: Bool = true, previous: PreviousTerms? = nil,
-                        current: SnapshotMapping? = nil) throws -> UInt64 {
-        let generation = max(minimumGeneration, (generationBeingReplaced(known: previous?.mapping ?? current) ?? 0) + 1)
+                        now: Date = Date(), lexicalIndex: Bool = true, current: SnapshotMapping? = nil) throws -> UInt64 {
+        try publish(model: model, rows: SnapshotRows(templates), minimumGeneration: minimumGeneration, now: now,
+                    lexicalIndex: lexicalIndex, current: current)
+    }
+
+    /// `publish(…templates:…)` for rows some of which are copied from a base snapshot (usually
+    /// the file being replaced): their bytes, vectors and terms are taken from it as they are.
+    package func publish(model: SnapshotEncoder.Model, rows: SnapshotRows, minimumGeneration: UInt64,
+                        now: Date = Date(), lexicalIndex: Bool = true, current: SnapshotMapping? = nil) throws -> UInt64 {
+        let generation = max(minimumGeneration, (generationBeingReplaced(known: rows.base ?? current) ?? 0) + 1)
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }
-        let lexicalSection = lexicalIndex ? try Self.lexicalSection(of: templates, previous: previous, path: path) : nil
+        let lexicalSection = lexicalIndex ? try Self.lexicalSection(of: rows, path: path) : nil
         do {
             try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
                 try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
-                                          createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, templates: templates,
+                                          createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, rows: rows,
                                           lexicalSection: lexicalSection)
             }
         } catch let failure as AtomicFile.Failure {
@@ -94,11 +99,7 @@ package struct SnapshotFileWriter: Sendable {
     package func install(from file: String, now: Date = Date()) throws -> Installation {
         let source = try SnapshotMapping(path: file)
         let view = source.view
-        let templates = (0..<view.count).map { index in
-            SnapshotTemplate(id: view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
-                             question: view.string(index, .question), answer: view.string(index, .answer),
-                             metadataJSON: view.string(index, .metadata), vector: Array(view.vector(index)))
-        }
+        let templates = (0..<view.count).map { SnapshotTemplate(view: view, index: $0) }
         // What was read is what was validated only if the file did not change meanwhile.
         try source.checkIntact()
         let header = view.header
@@ -109,21 +110,34 @@ package struct SnapshotFileWriter: Sendable {
                             model: "\(header.modelName) \(header.modelVersion)")
     }
 
-    /// The lexical section of `templates`: the terms of a template `previous` holds are taken
-    /// from its section; the others are tokenised, in parallel chunks.
-    package static func lexicalSection(of templates: [SnapshotTemplate], previous: PreviousTerms?, path: String) throws -> LexicalSectionBytes {
-        var reuse = previous.flatMap { previous in previous.mapping.view.lexical.map(LexicalReuse.init) }
+    /// The lexical section of `rows`: a base row's terms, and those of a template whose question
+    /// and answer the base holds (`termsAt`), are taken from the base's section; the others are
+    /// tokenised, in parallel chunks.
+    package static func lexicalSection(of rows: SnapshotRows, path: String) throws -> LexicalSectionBytes {
+        var reuse = rows.base?.view.lexical.map(LexicalReuse.init)
         let reusable = reuse?.count ?? 0
-        let previousIndices: [Int?] = templates.indices.map { index in
-            guard let previous, index < previous.indices.count, let found = previous.indices[index], found < reusable else { return nil }
+        let termsAt: [Int?] = rows.rows.map { row in
+            let found: Int? = switch row {
+            case .base(let index): index
+            case .template(_, let termsAt): termsAt
+            }
+            guard let found, found >= 0, found < reusable else { return nil }
             return found
         }
-        let fresh = terms(of: templates.indices.filter { previousIndices[$0] == nil }.map { templates[$0] })
-        var builder = LexicalIndexBuilder(expectedTemplates: templates.count)
+        var tokenised: [SnapshotTemplate] = []
+        for (row, found) in zip(rows.rows, termsAt) where found == nil {
+            switch row {
+            case .template(let template, _): tokenised.append(template)
+            // A base row whose terms the base's section lacks (a version 1 base): its texts.
+            case .base(let index): tokenised.append(SnapshotTemplate(view: rows.base!.view, index: index))
+            }
+        }
+        let fresh = terms(of: tokenised)
+        var builder = LexicalIndexBuilder(expectedTemplates: rows.count)
         var nextFresh = 0
-        for index in templates.indices {
+        for found in termsAt {
             // An index is only found where `reuse` exists (`reusable` is 0 without it).
-            if let found = previousIndices[index], reuse != nil {
+            if let found, reuse != nil {
                 builder.add(templateAt: found, of: &reuse!)
             } else {
                 builder.add(fresh[nextFresh])
@@ -147,20 +161,6 @@ package struct SnapshotFileWriter: Sendable {
             })
         }
         return results.joined()
-    }
-}
-
-/// The snapshot a publication patches, and for each template to publish the index it has there
-/// when its question and answer are unchanged (nil: tokenise it). The mapping stays open until
-/// the new file is written.
-package struct PreviousTerms: @unchecked Sendable {
-    // @unchecked: the mapping is read-only and immutable once made.
-    package let mapping: SnapshotMapping
-    package let indices: [Int?]
-
-    package init(mapping: SnapshotMapping, indices: [Int?]) {
-        self.mapping = mapping
-        self.indices = indices
     }
 }
 

@@ -39,7 +39,7 @@ package struct SnapshotPublication: Sendable {
         guard store.exists(), let version = try await store.currentVersion() else { return nil }
         let storeGeneration = try await store.generation()
         let templates = try await store.templates(versionID: version.id).map(SnapshotTemplate.init)
-        return try await publish(templates, version: version, storeGeneration: storeGeneration, current: current)
+        return try await publish(SnapshotRows(templates), version: version, storeGeneration: storeGeneration, current: current)
     }
 
     /// Whether the file at the path is the last one published and shows the store as it is now.
@@ -75,23 +75,22 @@ package struct SnapshotPublication: Sendable {
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
            shows(last, of: version, fileGeneration: fileGeneration), let current,
            let patched = try? Self.patch(current, with: changes) {
-            return try await publish(patched.templates, version: version, storeGeneration: storeGeneration, previous: patched.previous)
+            return try await publish(patched, version: version, storeGeneration: storeGeneration)
         }
         return try await publishCurrentVersion(current: current)
     }
 
-    private func publish(_ templates: [SnapshotTemplate], version: StoredVersion, storeGeneration: Int64,
-                         previous: PreviousTerms? = nil, current: SnapshotMapping? = nil) async throws -> PublishedSnapshot {
+    private func publish(_ rows: SnapshotRows, version: StoredVersion, storeGeneration: Int64,
+                         current: SnapshotMapping? = nil) async throws -> PublishedSnapshot {
         let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
         let fileWriter = self.fileWriter
         let now = Date()
         let generation = try await BlockingExecutor.shared.run {
-            try fileWriter.publish(model: model, templates: templates, minimumGeneration: (last?.generation ?? 0) + 1, now: now,
-                                  previous: previous, current: current)
+            try fileWriter.publish(model: model, rows: rows, minimumGeneration: (last?.generation ?? 0) + 1, now: now, current: current)
         }
-        let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: templates.count,
+        let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: rows.count,
                                                path: fileWriter.path, publishedAt: now, storeGeneration: storeGeneration)
         try await store.record(snapshotPublication: record)
         if let lastPublished {
@@ -101,95 +100,120 @@ package struct SnapshotPublication: Sendable {
         return record
     }
 
-    /// The snapshot `mapping` with `changes` applied: its templates in the writer's order (by
-    /// template id, bytewise), and the previous snapshot's terms for those whose question and
-    /// answer did not change. Throws when the file cannot serve as the base.
+    /// The snapshot `mapping` with `changes` applied, in the writer's order (by template id,
+    /// bytewise): the templates the changes do not touch as rows of `mapping`, copied as they are
+    /// there; the changed ones in hand, with the base's terms where their question and answer are
+    /// the same. Throws when the file cannot serve as the base.
     ///
-    /// The previous file is in that order already (the writer wrote it), so its unchanged
-    /// templates are merged with the changed ones, sorted alone; a file out of order (written by
-    /// something else) is sorted whole.
-    static func patch(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
+    /// The previous file is in that order already (the writer wrote it), so it is walked beside
+    /// the touched ids, sorted alone, comparing bytes in the mapping: an untouched template is
+    /// never decoded. A file out of order (written by something else) is sorted whole.
+    static func patch(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> SnapshotRows {
         let view = mapping.view
-        let path = mapping.path
         guard view.dimension == changes.model.dimension else {
-            throw SnapshotError(code: .inconsistent, path: path, message: "the previous snapshot has another dimension")
+            throw SnapshotError(code: .inconsistent, path: mapping.path, message: "the previous snapshot has another dimension")
         }
-        typealias Entry = (template: SnapshotTemplate, previousIndex: Int?)
-        let deleted = Set(changes.deletions)
-        var changed: [String: Entry] = [:]
-        for stored in changes.inserts + changes.vectorUpdates { changed[stored.id] = (SnapshotTemplate(stored), nil) }
-        var fieldUpdates: [String: StoredTemplate] = [:]
-        for stored in changes.fieldUpdates { fieldUpdates[stored.id] = stored }
-
-        var kept: [Entry] = []
-        kept.reserveCapacity(view.count)
-        var previousID: String?
+        // The order is checked before the walk: out of order, an id the base holds further on
+        // would be taken for one it lacks.
+        for index in 1..<max(1, view.count) where !Self.precedes(view.bytes(index - 1, .id), view.bytes(index, .id)) {
+            return try patchBySorting(mapping, with: changes)
+        }
+        let touched = TouchedTemplates(changes, base: mapping)
+        var rows: [SnapshotRows.Row] = []
+        rows.reserveCapacity(view.count + touched.ids.count)
+        var next = 0
         for index in 0..<view.count {
-            let id = view.string(index, .id)
-            if let previousID, !previousID.utf8.lexicographicallyPrecedes(id.utf8) { return try patchBySorting(mapping, with: changes) }
-            previousID = id
-            if deleted.contains(id) || changed[id] != nil { continue }
-            let previous = SnapshotTemplate(view: view, index: index, id: id)
-            if let stored = fieldUpdates.removeValue(forKey: id) {
-                changed[id] = Self.fieldUpdate(stored, of: previous, previousIndex: index)
-            } else {
-                kept.append((previous, index))
-            }
-        }
-        // Field updates of templates inserted by the same changes (the base does not hold them).
-        for (id, stored) in fieldUpdates {
-            guard let (previous, _) = changed[id] else {
-                throw SnapshotError(code: .inconsistent, path: path, message: "template \(id) is missing from the previous snapshot")
-            }
-            changed[id] = Self.fieldUpdate(stored, of: previous, previousIndex: nil)
-        }
-        let fresh = changed.values.sorted { $0.template.id.utf8.lexicographicallyPrecedes($1.template.id.utf8) }
-        var ordered: [Entry] = []
-        ordered.reserveCapacity(kept.count + fresh.count)
-        var next = fresh.startIndex
-        for entry in kept {
-            while next < fresh.endIndex, fresh[next].template.id.utf8.lexicographicallyPrecedes(entry.template.id.utf8) {
-                ordered.append(fresh[next])
+            let id = view.bytes(index, .id)
+            // Touched ids before this one are not in the base: inserts.
+            while next < touched.ids.count, touched.ids[next].utf8.withUnsafeBytes({ Self.precedes($0, id) }) {
+                if let row = try touched.row(for: touched.ids[next].id, baseIndex: nil) { rows.append(row) }
                 next += 1
             }
-            ordered.append(entry)
+            if next < touched.ids.count, touched.ids[next].utf8.withUnsafeBytes({ !Self.precedes(id, $0) }) {
+                if let row = try touched.row(for: touched.ids[next].id, baseIndex: index) { rows.append(row) }
+                next += 1
+            } else {
+                rows.append(.base(index))
+            }
         }
-        ordered.append(contentsOf: fresh[next...])
-        return (ordered.map(\.template), PreviousTerms(mapping: mapping, indices: ordered.map(\.previousIndex)))
+        for (id, _) in touched.ids[next...] {
+            if let row = try touched.row(for: id, baseIndex: nil) { rows.append(row) }
+        }
+        return SnapshotRows(base: mapping, rows: rows)
+    }
+
+    /// `patch` for a base that is not in the writer's order: every row by id, then sorted.
+    static func patchBySorting(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> SnapshotRows {
+        let view = mapping.view
+        let touched = TouchedTemplates(changes, base: mapping)
+        var byID: [String: SnapshotRows.Row] = [:]
+        byID.reserveCapacity(view.count + touched.ids.count)
+        var baseIndex: [String: Int] = [:]
+        for index in 0..<view.count {
+            let id = view.string(index, .id)
+            byID[id] = .base(index)
+            baseIndex[id] = index
+        }
+        for (id, _) in touched.ids { byID[id] = try touched.row(for: id, baseIndex: baseIndex[id]) }
+        let ordered = byID.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        return SnapshotRows(base: mapping, rows: ordered.map(\.value))
+    }
+
+    /// Whether `a` sorts before `b`, bytewise (as `String.utf8.lexicographicallyPrecedes`).
+    private static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let common = min(a.count, b.count)
+        if common > 0, let left = a.baseAddress, let right = b.baseAddress {
+            let order = memcmp(left, right, common)
+            if order != 0 { return order < 0 }
+        }
+        return a.count < b.count
+    }
+}
+
+/// The templates a sync's changes touch, and what each becomes in a patched snapshot.
+private struct TouchedTemplates {
+    /// Every touched id with its bytes, in the writer's order.
+    let ids: [(id: String, utf8: [UInt8])]
+    private let view: SnapshotView
+    private let path: String
+    /// Inserts and vector updates: whole templates.
+    private var replacements: [String: SnapshotTemplate] = [:]
+    /// Templates whose fields changed but not their model input (their vector is the previous one).
+    private var fieldUpdates: [String: StoredTemplate] = [:]
+    private let deletions: Set<String>
+
+    init(_ changes: StoreChanges, base: SnapshotMapping) {
+        view = base.view
+        path = base.path
+        for stored in changes.inserts + changes.vectorUpdates { replacements[stored.id] = SnapshotTemplate(stored) }
+        for stored in changes.fieldUpdates { fieldUpdates[stored.id] = stored }
+        deletions = Set(changes.deletions)
+        ids = deletions.union(replacements.keys).union(fieldUpdates.keys)
+            .map { ($0, Array($0.utf8)) }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// The row for touched template `id` (nil: it is deleted); `baseIndex`: where the base holds it.
+    func row(for id: String, baseIndex: Int?) throws -> SnapshotRows.Row? {
+        if let replacement = replacements[id] {
+            // Field updates of a template the same changes insert apply to the inserted one.
+            return fieldUpdates[id].map { Self.fieldUpdate($0, of: replacement, termsAt: nil) } ?? .template(replacement, termsAt: nil)
+        }
+        guard let stored = fieldUpdates[id] else { return nil }
+        guard let baseIndex, !deletions.contains(id) else {
+            throw SnapshotError(code: .inconsistent, path: path, message: "template \(id) is missing from the previous snapshot")
+        }
+        return Self.fieldUpdate(stored, of: SnapshotTemplate(view: view, index: baseIndex, id: id), termsAt: baseIndex)
     }
 
     /// A template whose fields changed but not its model input: the new fields with the previous
     /// vector, and the previous terms while its question and answer are the same.
-    private static func fieldUpdate(_ stored: StoredTemplate, of previous: SnapshotTemplate,
-                                    previousIndex: Int?) -> (template: SnapshotTemplate, previousIndex: Int?) {
+    private static func fieldUpdate(_ stored: StoredTemplate, of previous: SnapshotTemplate, termsAt: Int?) -> SnapshotRows.Row {
         let sameTerms = previous.question == stored.question && previous.answer == stored.answer
-        return (SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
-                                 question: stored.question, answer: stored.answer,
-                                 metadataJSON: stored.metadataJSON, vector: previous.vector),
-                sameTerms ? previousIndex : nil)
-    }
-
-    /// `patch` for a base that is not in the writer's order: every template by id, then sorted.
-    static func patchBySorting(_ mapping: SnapshotMapping, with changes: StoreChanges) throws -> (templates: [SnapshotTemplate], previous: PreviousTerms) {
-        let view = mapping.view
-        let path = mapping.path
-        // Each template with its index in the previous snapshot while its terms still apply.
-        var byID: [String: (template: SnapshotTemplate, previousIndex: Int?)] = [:]
-        byID.reserveCapacity(view.count + changes.inserts.count)
-        for index in 0..<view.count {
-            let template = SnapshotTemplate(view: view, index: index)
-            byID[template.id] = (template, index)
-        }
-        for id in changes.deletions { byID[id] = nil }
-        for stored in changes.inserts + changes.vectorUpdates { byID[stored.id] = (SnapshotTemplate(stored), nil) }
-        for stored in changes.fieldUpdates {
-            guard let (previous, previousIndex) = byID[stored.id] else {
-                throw SnapshotError(code: .inconsistent, path: path, message: "template \(stored.id) is missing from the previous snapshot")
-            }
-            byID[stored.id] = fieldUpdate(stored, of: previous, previousIndex: previousIndex)
-        }
-        let ordered = byID.values.sorted { $0.template.id.utf8.lexicographicallyPrecedes($1.template.id.utf8) }
-        return (ordered.map(\.template), PreviousTerms(mapping: mapping, indices: ordered.map(\.previousIndex)))
+        return .template(SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                          question: stored.question, answer: stored.answer,
+                                          metadataJSON: stored.metadataJSON, vector: previous.vector),
+                         termsAt: sameTerms ? termsAt : nil)
     }
 }
 
@@ -221,12 +245,5 @@ extension SnapshotTemplate {
     init(_ stored: StoredTemplate) {
         self.init(id: stored.id, category: stored.category, subcategory: stored.subcategory, question: stored.question,
                   answer: stored.answer, metadataJSON: stored.metadataJSON, vector: stored.vector)
-    }
-
-    /// Row `index` of a validated snapshot (`id`: its id, when the caller read it already).
-    init(view: SnapshotView, index: Int, id: String? = nil) {
-        self.init(id: id ?? view.string(index, .id), category: view.string(index, .category), subcategory: view.string(index, .subcategory),
-                  question: view.string(index, .question), answer: view.string(index, .answer),
-                  metadataJSON: view.string(index, .metadata), vector: Array(view.vector(index)))
     }
 }

@@ -153,10 +153,10 @@ struct LexicalIndexTests {
         let mapping = try SnapshotMapping(path: previousPath)
         // The texts now say something else; "a" is declared unchanged (index 0), "c" is new.
         let now = [Self.template("a", "кредит", "машина"), Self.template("c", "карта", "лимит")]
-        let section = try SnapshotFileWriter.lexicalSection(of: now, previous: PreviousTerms(mapping: mapping, indices: [0, nil]), path: "-")
+        let section = try SnapshotFileWriter.lexicalSection(of: SnapshotRows(templates: now, base: mapping, termsAt: [0, nil]), path: "-")
         let published = directory.path("reused-terms.snapshot")
-        _ = try SnapshotFileWriter(path: published).publish(model: Self.model, templates: now, minimumGeneration: 1,
-                                                            previous: PreviousTerms(mapping: mapping, indices: [0, nil]))
+        _ = try SnapshotFileWriter(path: published).publish(model: Self.model, rows: SnapshotRows(templates: now, base: mapping, termsAt: [0, nil]),
+                                                            minimumGeneration: 1)
         let snapshot = try MappedSnapshot(path: published)
         func ids(_ text: String) throws -> [String] {
             try snapshot.search(SearchQuery(text: text, vector: nil, mode: .lexical), k: 5).results.map(\.id)
@@ -168,11 +168,11 @@ struct LexicalIndexTests {
 
         // Built from texts that match the previous file, reuse and tokenising agree to the byte.
         let matching = [Self.template("a", "ипотека", "квартира"), Self.template("c", "карта", "лимит")]
-        let reused = try SnapshotFileWriter.lexicalSection(of: matching, previous: PreviousTerms(mapping: mapping, indices: [0, nil]), path: "-")
-        let tokenised = try SnapshotFileWriter.lexicalSection(of: matching, previous: nil, path: "-")
+        let reused = try SnapshotFileWriter.lexicalSection(of: SnapshotRows(templates: matching, base: mapping, termsAt: [0, nil]), path: "-")
+        let tokenised = try SnapshotFileWriter.lexicalSection(of: SnapshotRows(matching), path: "-")
         #expect(reused.bytes == tokenised.bytes)
         #expect(section.bytes == tokenised.bytes, "the first section is the previous texts' terms for «a»")
-        #expect(try SnapshotFileWriter.lexicalSection(of: now, previous: nil, path: "-").bytes != section.bytes)
+        #expect(try SnapshotFileWriter.lexicalSection(of: SnapshotRows(now), path: "-").bytes != section.bytes)
         withExtendedLifetime(mapping) {}
     }
 }

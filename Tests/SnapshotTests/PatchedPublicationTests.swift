@@ -116,10 +116,25 @@ struct PatchedPublicationTests {
             let path = directory.path("\(name).snapshot")
             _ = try SnapshotFileWriter(path: path).publish(model: model, templates: ids.map { template($0, vector: [2, 2]) }, minimumGeneration: 1)
             let mapping = try SnapshotMapping(path: path)
-            let (templates, previous) = try SnapshotPublication.patch(mapping, with: changes)
+            let rows = try SnapshotPublication.patch(mapping, with: changes)
+            let view = mapping.view
+            // Each row as the file will hold it, with the base row its terms come from.
+            let templates = rows.rows.map { row -> SnapshotTemplate in
+                switch row {
+                case .base(let index): SnapshotTemplate(view: view, index: index)
+                case .template(let template, _): template
+                }
+            }
             #expect(templates.map(\.id) == ["a0", "b", "k", "m", "x", "zz"])
+            // Untouched templates are the base's rows, copied and never decoded; the others in hand.
+            #expect(rows.rows.map { if case .base = $0 { true } else { false } } == [false, true, false, false, true, false])
             // Unchanged and field-updated templates keep their terms (and vectors); the others are new.
-            let reused = zip(templates, previous.indices).map { $0.1.map { mapping.view.string($0, .id) } }
+            let reused = rows.rows.map { row -> String? in
+                switch row {
+                case .base(let index): view.string(index, .id)
+                case .template(_, let termsAt): termsAt.map { view.string($0, .id) }
+                }
+            }
             #expect(reused == [nil, "b", "k", nil, "x", nil])
             #expect(templates.first { $0.id == "k" }?.vector == [2, 2])
             #expect(templates.first { $0.id == "k" }?.metadataJSON == #"[{"name":"p","value":"1"}]"#)
@@ -132,6 +147,75 @@ struct PatchedPublicationTests {
         let mapping = try SnapshotMapping(path: directory.path("sorted.snapshot"))
         #expect(throws: SnapshotError.self) { try SnapshotPublication.patch(mapping, with: changes) }
         #expect(throws: SnapshotError.self) { try SnapshotPublication.patchBySorting(mapping, with: changes) }
+    }
+
+    /// Rows copied from a base are written as the templates they hold: a file written from base
+    /// rows (in runs, broken by templates in hand, one out of the base's order, one from a version
+    /// 1 base without terms) is byte for byte the file written from the same templates decoded.
+    @Test func baseRowsAreWrittenAsTheTemplatesTheyHold() throws {
+        let directory = try TemporaryDirectory("patched-rows")
+        defer { directory.remove() }
+        let model = SnapshotEncoder.Model(name: "m", version: "1", dimension: 3)
+        let base = (0..<8).map { index in
+            SnapshotTemplate(id: "t\(index)", category: "Карты", subcategory: index.isMultiple(of: 2) ? "Лимиты" : "",
+                             question: "как узнать лимит \(index)", answer: "ответ \(index) — см. «Лимиты»",
+                             metadataJSON: #"[{"name":"p","value":"\#(index)"}]"#, vector: [Float(index), 1, -0.5])
+        }
+        let inHand = SnapshotTemplate(id: "t3a", category: "Вклады", subcategory: "", question: "новый вопрос", answer: "новый ответ",
+                                      metadataJSON: "[]", vector: [0.25, 0.5, 0.75])
+        let when = Date(timeIntervalSince1970: 1_800_000_000)
+        for lexicalIndex in [true, false] {
+            let basePath = directory.path("base-\(lexicalIndex).snapshot")
+            _ = try SnapshotFileWriter(path: basePath).publish(model: model, templates: base, minimumGeneration: 1, lexicalIndex: lexicalIndex)
+            let mapping = try SnapshotMapping(path: basePath)
+            let rows: [SnapshotRows.Row] = [.base(0), .base(1), .base(2), .base(3), .template(inHand, termsAt: nil),
+                                            .base(5), .base(4), .template(base[6], termsAt: 6), .base(7)]
+            let decoded = rows.map { row -> SnapshotTemplate in
+                switch row {
+                case .base(let index): SnapshotTemplate(view: mapping.view, index: index)
+                case .template(let template, _): template
+                }
+            }
+            let copied = directory.path("copied-\(lexicalIndex).snapshot"), written = directory.path("written-\(lexicalIndex).snapshot")
+            _ = try SnapshotFileWriter(path: copied).publish(model: model, rows: SnapshotRows(base: mapping, rows: rows), minimumGeneration: 1, now: when)
+            _ = try SnapshotFileWriter(path: written).publish(model: model, templates: decoded, minimumGeneration: 1, now: when)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: copied)) == Data(contentsOf: URL(fileURLWithPath: written)))
+            #expect(try Self.contents(copied) == Self.contents(written))
+        }
+    }
+
+    /// A base written in place after it was mapped is no source to copy from: the publication
+    /// fails and the file it would have replaced stays as it was.
+    @Test func aBaseChangedWhileCopiedIsNotPublished() throws {
+        let directory = try TemporaryDirectory("patched-torn")
+        defer { directory.remove() }
+        let model = SnapshotEncoder.Model(name: "m", version: "1", dimension: 2)
+        let templates = ["a", "b"].map {
+            SnapshotTemplate(id: $0, category: "c", subcategory: "s", question: "q \($0)", answer: "answer", metadataJSON: "[]", vector: [1, 0])
+        }
+        let path = directory.path("faqsync.snapshot")
+        let writer = SnapshotFileWriter(path: path)
+        _ = try writer.publish(model: model, templates: templates, minimumGeneration: 1)
+        // An old modification time, so that the write below moves it whatever the clock's grain.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000_000)], ofItemAtPath: path)
+        let mapping = try SnapshotMapping(path: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let copy = directory.path("copy.snapshot")
+        #expect(try SnapshotFileWriter(path: copy).publish(model: model, rows: SnapshotRows(base: mapping, rows: [.base(0), .base(1)]),
+                                                           minimumGeneration: 1) == 1)
+
+        #expect(chmod(path, 0o640) == 0)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(mapping.view.header.stringsOffset))
+        try handle.write(contentsOf: Data("z".utf8))   // the first template's id, in place
+        try handle.close()
+        let changed = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(changed != before)
+        let error = try #require(throws: SnapshotError.self) {
+            try writer.publish(model: model, rows: SnapshotRows(base: mapping, rows: [.base(0), .base(1)]), minimumGeneration: 1)
+        }
+        #expect(error.code == .changedUnderReader)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == changed, "nothing replaced the file")
     }
 
     /// The daemon's kept snapshot is its base only while it is unchanged: a file written in place
@@ -174,15 +258,15 @@ struct PatchedPublicationTests {
         let writer = SnapshotFileWriter(path: path)
         #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 5) == 5)
         let base = try SnapshotMapping(path: path)
-        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
-                                   previous: PreviousTerms(mapping: base, indices: [0])) == 6)
+        #expect(try writer.publish(model: model, rows: SnapshotRows(templates: templates, base: base, termsAt: [0]),
+                                   minimumGeneration: 1) == 6)
         // Another file (generation 9) is renamed into place: the stale base does not speak for it.
         let stale = try SnapshotMapping(path: path)
         let other = directory.path("other.snapshot")
         #expect(try SnapshotFileWriter(path: other).publish(model: model, templates: templates, minimumGeneration: 9) == 9)
         #expect(rename(other, path) == 0)
-        #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
-                                   previous: PreviousTerms(mapping: stale, indices: [0])) == 10)
+        #expect(try writer.publish(model: model, rows: SnapshotRows(templates: templates, base: stale, termsAt: [0]),
+                                   minimumGeneration: 1) == 10)
         // A whole publication given the file the caller mapped, current or since replaced.
         #expect(try writer.publish(model: model, templates: templates, minimumGeneration: 1,
                                    current: try SnapshotMapping(path: path)) == 11)
