@@ -80,7 +80,7 @@ public enum SnapshotEncoder {
     }
 
     /// - Throws: `SnapshotError` with code `.io` when a write fails, `.tooLarge` when the model
-    /// or the templates do not fit the format (checked before anything is written).
+    ///   or the templates do not fit the format (checked before anything is written).
     /// - Parameter lexicalSection: the lexical section for these templates, in their order
     ///   (`LexicalIndexBuilder`), for format version 2; nil writes a version 1 file without one
     ///   (kept for the tests of version 1 readers).

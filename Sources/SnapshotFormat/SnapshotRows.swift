@@ -43,11 +43,23 @@ public struct SnapshotRows: @unchecked Sendable {
 
     public var count: Int { rows.count }
 
-    /// Rows whose terms are tokenised, not taken from the base's lexical section.
-    public var tokenisedCount: Int {
-        guard base?.view.lexical != nil else { return rows.count }
-        return rows.count { if case .template(_, nil) = $0 { true } else { false } }
+    /// For each row, the base row whose terms it takes from the base's lexical section; nil where
+    /// it is tokenised: a template in hand without one, any row when the base has no section (a
+    /// version 1 file), an index the section does not cover.
+    public var reusedTerms: [Int?] {
+        let reusable = base?.view.lexical?.count ?? 0
+        return rows.map { row in
+            let found: Int? = switch row {
+            case .base(let index): index
+            case .template(_, let termsAt): termsAt
+            }
+            guard let found, found >= 0, found < reusable else { return nil }
+            return found
+        }
     }
+
+    /// Rows whose terms are tokenised, not taken from the base's lexical section.
+    public var tokenisedCount: Int { reusedTerms.count { $0 == nil } }
 
     /// Each of `row`'s fields' bytes, in the file's order.
     func forEachField(of row: Row, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {

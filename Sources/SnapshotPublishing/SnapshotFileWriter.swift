@@ -115,15 +115,7 @@ package struct SnapshotFileWriter: Sendable {
     /// tokenised, in parallel chunks.
     package static func lexicalSection(of rows: SnapshotRows, path: String) throws -> LexicalSectionBytes {
         var reuse = rows.base?.view.lexical.map(LexicalReuse.init)
-        let reusable = reuse?.count ?? 0
-        let termsAt: [Int?] = rows.rows.map { row in
-            let found: Int? = switch row {
-            case .base(let index): index
-            case .template(_, let termsAt): termsAt
-            }
-            guard let found, found >= 0, found < reusable else { return nil }
-            return found
-        }
+        let termsAt = rows.reusedTerms
         var tokenised: [SnapshotTemplate] = []
         for (row, found) in zip(rows.rows, termsAt) where found == nil {
             switch row {
@@ -136,7 +128,7 @@ package struct SnapshotFileWriter: Sendable {
         var builder = LexicalIndexBuilder(expectedTemplates: rows.count)
         var nextFresh = 0
         for found in termsAt {
-            // An index is only found where `reuse` exists (`reusable` is 0 without it).
+            // An index is only found where the base has a section, so where `reuse` exists.
             if let found, reuse != nil {
                 builder.add(templateAt: found, of: &reuse!)
             } else {
