@@ -18,7 +18,8 @@ package enum FileStability {
 
     /// - Parameter interval: how long size and time must hold still. The watcher calls it after a
     ///   debounce with no inotify events (every write raises one), which already proves that, so
-    ///   it passes a short interval; polling callers without events pass a longer one.
+    ///   it passes a short interval; polling callers without events pass a longer one. A file
+    ///   renamed into place is new and whole, so it is checked with zero (completeness alone).
     package static func check(_ path: String, interval: Duration = .milliseconds(10)) async throws -> Verdict {
         // stat and the zip read block: on the executor's threads, never the cooperative pool's.
         guard let first = try await BlockingExecutor.shared.run({ signature(path) }) else { return .missing }

@@ -30,12 +30,17 @@ package struct WatchPolicy: Sendable {
         package var settleLimit: Duration
         package var maxRetryDelay: Duration
         package var watchdogInterval: Duration?
+        /// How long a file written in place must keep its size and time when it is checked
+        /// after the debounce's quiet. A file renamed into place is checked without waiting.
+        package var holdStill: Duration
         /// The spreadsheet, as status lines name it.
         package var faqPath: String
 
         package init(faqPath: String, debounce: Duration = .milliseconds(500), settleLimit: Duration = .seconds(5),
-                     maxRetryDelay: Duration = .seconds(60), watchdogInterval: Duration? = nil) {
+                     maxRetryDelay: Duration = .seconds(60), watchdogInterval: Duration? = nil,
+                     holdStill: Duration = .milliseconds(10)) {
             self.faqPath = faqPath
+            self.holdStill = holdStill
             self.debounce = debounce
             self.settleLimit = settleLimit
             self.maxRetryDelay = maxRetryDelay
@@ -112,8 +117,10 @@ package struct WatchPolicy: Sendable {
     package enum Action: Sendable, Equatable {
         /// (Re)start `timer`: an earlier one of the same kind no longer counts.
         case startTimer(Timer, after: Duration)
-        /// Check stability and take the SHA-256; answers with `.fileChecked`.
-        case checkFile
+        /// Check that the file held still for `holdStill` and is complete, and take its SHA-256;
+        /// answers with `.fileChecked`. A file renamed into place is checked with zero: it is a
+        /// new file, whole the moment it appears, so only its completeness is looked at.
+        case checkFile(holdStill: Duration)
         /// Run a sync; answers with `.syncFinished`.
         case sync(SyncReason)
         case notify(Notification)
@@ -176,7 +183,7 @@ package struct WatchPolicy: Sendable {
                 return []
             default:
                 phase = .checking(since: at)
-                return [.log(.debug, "spreadsheet renamed into place: checking it now"), .checkFile]
+                return [.log(.debug, "spreadsheet renamed into place: checking it now"), .checkFile(holdStill: .zero)]
             }
 
         case .fileChanged(let at):
@@ -203,11 +210,11 @@ package struct WatchPolicy: Sendable {
                 return [.startTimer(.debounce, after: configuration.debounce - quiet)]
             }
             phase = .checking(since: at)
-            return [.checkFile]
+            return [.checkFile(holdStill: configuration.holdStill)]
 
         case .timerFired(.settle, _):
             guard case .checking = phase else { return [] }
-            return [.checkFile]
+            return [.checkFile(holdStill: configuration.holdStill)]
 
         case .timerFired(.retry, _):
             retryScheduled = false
@@ -334,7 +341,7 @@ package struct WatchPolicy: Sendable {
             fileChangedDuringSync = false
             replacedLastDuringSync = false
             phase = .checking(since: at)
-            actions.append(.checkFile)
+            actions.append(.checkFile(holdStill: .zero))
         } else if fileChangedDuringSync {
             fileChangedDuringSync = false
             phase = .debouncing

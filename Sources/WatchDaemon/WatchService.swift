@@ -93,9 +93,9 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
                                 guard (try? await clock.sleep(for: delay)) != nil else { return }
                                 sink.yield(.timer(timer, token: token))
                             }
-                        case .checkFile:
+                        case .checkFile(let holdStill):
                             let path = configuration.faqPath
-                            group.addTask { sink.yield(.event(.fileChecked(await Self.check(path), at: clock.now))) }
+                            group.addTask { sink.yield(.event(.fileChecked(await Self.check(path, holdStill: holdStill), at: clock.now))) }
                         case .sync(let reason):
                             group.addTask { sink.yield(.event(.syncFinished(await runSync(reason), at: clock.now))) }
                         case .notify(let notification):
@@ -134,9 +134,9 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
     }
 
     /// Stable, complete and hashed, or why not.
-    static func check(_ path: String) async -> WatchPolicy.FileCheck {
+    static func check(_ path: String, holdStill: Duration) async -> WatchPolicy.FileCheck {
         do {
-            switch try await FileStability.check(path) {
+            switch try await FileStability.check(path, interval: holdStill) {
             case .missing: return .missing
             case .settling(let why): return .settling(reason: why)
             case .incomplete(let why): return .settling(reason: why, sha256: try await FileHashing.sha256(of: path))

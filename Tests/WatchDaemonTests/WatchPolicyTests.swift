@@ -12,6 +12,11 @@ struct WatchPolicyTests {
 
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { t0 + .milliseconds(milliseconds) }
 
+    /// The check after a write in place's quiet: the file must also hold still a moment.
+    static let checkAfterQuiet = Policy.Action.checkFile(holdStill: .milliseconds(10))
+    /// The check of a file renamed into place: new and whole, so no waiting.
+    static let checkRenamed = Policy.Action.checkFile(holdStill: .zero)
+
     func policy(watchdog: Duration? = nil, maxRetry: Duration = .seconds(60)) -> Policy {
         Policy(configuration: .init(faqPath: "/srv/faq/faq.xlsx", debounce: .milliseconds(500), settleLimit: .seconds(5),
                                     maxRetryDelay: maxRetry, watchdogInterval: watchdog),
@@ -35,7 +40,7 @@ struct WatchPolicyTests {
     func save(_ policy: inout Policy, _ sha256: String, at start: Int) -> [Policy.Action] {
         _ = policy.on(.fileChanged(at: at(start)))
         let fired = policy.on(.timerFired(.debounce, at: at(start + 500)))
-        guard fired == [.checkFile] else { return fired }
+        guard fired == [Self.checkAfterQuiet] else { return fired }
         return policy.on(.fileChecked(.ready(sha256: sha256), at: at(start + 510)))
     }
 
@@ -71,7 +76,7 @@ struct WatchPolicyTests {
         // The first timer fires 500 ms after the first event, but the last one was 100 ms ago.
         let early = policy.on(.timerFired(.debounce, at: at(1_500)))
         #expect(early == [.startTimer(.debounce, after: .milliseconds(400))])
-        #expect(policy.on(.timerFired(.debounce, at: at(1_900))) == [.checkFile])
+        #expect(policy.on(.timerFired(.debounce, at: at(1_900))) == [Self.checkAfterQuiet])
         #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "B"), at: at(1_910)))) == [.saved])
     }
 
@@ -80,14 +85,14 @@ struct WatchPolicyTests {
     @Test func aFileRenamedIntoPlaceIsCheckedAtOnceWithNoDebounce() {
         var policy = idle()
         let renamed = policy.on(.fileReplaced(at: at(1_000)))
-        #expect(renamed.contains(.checkFile) && Self.timers(renamed).isEmpty)
+        #expect(renamed.contains(Self.checkRenamed) && Self.timers(renamed).isEmpty)
         #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "B"), at: at(1_005)))) == [.saved])
     }
 
     @Test func aRenameCutsAWriteInPlacesDebounceShortAndAStaleTimerDoesNothing() {
         var policy = idle()
         #expect(Self.timers(policy.on(.fileChanged(at: at(1_000))))[.debounce] == .milliseconds(500))
-        #expect(policy.on(.fileReplaced(at: at(1_100))).contains(.checkFile))
+        #expect(policy.on(.fileReplaced(at: at(1_100))).contains(Self.checkRenamed))
         #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "B"), at: at(1_110)))) == [.saved])
         #expect(policy.on(.timerFired(.debounce, at: at(1_500))).isEmpty, "the write's timer finds a sync, not a debounce")
     }
@@ -97,6 +102,8 @@ struct WatchPolicyTests {
         _ = policy.on(.fileReplaced(at: at(1_000)))
         let settling = policy.on(.fileChecked(.settling(reason: "not a complete zip yet"), at: at(1_005)))
         #expect(Self.timers(settling)[.settle] == .milliseconds(500) && Self.syncs(settling).isEmpty)
+        // Looked at again like a write in place: it must hold still this time.
+        #expect(policy.on(.timerFired(.settle, at: at(1_505))) == [Self.checkAfterQuiet])
     }
 
     @Test func aBurstOfRenamesDuringASyncEndsInOneCheckOfTheLastContent() {
@@ -105,7 +112,7 @@ struct WatchPolicyTests {
         #expect(policy.on(.fileReplaced(at: at(1_600))).isEmpty, "remembered, not acted on")
         #expect(policy.on(.fileReplaced(at: at(1_700))).isEmpty)
         let done = policy.on(.syncFinished(.succeeded(Self.summary(), sha256: "B"), at: at(1_900)))
-        #expect(done.filter { $0 == .checkFile }.count == 1 && Self.timers(done)[.debounce] == nil, "checked at once, once")
+        #expect(done.filter { $0 == Self.checkRenamed }.count == 1 && Self.timers(done)[.debounce] == nil, "checked at once, once")
         #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "D"), at: at(1_910)))) == [.saved])
         // A write in place after the rename, during a sync: the quiet period again.
         _ = policy.on(.syncFinished(.succeeded(Self.summary(), sha256: "D"), at: at(2_000)))
@@ -113,7 +120,7 @@ struct WatchPolicyTests {
         _ = policy.on(.fileReplaced(at: at(3_600)))
         _ = policy.on(.fileChanged(at: at(3_700)))
         let after = policy.on(.syncFinished(.succeeded(Self.summary(), sha256: "E"), at: at(3_800)))
-        #expect(Self.timers(after)[.debounce] == .milliseconds(400) && !after.contains(.checkFile))
+        #expect(Self.timers(after)[.debounce] == .milliseconds(400) && !after.contains { if case .checkFile = $0 { true } else { false } })
     }
 
     @Test func theSameContentAsTheLastSyncIsNotSyncedAgain() {
@@ -135,11 +142,11 @@ struct WatchPolicyTests {
     @Test func aFileStillSettlingIsLookedAtAgainThenReadOnceTheLimitPasses() {
         var policy = idle()
         _ = policy.on(.fileChanged(at: at(1_000)))
-        #expect(policy.on(.timerFired(.debounce, at: at(1_500))) == [.checkFile])
+        #expect(policy.on(.timerFired(.debounce, at: at(1_500))) == [Self.checkAfterQuiet])
         let settling = policy.on(.fileChecked(.settling(reason: "no zip directory yet"), at: at(1_510)))
         #expect(Self.timers(settling)[.settle] == .milliseconds(500))
         #expect(Self.syncs(settling).isEmpty)
-        #expect(policy.on(.timerFired(.settle, at: at(2_010))) == [.checkFile])
+        #expect(policy.on(.timerFired(.settle, at: at(2_010))) == [Self.checkAfterQuiet])
         // Still settling 5 s after the check began: read anyway, with a warning.
         let late = policy.on(.fileChecked(.settling(reason: "size changing"), at: at(6_600)))
         #expect(Self.syncs(late) == [.saved])
@@ -155,7 +162,7 @@ struct WatchPolicyTests {
         #expect(Self.timers(policy.on(.fileChanged(at: at(1_505))))[.debounce] == .milliseconds(500))
         #expect(policy.on(.fileChecked(.ready(sha256: "HALF"), at: at(1_510))).isEmpty)
         #expect(policy.on(.timerFired(.settle, at: at(2_000))).isEmpty)
-        #expect(policy.on(.timerFired(.debounce, at: at(2_005))) == [.checkFile])
+        #expect(policy.on(.timerFired(.debounce, at: at(2_005))) == [Self.checkAfterQuiet])
         #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "WHOLE"), at: at(2_010)))) == [.saved])
     }
 
