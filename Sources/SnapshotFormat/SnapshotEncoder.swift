@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -49,8 +50,9 @@ public struct SnapshotTemplate: Sendable {
     }
 }
 
-/// Writes a snapshot into an open file descriptor: header, vectors, string index, strings; then
-/// the checksum, computed over the bytes as written (read back through a mapping).
+/// Writes a snapshot into an open file descriptor: vectors, string index, strings, lexical
+/// section; then the header with the checksum, computed over the bytes as written (read back
+/// through a mapping).
 public enum SnapshotEncoder {
     public struct Model: Sendable {
         public let name: String
@@ -87,13 +89,17 @@ public enum SnapshotEncoder {
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
                              model: Model, templates: [SnapshotTemplate], lexicalSection: LexicalSectionBytes?) throws {
         try write(to: descriptor, path: path, generation: generation, createdMillis: createdMillis, model: model,
-                  rows: SnapshotRows(templates), lexicalSection: lexicalSection)
+                  rows: SnapshotRows(templates), lexicalSection: { lexicalSection })
     }
 
     /// `write(…templates:…)` for rows some of which are copied from a base snapshot as they are
     /// there. Throws `changedUnderReader` when the base changed in place while it was copied.
+    ///
+    /// `lexicalSection` builds the section (nil: a version 1 file). It runs on a second thread
+    /// while the rows are written: the section comes last in the file, and the header that names
+    /// its place is written when everything else is, so neither waits for the other.
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
-                             model: Model, rows: SnapshotRows, lexicalSection: LexicalSectionBytes?) throws {
+                             model: Model, rows: SnapshotRows, lexicalSection buildLexicalSection: @Sendable () throws -> LexicalSectionBytes?) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
         }
@@ -107,6 +113,69 @@ public enum SnapshotEncoder {
             throw SnapshotError(code: .inconsistent, path: path,
                                 message: "the base snapshot has vectors of \(base.dimension) values, the model has \(model.dimension)")
         }
+        let section = TwoJobs.Slot<LexicalSectionBytes?>()
+        let body = TwoJobs.Slot<(writer: ChunkWriter, layout: RowsLayout)>()
+        TwoJobs.run({ section.set(Result { try buildLexicalSection() }) },
+                    { body.set(Result { try writeRows(rows, model: model, to: descriptor, path: path) }) })
+        var (writer, layout) = try body.get()
+        let lexicalSection = try section.get()
+        if let lexicalSection {
+            // The section's own count must be the header's, or readers refuse the file.
+            guard lexicalSection.templateCount == rows.count else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical section covers \(lexicalSection.templateCount) templates, not \(rows.count)")
+            }
+        }
+        let lexicalOffset = (layout.stringsEnd + SnapshotLayout.lexicalAlignment - 1) / SnapshotLayout.lexicalAlignment * SnapshotLayout.lexicalAlignment
+        var fileSize = layout.stringsEnd
+        if let lexicalSection {
+            try writer.append([UInt8](repeating: 0, count: lexicalOffset - layout.stringsEnd))
+            try writer.append(lexicalSection.bytes)
+            fileSize = lexicalOffset + lexicalSection.bytes.count
+        }
+        try writer.flush()
+        // What was copied from the base is what was validated only if it did not change meanwhile.
+        try rows.base?.checkIntact()
+
+        var header = [UInt8](repeating: 0, count: SnapshotLayout.headerSize)
+        header.replaceSubrange(0..<8, with: SnapshotLayout.magic)
+        put(lexicalSection == nil ? 1 : SnapshotLayout.formatVersion, at: SnapshotLayout.Offset.formatVersion, in: &header)
+        put(UInt32(SnapshotLayout.headerSize), at: SnapshotLayout.Offset.headerSize, in: &header)
+        put(generation, at: SnapshotLayout.Offset.generation, in: &header)
+        put(UInt64(bitPattern: createdMillis), at: SnapshotLayout.Offset.createdMillis, in: &header)
+        put(UInt32(model.dimension), at: SnapshotLayout.Offset.dimension, in: &header)   // validated above
+        put(count, at: SnapshotLayout.Offset.count, in: &header)
+        put(UInt64(layout.vectorsOffset), at: SnapshotLayout.Offset.vectorsOffset, in: &header)
+        put(UInt64(layout.vectorsLength), at: SnapshotLayout.Offset.vectorsLength, in: &header)
+        put(UInt64(layout.indexOffset), at: SnapshotLayout.Offset.indexOffset, in: &header)
+        put(UInt64(layout.indexLength), at: SnapshotLayout.Offset.indexLength, in: &header)
+        put(UInt64(layout.stringsOffset), at: SnapshotLayout.Offset.stringsOffset, in: &header)
+        put(UInt64(layout.stringsEnd - layout.stringsOffset), at: SnapshotLayout.Offset.stringsLength, in: &header)
+        header.replaceSubrange(SnapshotLayout.Offset.modelName..<(SnapshotLayout.Offset.modelName + model.name.utf8.count), with: Array(model.name.utf8))
+        header.replaceSubrange(SnapshotLayout.Offset.modelVersion..<(SnapshotLayout.Offset.modelVersion + model.version.utf8.count), with: Array(model.version.utf8))
+        if let lexicalSection {
+            put(UInt64(lexicalOffset), at: SnapshotLayout.Offset.lexicalOffset, in: &header)
+            put(UInt64(lexicalSection.bytes.count), at: SnapshotLayout.Offset.lexicalLength, in: &header)
+        }
+        if let weight = model.hybridDenseWeight {
+            put(UInt32(1), at: SnapshotLayout.Offset.fusionRecorded, in: &header)
+            put(weight.bitPattern, at: SnapshotLayout.Offset.fusionDenseWeight, in: &header)
+        }
+        // The checksum covers what follows the header, so the header can go in last.
+        put(try checksumOfPayload(descriptor: descriptor, path: path, fileSize: fileSize), at: SnapshotLayout.Offset.checksum, in: &header)
+        let written = header.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        guard written == header.count else { throw ioError(path, "writing the header") }
+    }
+
+    /// Where `writeRows` put the parts the header names.
+    private struct RowsLayout {
+        let vectorsOffset: Int, vectorsLength: Int
+        let indexOffset: Int, indexLength: Int
+        let stringsOffset: Int, stringsEnd: Int
+    }
+
+    /// Everything up to the end of the strings, the header's place left zero; returns the writer
+    /// (with what it still buffers) and where the parts went.
+    private static func writeRows(_ rows: SnapshotRows, model: Model, to descriptor: Int32, path: String) throws -> (writer: ChunkWriter, layout: RowsLayout) {
         let vectorsOffset = SnapshotLayout.aligned(SnapshotLayout.headerSize)
         let vectorsLength = rows.count * model.dimension * 4     // both bounded above: no overflow
         let indexOffset = vectorsOffset + vectorsLength
@@ -136,43 +205,10 @@ public enum SnapshotEncoder {
             }
         }
         let stringsOffset = indexOffset + indexLength
-        if let lexicalSection {
-            // The section's own count must be the header's, or readers refuse the file.
-            guard lexicalSection.templateCount == rows.count else {
-                throw SnapshotError(code: .inconsistent, path: path, message: "the lexical section covers \(lexicalSection.templateCount) templates, not \(rows.count)")
-            }
-        }
-        let stringsEnd = stringsOffset + strings.count
-        let lexicalOffset = (stringsEnd + SnapshotLayout.lexicalAlignment - 1) / SnapshotLayout.lexicalAlignment * SnapshotLayout.lexicalAlignment
-
-        var header = [UInt8](repeating: 0, count: SnapshotLayout.headerSize)
-        header.replaceSubrange(0..<8, with: SnapshotLayout.magic)
-        put(lexicalSection == nil ? 1 : SnapshotLayout.formatVersion, at: SnapshotLayout.Offset.formatVersion, in: &header)
-        put(UInt32(SnapshotLayout.headerSize), at: SnapshotLayout.Offset.headerSize, in: &header)
-        put(generation, at: SnapshotLayout.Offset.generation, in: &header)
-        put(UInt64(bitPattern: createdMillis), at: SnapshotLayout.Offset.createdMillis, in: &header)
-        put(UInt32(model.dimension), at: SnapshotLayout.Offset.dimension, in: &header)   // validated above
-        put(count, at: SnapshotLayout.Offset.count, in: &header)
-        put(UInt64(vectorsOffset), at: SnapshotLayout.Offset.vectorsOffset, in: &header)
-        put(UInt64(vectorsLength), at: SnapshotLayout.Offset.vectorsLength, in: &header)
-        put(UInt64(indexOffset), at: SnapshotLayout.Offset.indexOffset, in: &header)
-        put(UInt64(indexLength), at: SnapshotLayout.Offset.indexLength, in: &header)
-        put(UInt64(stringsOffset), at: SnapshotLayout.Offset.stringsOffset, in: &header)
-        put(UInt64(strings.count), at: SnapshotLayout.Offset.stringsLength, in: &header)
-        header.replaceSubrange(SnapshotLayout.Offset.modelName..<(SnapshotLayout.Offset.modelName + model.name.utf8.count), with: Array(model.name.utf8))
-        header.replaceSubrange(SnapshotLayout.Offset.modelVersion..<(SnapshotLayout.Offset.modelVersion + model.version.utf8.count), with: Array(model.version.utf8))
-        if let lexicalSection {
-            put(UInt64(lexicalOffset), at: SnapshotLayout.Offset.lexicalOffset, in: &header)
-            put(UInt64(lexicalSection.bytes.count), at: SnapshotLayout.Offset.lexicalLength, in: &header)
-        }
-        if let weight = model.hybridDenseWeight {
-            put(UInt32(1), at: SnapshotLayout.Offset.fusionRecorded, in: &header)
-            put(weight.bitPattern, at: SnapshotLayout.Offset.fusionDenseWeight, in: &header)
-        }
 
         var writer = ChunkWriter(descriptor: descriptor, path: path)
-        try writer.append(header)
-        try writer.append([UInt8](repeating: 0, count: vectorsOffset - SnapshotLayout.headerSize))
+        // The header is written last, over these zeros, when the lexical section's place is known.
+        try writer.append([UInt8](repeating: 0, count: vectorsOffset))
         // Little-endian hosts only. Consecutive base rows are one run of the base's matrix.
         var baseRun: Range<Int>?
         func writeBaseRun() throws {
@@ -198,21 +234,8 @@ public enum SnapshotEncoder {
         try writeBaseRun()
         try writer.append(index)
         try writer.append(strings)
-        var fileSize = stringsEnd
-        if let lexicalSection {
-            try writer.append([UInt8](repeating: 0, count: lexicalOffset - stringsEnd))
-            try writer.append(lexicalSection.bytes)
-            fileSize = lexicalOffset + lexicalSection.bytes.count
-        }
-        try writer.flush()
-        // What was copied from the base is what was validated only if it did not change meanwhile.
-        try rows.base?.checkIntact()
-
-        let checksum = try checksumOfPayload(descriptor: descriptor, path: path, fileSize: fileSize)
-        var checksumBytes = [UInt8]()
-        appendLE(checksum, to: &checksumBytes)
-        let written = checksumBytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, 8, off_t(SnapshotLayout.Offset.checksum)) }
-        guard written == 8 else { throw ioError(path, "writing the checksum") }
+        return (writer, RowsLayout(vectorsOffset: vectorsOffset, vectorsLength: vectorsLength, indexOffset: indexOffset,
+                                   indexLength: indexLength, stringsOffset: stringsOffset, stringsEnd: stringsOffset + strings.count))
     }
 
     private static func checksumOfPayload(descriptor: Int32, path: String, fileSize: Int) throws -> UInt64 {
@@ -278,5 +301,23 @@ private struct ChunkWriter {
             }
             offset += written
         }
+    }
+}
+
+/// Two pieces of blocking work at once, on the calling thread and one more (`concurrentPerform`
+/// on two iterations), each handing its outcome back through a `Slot`.
+enum TwoJobs {
+    static func run(_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) {
+        DispatchQueue.concurrentPerform(iterations: 2) { job in
+            if job == 0 { first() } else { second() }
+        }
+    }
+
+    /// One job's outcome: written by that job alone, read after `run` returned (which orders the
+    /// two), hence `@unchecked Sendable`.
+    final class Slot<Value>: @unchecked Sendable {
+        private var outcome: Result<Value, any Error> = .failure(SnapshotError(code: .io, path: "-", message: "a job of the snapshot's writing did not run"))
+        func set(_ outcome: Result<Value, any Error>) { self.outcome = outcome }
+        func get() throws -> Value { try outcome.get() }
     }
 }

@@ -67,12 +67,11 @@ package struct SnapshotFileWriter: Sendable {
         guard generation <= SnapshotLayout.maxGeneration else {
             throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
         }
-        let lexicalSection = lexicalIndex ? try Self.lexicalSection(of: rows, path: path) : nil
         do {
             try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
                 try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
                                           createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, rows: rows,
-                                          lexicalSection: lexicalSection)
+                                          lexicalSection: { lexicalIndex ? try Self.lexicalSection(of: rows, path: path) : nil })
             }
         } catch let failure as AtomicFile.Failure {
             throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
