@@ -1,4 +1,4 @@
-import Dispatch
+import SystemIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -113,12 +113,9 @@ public enum SnapshotEncoder {
             throw SnapshotError(code: .inconsistent, path: path,
                                 message: "the base snapshot has vectors of \(base.dimension) values, the model has \(model.dimension)")
         }
-        let section = TwoJobs.Slot<LexicalSectionBytes?>()
-        let body = TwoJobs.Slot<(writer: ChunkWriter, layout: RowsLayout)>()
-        TwoJobs.run({ section.set(Result { try buildLexicalSection() }) },
-                    { body.set(Result { try writeRows(rows, model: model, to: descriptor, path: path) }) })
-        var (writer, layout) = try body.get()
-        let lexicalSection = try section.get()
+        let (built, rowsWritten) = bothAtOnce(buildLexicalSection, { try writeRows(rows, model: model, to: descriptor, path: path) })
+        var (writer, layout) = try rowsWritten.get()
+        let lexicalSection = try built.get()
         if let lexicalSection {
             // The section's own count must be the header's, or readers refuse the file.
             guard lexicalSection.templateCount == rows.count else {
@@ -304,20 +301,3 @@ private struct ChunkWriter {
     }
 }
 
-/// Two pieces of blocking work at once, on the calling thread and one more (`concurrentPerform`
-/// on two iterations), each handing its outcome back through a `Slot`.
-enum TwoJobs {
-    static func run(_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) {
-        DispatchQueue.concurrentPerform(iterations: 2) { job in
-            if job == 0 { first() } else { second() }
-        }
-    }
-
-    /// One job's outcome: written by that job alone, read after `run` returned (which orders the
-    /// two), hence `@unchecked Sendable`.
-    final class Slot<Value>: @unchecked Sendable {
-        private var outcome: Result<Value, any Error> = .failure(SnapshotError(code: .io, path: "-", message: "a job of the snapshot's writing did not run"))
-        func set(_ outcome: Result<Value, any Error>) { self.outcome = outcome }
-        func get() throws -> Value { try outcome.get() }
-    }
-}
