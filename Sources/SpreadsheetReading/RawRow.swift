@@ -22,9 +22,19 @@ struct RawRow {
         if isOrdered {
             cells = unorderedCells
         } else {
-            var byColumn: [Int: String] = [:]
-            for cell in unorderedCells { byColumn[cell.column] = cell.text }
-            cells = byColumn.sorted { $0.key < $1.key }.map { RawCell(column: $0.key, text: $0.value) }
+            var byColumn: [Int: RawCell] = [:]
+            for cell in unorderedCells { byColumn[cell.column] = cell }
+            cells = byColumn.sorted { $0.key < $1.key }.map(\.value)
+        }
+    }
+
+    /// Gives the cells that refer to a shared string by index (`RawCell(column:sharedString:)`)
+    /// their text; `outOfRange` makes the error for an index past the end of `strings`.
+    mutating func resolveSharedStrings(_ strings: [String], outOfRange: (_ cell: RawCell) -> any Error) throws {
+        for position in cells.indices {
+            guard let index = cells[position].sharedString else { continue }
+            guard index < strings.count else { throw outOfRange(cells[position]) }
+            cells[position] = RawCell(column: cells[position].column, text: strings[index])
         }
     }
 
@@ -45,6 +55,22 @@ struct RawCell {
     /// 0-based.
     let column: Int
     let text: String
+    /// The shared string the cell refers to while its text is not looked up yet (xlsx: the
+    /// sheet is parsed beside its shared strings, `RawRow.resolveSharedStrings`); `text` is then
+    /// the index as the file wrote it, for the error when there is no such string. nil otherwise.
+    let sharedString: Int?
+
+    init(column: Int, text: String) {
+        self.column = column
+        self.text = text
+        sharedString = nil
+    }
+
+    init(column: Int, sharedString: Int, asWritten: String) {
+        self.column = column
+        text = asWritten
+        self.sharedString = sharedString
+    }
 }
 
 /// A merged area of cells (xlsx only), 1-based rows and 0-based columns like `RawRow`.

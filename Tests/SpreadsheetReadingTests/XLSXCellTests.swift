@@ -26,6 +26,20 @@ struct XLSXCellTests {
         #expect(table.rows[0].answer == "In the app &  <Settings>.\nThen confirm.")
     }
 
+    /// A column listed twice keeps its later cell, whether that one refers to a shared string
+    /// (looked up only after the sheet is parsed, beside the shared strings) or holds its text.
+    @Test func aColumnListedTwiceKeepsItsLaterCellWhateverItHolds() throws {
+        struct Unexpected: Error {}
+        var row = RawRow(number: 3, unorderedCells: [
+            RawCell(column: 2, text: "typed"), RawCell(column: 0, sharedString: 1, asWritten: "1"),
+            RawCell(column: 2, sharedString: 0, asWritten: "0"), RawCell(column: 0, text: "later"),
+        ])
+        try row.resolveSharedStrings(["first", "second"]) { _ in Unexpected() }
+        #expect(row.cells.map(\.column) == [0, 2])
+        #expect(row[0] == "later" && row[2] == "first")
+        #expect(row.cells.allSatisfy { $0.sharedString == nil })
+    }
+
     @Test func richTextNumbersBooleansDatesAndFormulasReadAsShownText() throws {
         let rows: [[XLSXWriter.Cell]] = [
             Self.header + [.text("Срок"), .text("Активна"), .text("Дата"), .text("Сумма")],

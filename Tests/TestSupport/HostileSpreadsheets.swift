@@ -69,6 +69,14 @@ package struct HostileSpreadsheet: Sendable, CustomStringConvertible {
         xlsx("merged-whole-sheet", code: "limit-exceeded", message: "merged ranges count every cell") {
             sheet(afterSheetData: #"<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>"#)
         },
+        // Shared-string cells are looked up after the sheet is parsed (beside the shared strings):
+        // an index past the end, or not a number at all, still names its cell.
+        xlsx("shared-string-past-the-end", code: "out-of-range", message: #"cell C3 refers to shared string "7", but the workbook has 0"#) {
+            sheet(rows: #"<row r="3"><c r="A3" t="inlineStr"><is><t>x</t></is></c><c r="C3" t="s"><v>7</v></c></row>"#)
+        },
+        xlsx("shared-string-not-a-number", code: "out-of-range", message: #"cell B4 refers to shared string "99999999999999999999999""#) {
+            sheet(rows: #"<row r="4"><c r="B4" t="s"><v>99999999999999999999999</v></c></row>"#)
+        },
         HostileSpreadsheet(name: "deeply-nested", fileExtension: "xlsx", expectedCode: "limit-exceeded", expectedMessage: "nests elements more than") {
             try deeplyNested(bytes: 100 << 20)
         },

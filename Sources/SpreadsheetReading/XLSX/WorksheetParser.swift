@@ -4,7 +4,9 @@
 /// indices, merged ranges) is checked against the format's limits as it is read; cells and the
 /// cells merged ranges cover count toward `ReadLimits.maxCells`. Only cells with a value are kept.
 struct WorksheetParser {
-    let sharedStrings: [String]
+    /// nil: the shared strings are being parsed beside this sheet; a cell that refers to one
+    /// keeps its index, and `Result.resolveSharedStrings` looks them up afterwards.
+    let sharedStrings: [String]?
     let dateStyles: Set<Int>
     let uses1904Dates: Bool
     let limits: ReadLimits
@@ -15,6 +17,17 @@ struct WorksheetParser {
         var merges: [MergedRange] = []
         /// `<c>` elements plus the cells merged ranges cover.
         var cellCount = 0
+
+        /// The text of the cells parsed without the shared strings (`sharedStrings` nil).
+        mutating func resolveSharedStrings(_ strings: [String], part: String, file: String) throws {
+            for position in rows.indices {
+                let number = rows[position].number
+                try rows[position].resolveSharedStrings(strings) { cell in
+                    WorksheetParser.outOfRange(file: file, part: part, row: number, WorksheetParser.sharedStringProblem(
+                        column: cell.column, row: number, index: cell.text, count: strings.count))
+                }
+            }
+        }
     }
 
     private enum CellType { case number, sharedString, inlineString, formulaString, boolean, error, isoDate }
@@ -116,8 +129,17 @@ struct WorksheetParser {
                     } else if parser.equals(name, "rPh") {
                         phoneticDepth = max(0, phoneticDepth - 1)
                     } else if parser.equals(name, "c") {
-                        guard hasValue, column >= 0, let text = try resolve(value, type: cellType, style: cellStyle, part: part,
-                                                                             cell: (column, rowNumber)) else { continue }
+                        guard hasValue, column >= 0 else { continue }
+                        if cellType == .sharedString, sharedStrings == nil {
+                            // Looked up once the shared strings, parsed meanwhile, are there; an
+                            // index that is not one fails then, as one past the end does.
+                            if value.isEmpty { continue }
+                            let index = BoundedInteger.parse(value.utf8, maximum: Int(Int32.max)) ?? Int.max
+                            cells.append(RawCell(column: column, sharedString: index, asWritten: value))
+                            continue
+                        }
+                        guard let text = try resolve(value, type: cellType, style: cellStyle, part: part,
+                                                     cell: (column, rowNumber)) else { continue }
                         cells.append(RawCell(column: column, text: text))
                     } else if parser.equals(name, "row") {
                         if !cells.isEmpty {
@@ -146,11 +168,11 @@ struct WorksheetParser {
         switch type {
         case .sharedString:
             if raw.isEmpty { return nil }
-            guard let index = BoundedInteger.parse(raw.utf8, maximum: sharedStrings.count - 1) else {
-                throw outOfRange(part: part, row: cell.row,
-                                 "cell \(CellReference.letters(forColumn: cell.column))\(cell.row) refers to shared string \"\(raw.prefix(40))\", but the workbook has \(sharedStrings.count)")
+            let strings = sharedStrings ?? []
+            guard let index = BoundedInteger.parse(raw.utf8, maximum: strings.count - 1) else {
+                throw outOfRange(part: part, row: cell.row, Self.sharedStringProblem(column: cell.column, row: cell.row, index: raw, count: strings.count))
             }
-            return sharedStrings[index]
+            return strings[index]
         case .inlineString, .formulaString:
             return XstringEscapes.decode(raw)
         case .error, .isoDate:
@@ -177,7 +199,16 @@ struct WorksheetParser {
     }
 
     private func outOfRange(part: String, row: Int?, _ message: String) -> SpreadsheetError {
+        Self.outOfRange(file: file, part: part, row: row, message)
+    }
+
+    static func outOfRange(file: String, part: String, row: Int?, _ message: String) -> SpreadsheetError {
         SpreadsheetError(code: .outOfRange, file: file, part: part, row: row.flatMap { $0 > 0 ? $0 : nil }, message: message,
                          remedy: "The file was not written by Excel or LibreOffice, or it is damaged: open it in Excel or LibreOffice and save it again.")
+    }
+
+    /// A cell's shared-string index (`index`, as written) that is not one of the `count` strings.
+    static func sharedStringProblem(column: Int, row: Int, index: String, count: Int) -> String {
+        "cell \(CellReference.letters(forColumn: column))\(row) refers to shared string \"\(index.prefix(40))\", but the workbook has \(count)"
     }
 }

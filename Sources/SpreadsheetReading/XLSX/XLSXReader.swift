@@ -1,5 +1,6 @@
 import Foundation
 import PathNames
+import SystemIO
 
 /// Reads the FAQ sheet of an xlsx workbook.
 struct XLSXReader {
@@ -34,17 +35,47 @@ struct XLSXReader {
     /// One worksheet's rows, in row order (Excel writes them ascending; a file that does not is
     /// read in that order anyway), with its merges and cell count.
     private func scan(_ sheet: (name: String, path: String), in workbook: OpenedWorkbook) throws -> WorksheetParser.Result {
+        Self.inRowOrder(try workbook.sheetParser.parse(try sheetBytes(sheet), part: sheet.path))
+    }
+
+    private func sheetBytes(_ sheet: (name: String, path: String)) throws -> [UInt8] {
         guard let bytes = try package.part(sheet.path) else {
             throw notAWorkbook("the sheet '\(sheet.name)' points at \(sheet.path), which is missing")
         }
-        var scanned = try workbook.sheetParser.parse(bytes, part: sheet.path)
+        return bytes
+    }
+
+    private static func inRowOrder(_ scanned: WorksheetParser.Result) -> WorksheetParser.Result {
+        var scanned = scanned
         scanned.rows = scanned.rows.enumerated().sorted { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }.map(\.element)
         return scanned
     }
 
+    /// The shared strings and the first sheet `read` looks at, the two largest parts, parsed at
+    /// once on two threads: the sheet's cells keep their shared-string indexes until both are
+    /// done. Both parts are inflated first, in the order `open` takes them, so the package's
+    /// budget of inflated bytes counts as it always did; a failure of the shared strings is
+    /// reported first, as when they were parsed first.
+    private func openBesideFirstSheet(_ sheet: (name: String, path: String), index: WorkbookIndex) throws
+        -> (workbook: OpenedWorkbook, firstSheet: WorksheetParser.Result) {
+        let sharedStringBytes = try package.part(index.sharedStringsPath)
+        let dateStyles = try self.dateStyles(index)
+        let bytes = try sheetBytes(sheet)
+        let file = self.file, maxDepth = limits.maxXMLDepth, stringsPart = index.sharedStringsPath
+        let deferred = WorksheetParser(sharedStrings: nil, dateStyles: dateStyles, uses1904Dates: index.uses1904Dates, limits: limits, file: file)
+        let (strings, scanned) = bothAtOnce({ try Self.sharedStrings(sharedStringBytes, part: stringsPart, maxDepth: maxDepth, file: file) },
+                                            { try deferred.parse(bytes, part: sheet.path) })
+        let sharedStrings = try strings.get()
+        var firstSheet = try scanned.get()
+        try firstSheet.resolveSharedStrings(sharedStrings, part: sheet.path, file: file)
+        let sheetParser = WorksheetParser(sharedStrings: sharedStrings, dateStyles: dateStyles,
+                                          uses1904Dates: index.uses1904Dates, limits: limits, file: file)
+        return (OpenedWorkbook(worksheets: index.worksheets, sheetParser: sheetParser), Self.inRowOrder(firstSheet))
+    }
+
     func read() throws -> FAQTable {
-        let workbook = try open()
-        let worksheets = workbook.worksheets
+        let index = try workbookIndex()
+        let worksheets = index.worksheets
         let candidates: [(name: String, path: String)]
         if let sheetName {
             guard let named = worksheets.first(where: { $0.name == sheetName })
@@ -62,8 +93,10 @@ struct XLSXReader {
 
         let builder = self.builder
         var seen: [(sheet: String, firstRow: [String])] = []
-        for sheet in candidates {
-            let scanned = try scan(sheet, in: workbook)
+        guard let first = candidates.first else { throw SpreadsheetError.headerNotFound(file: file, aliases: aliases, seen: seen) }
+        let (workbook, firstSheet) = try openBesideFirstSheet(first, index: index)
+        for (position, sheet) in candidates.enumerated() {
+            let scanned = position == 0 ? firstSheet : try scan(sheet, in: workbook)
             let rows = scanned.rows
             if let header = builder.findHeader(in: rows) {
                 return try builder.build(rows: rows, merges: scanned.merges, header: header,
@@ -126,15 +159,26 @@ struct XLSXReader {
     }
 
     private func open(_ index: WorkbookIndex) throws -> OpenedWorkbook {
-        let sharedStrings = try package.part(index.sharedStringsPath).map { bytes in
-            try parse { try WorkbookParts.sharedStrings(bytes, part: index.sharedStringsPath, maxDepth: limits.maxXMLDepth) }
-        } ?? []
-        let dateStyles = try package.part(index.stylesPath).map { bytes in
-            try parse { try WorkbookParts.dateStyles(bytes, part: index.stylesPath, maxDepth: limits.maxXMLDepth) }
-        } ?? []
+        let sharedStrings = try Self.sharedStrings(try package.part(index.sharedStringsPath), part: index.sharedStringsPath,
+                                                   maxDepth: limits.maxXMLDepth, file: file)
+        let dateStyles = try self.dateStyles(index)
         let sheetParser = WorksheetParser(sharedStrings: sharedStrings, dateStyles: dateStyles,
                                           uses1904Dates: index.uses1904Dates, limits: limits, file: file)
         return OpenedWorkbook(worksheets: index.worksheets, sheetParser: sheetParser)
+    }
+
+    /// The workbook's shared strings (none without the part).
+    private static func sharedStrings(_ bytes: [UInt8]?, part: String, maxDepth: Int, file: String) throws -> [String] {
+        guard let bytes else { return [] }
+        do { return try WorkbookParts.sharedStrings(bytes, part: part, maxDepth: maxDepth) } catch let error as XMLError {
+            throw spreadsheetError(error, file: file)
+        }
+    }
+
+    private func dateStyles(_ index: WorkbookIndex) throws -> Set<Int> {
+        try package.part(index.stylesPath).map { bytes in
+            try parse { try WorkbookParts.dateStyles(bytes, part: index.stylesPath, maxDepth: limits.maxXMLDepth) }
+        } ?? []
     }
 
     /// The workbook part, found as the specification says: the package relationship of type
