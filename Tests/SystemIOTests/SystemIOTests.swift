@@ -9,6 +9,20 @@ import Testing
 struct SystemIOTests {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    /// Each job's outcome comes back in its own place, and a job that fails does not stop the other.
+    @Test func bothJobsRunAndEachOutcomeComesBackInItsPlace() throws {
+        struct Refused: Error, Equatable {}
+        let otherRan = Atomic<Bool>(false)
+        let (first, second) = bothAtOnce({ () throws -> Int in throw Refused() },
+                                         { () -> String in otherRan.store(true, ordering: .relaxed); return "written" })
+        #expect(throws: Refused()) { try first.get() }
+        #expect(try second.get() == "written")
+        let ran = otherRan.load(ordering: .relaxed)
+        #expect(ran)
+        let (sum, text) = bothAtOnce({ (1...100).reduce(0, +) }, { String(repeating: "a", count: 3) })
+        #expect(try sum.get() == 5050 && text.get() == "aaa")
+    }
+
     /// Before, a failed `pipe` left the descriptors at 0: the watcher polled standard input and
     /// closed it when it stopped.
     @Test func aWatcherWhosePipeFailsThrowsAndLeavesStandardInputAlone() throws {
