@@ -80,8 +80,6 @@ struct FAQTableBuilder {
         var result: [FAQRow] = []
         var skipped: [SkippedRow] = []
         result.reserveCapacity(rows.count - header.rowIndex)
-        // By the field's position: looked up five times a row, a dictionary was a tenth of the build.
-        let fieldColumns = FAQField.allCases.map { header.fieldColumns[$0] }
 
         for index in rows.indices where index > header.rowIndex {
             let row = rows[index]
@@ -90,7 +88,7 @@ struct FAQTableBuilder {
             let fill = merged.values(forRowAt: index)
 
             func value(_ column: Int) -> String { normalizeCell(row[column] ?? fill[column] ?? "") }
-            func fieldValue(_ field: FAQField) -> String { fieldColumns[field.position].map(value) ?? "" }
+            func fieldValue(_ field: FAQField) -> String { header.fieldColumns[field].map(value) ?? "" }
 
             let id = fieldValue(.id), category = fieldValue(.category), subcategory = fieldValue(.subcategory)
             let question = fieldValue(.question), answer = fieldValue(.answer)
@@ -108,16 +106,9 @@ struct FAQTableBuilder {
             let metadataRead = header.metadataColumns.map { (column: $0, text: value($0.index)) }
             let metadata = metadataRead.compactMap { $0.text.isEmpty ? nil : MetadataEntry(name: $0.column.name, value: $0.text) }
             // Each cell is normalised once: the check below reads the values already taken.
-            func read(_ field: FAQField) -> String {
-                switch field {
-                case .id: id
-                case .category: category
-                case .subcategory: subcategory
-                case .question: question
-                case .answer: answer
-                }
-            }
-            let fieldsWithNUL = FAQField.allCases.compactMap { field in read(field).containsNUL ? fieldColumns[field.position] : nil }
+            let fieldsRead: [(field: FAQField, text: String)] = [(.id, id), (.category, category), (.subcategory, subcategory),
+                                                                 (.question, question), (.answer, answer)]
+            let fieldsWithNUL = fieldsRead.compactMap { $0.text.containsNUL ? header.fieldColumns[$0.field] : nil }
             let metadataWithNUL = metadataRead.compactMap { $0.text.containsNUL ? $0.column.index : nil }
             if let withNUL = (fieldsWithNUL + metadataWithNUL).min() {
                 skipped.append(controlCharacter(row: row.number, column: withNUL, header: header, hint: hint))
@@ -250,15 +241,3 @@ struct MergedFill {
     }
 }
 
-private extension FAQField {
-    /// Where the field is in `allCases`.
-    var position: Int {
-        switch self {
-        case .id: 0
-        case .category: 1
-        case .subcategory: 2
-        case .question: 3
-        case .answer: 4
-        }
-    }
-}

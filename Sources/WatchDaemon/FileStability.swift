@@ -20,12 +20,15 @@ package enum FileStability {
     ///   debounce with no inotify events (every write raises one), which already proves that, so
     ///   it passes a short interval; polling callers without events pass a longer one. A file
     ///   renamed into place is new and whole, so it is checked with zero (completeness alone).
-    package static func check(_ path: String, interval: Duration = .milliseconds(10)) async throws -> Verdict {
+    ///   The watch policy decides it (`WatchPolicy.Configuration.holdStill`).
+    package static func check(_ path: String, interval: Duration) async throws -> Verdict {
         // stat and the zip read block: on the executor's threads, never the cooperative pool's.
         guard let first = try await BlockingExecutor.shared.run({ signature(path) }) else { return .missing }
-        if interval > .zero { try await Task.sleep(for: interval) }
-        guard let second = try await BlockingExecutor.shared.run({ signature(path) }) else { return .missing }
-        guard first == second else { return .settling("the file is still being written (size or time changed)") }
+        if interval > .zero {
+            try await Task.sleep(for: interval)
+            guard let second = try await BlockingExecutor.shared.run({ signature(path) }) else { return .missing }
+            guard first == second else { return .settling("the file is still being written (size or time changed)") }
+        }
         if path.lowercased().hasSuffix(".csv") { return .ready }
         guard try await BlockingExecutor.shared.run({ SpreadsheetReader.containerIsComplete(URL(fileURLWithPath: path)) }) else {
             return .incomplete("the file is not a complete zip yet (no readable central directory)")
