@@ -49,7 +49,7 @@ extension FAQSyncCommand {
                 var lastSynced: String?
                 do {
                     lastSynced = store.exists()
-                        ? try await store.recentRuns(limit: 100).first { $0.outcome == .succeeded && $0.sourcePath == configuration.faqURL.path }?.sourceSHA256
+                        ? try await store.recentRuns(limit: 100, changesPerRun: 0).first { $0.outcome == .succeeded && $0.sourcePath == configuration.faqURL.path }?.sourceSHA256
                         : nil
                 } catch let error as StoreError where error.code == .connectionFailed {
                     logger.error("the store is unreachable; syncing will retry with backoff", metadata: ["error": "\(error)"])

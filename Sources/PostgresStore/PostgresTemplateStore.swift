@@ -469,7 +469,7 @@ package final class PostgresTemplateStore: TemplateStore {
                   .int(run.quarantined), .text(host), .text(run.skippedRowsJSON), run.settingsSHA256.map { .text($0) }]).integer(0, 0)
     }
 
-    package func recentRuns(limit: Int, includingChanges: Bool) async throws -> [SyncRunRecord] {
+    package func recentRuns(limit: Int, changesPerRun: Int) async throws -> [SyncRunRecord] {
         try await run { connection in
             let result = try connection.execute("""
                 SELECT id, started_at, finished_at, source_path, source_sha256, version_id, outcome, new_count, modified_count,
@@ -478,11 +478,16 @@ package final class PostgresTemplateStore: TemplateStore {
                 FROM sync_runs ORDER BY id DESC LIMIT $1
                 """, [.int(limit)])
             var changes: [Int64: [SyncChange]] = [:]
-            if includingChanges {
+            if changesPerRun > 0 {
+                // Per run through the primary key (run_id, position), each read stopping at the
+                // limit: an initial sync's 100,000 changes are not read to list 200.
                 let changeRows = try connection.execute("""
-                    SELECT run_id, template_id, question, kind FROM sync_changes
-                    WHERE run_id IN (SELECT id FROM sync_runs ORDER BY id DESC LIMIT $1) ORDER BY run_id, position
-                    """, [.int(limit)])
+                    SELECT c.run_id, c.template_id, c.question, c.kind
+                    FROM (SELECT id FROM sync_runs ORDER BY id DESC LIMIT $1) r
+                    CROSS JOIN LATERAL (SELECT run_id, template_id, question, kind, position FROM sync_changes
+                                        WHERE run_id = r.id ORDER BY position LIMIT $2) c
+                    ORDER BY c.run_id, c.position
+                    """, [.int(limit), .int(changesPerRun)])
                 for row in 0..<changeRows.rowCount {
                     guard let kind = SyncChange.Kind(rawValue: changeRows.string(row, 3)) else { continue }
                     changes[changeRows.integer(row, 0), default: []].append(

@@ -182,7 +182,7 @@ package struct SyncActivity: Codable, Sendable, Equatable {
         let current = versions.first(where: \.isCurrent)
         var quarantined: [QuarantinedTemplate] = []
         if let current { quarantined = try await store.quarantine(model: current.model) }
-        let runs = try await store.recentRuns(limit: recentRunLimit)
+        let runs = try await store.recentRuns(limit: recentRunLimit, changesPerRun: listedPerRun)
         return SyncActivity(writtenAt: now, currentVersion: current, lastAttempt: lastAttempt,
                             recentSyncs: runs, quarantined: quarantined, places: places)
     }

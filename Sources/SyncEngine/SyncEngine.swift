@@ -37,7 +37,7 @@ struct SyncEngine: Sendable {
         // Checks kept in a file of their own (CHECKS_PATH) may change while the FAQ does not:
         // the full path runs them again.
         if case .file = source.checks { return nil }
-        guard store.exists(), let last = try await store.recentRuns(limit: 1, includingChanges: false).first, last.outcome == .succeeded,
+        guard store.exists(), let last = try await store.recentRuns(limit: 1, changesPerRun: 0).first, last.outcome == .succeeded,
               last.sourcePath == source.faqURL.path, let lastSHA256 = last.sourceSHA256,
               last.settingsSHA256 == source.settingsFingerprint(model: embedder.model),
               let current = try await store.currentVersion(), current.id == last.versionID, current.model == embedder.model

@@ -35,9 +35,10 @@ package protocol TemplateStore: Sendable {
 
     /// Records a sync that failed; a no-op when the store does not exist yet.
     func record(failedRun: SyncRunRecord) async throws
-    /// The newest `limit` runs, newest first; with `includingChanges` false their change logs are
-    /// left empty (a no-op sync only needs the last run's outcome, not its 10,000 changes).
-    func recentRuns(limit: Int, includingChanges: Bool) async throws -> [SyncRunRecord]
+    /// The newest `limit` runs, newest first, each with the first `changesPerRun` entries of its
+    /// change log (0: none). Its counts stay whole. A no-op sync needs only the last run's
+    /// outcome, and the activity document lists 200 changes per run, not an initial sync's 100,000.
+    func recentRuns(limit: Int, changesPerRun: Int) async throws -> [SyncRunRecord]
     func checkIntegrity() async throws -> IntegrityReport
 
     /// The quarantined templates of the version holding `model` (empty when there is none).
@@ -169,8 +170,8 @@ extension StoreError: CodedError {
 }
 
 extension TemplateStore {
-    /// The newest `limit` runs with their change logs.
+    /// The newest `limit` runs with their whole change logs.
     package func recentRuns(limit: Int) async throws -> [SyncRunRecord] {
-        try await recentRuns(limit: limit, includingChanges: true)
+        try await recentRuns(limit: limit, changesPerRun: Int(Int32.max))
     }
 }

@@ -302,7 +302,7 @@ final class ReadCountingStore: TemplateStore {
     func removeNonCurrentVersions() async throws -> CleanReport { try await base.removeNonCurrentVersions() }
     func generation() async throws -> Int64 { try await base.generation() }
     func record(failedRun: SyncRunRecord) async throws { try await base.record(failedRun: failedRun) }
-    func recentRuns(limit: Int, includingChanges: Bool) async throws -> [SyncRunRecord] { try await base.recentRuns(limit: limit, includingChanges: includingChanges) }
+    func recentRuns(limit: Int, changesPerRun: Int) async throws -> [SyncRunRecord] { try await base.recentRuns(limit: limit, changesPerRun: changesPerRun) }
     func checkIntegrity() async throws -> IntegrityReport { try await base.checkIntegrity() }
     func quarantine(model: ModelIdentity) async throws -> [QuarantinedTemplate] { try await base.quarantine(model: model) }
     func lastSnapshotPublication() async throws -> PublishedSnapshot? { try await base.lastSnapshotPublication() }

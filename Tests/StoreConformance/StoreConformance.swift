@@ -322,10 +322,18 @@ package enum StoreConformance {
         #expect(runs.first?.changes.first?.kind == .modified)
 
         // Without the logs (what a no-op sync reads): the same runs, no changes loaded.
-        let bare = try await store.recentRuns(limit: 10, includingChanges: false)
+        let bare = try await store.recentRuns(limit: 10, changesPerRun: 0)
         #expect(bare.map(\.id) == runs.map(\.id))
         #expect(bare.map(\.modified) == runs.map(\.modified))
         #expect(bare.allSatisfy { $0.changes.isEmpty })
+
+        // A limit per run (what the activity document reads): each run's first entries, in order,
+        // its counts whole.
+        let limited = try await store.recentRuns(limit: 10, changesPerRun: 1)
+        #expect(limited.map(\.id) == runs.map(\.id))
+        #expect(limited.map(\.changes.count) == [1, 1, 0])
+        #expect(limited[1].changes == [runs[1].changes[0]], "the first entry of the run's log, as the log holds it")
+        #expect(limited.map(\.deleted) == runs.map(\.deleted))
     }
 
     /// Two instances on one location (two processes): `exclusively` never lets their bodies overlap.
