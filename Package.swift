@@ -98,7 +98,7 @@ let package = Package(
         // rename, fsync directory), the inotify watcher, and the executor for blocking work.
         .target(name: "SystemIO", dependencies: ["CodedErrors", "PathNames", .product(name: "Logging", package: "swift-log")]),
         // Publication of snapshot files, atomically.
-        .target(name: "SnapshotPublishing", dependencies: ["SnapshotFormat", "SystemIO", "TextAnalysis"]),
+        .target(name: "SnapshotPublishing", dependencies: ["PathNames", "SnapshotFormat", "SystemIO", "TextAnalysis"]),
         // The writer's recent syncs as a document for people (the FAQ team's page, GET /v1/syncs),
         // published beside the snapshot for `serve`, which cannot read the store.
         .target(name: "SyncActivity", dependencies: ["CodedErrors", "PathNames", "TemplateStore", "Reconciliation", "SpreadsheetReading", "SystemIO", "RetrievalChecks", "Redaction"]),

@@ -120,8 +120,26 @@ struct SnapshotInfo: Encodable {
     let templates: Int
     let bytes: Int
     let formatVersion: UInt32
-    /// Distinct terms in the lexical index; nil for a version 1 file.
+    /// Distinct terms in the lexical index (of the base, for a delta); nil for a version 1 file.
     let lexicalTerms: Int?
+    /// For a delta (format version 3): its base and what it changes there; nil for a whole file.
+    let delta: Delta?
+
+    struct Delta: Encodable {
+        let baseGeneration: UInt64
+        let basePath: String
+        let baseTemplates: Int
+        let baseBytes: Int
+        /// The base's templates the delta removes (changed or deleted since the base).
+        let removed: Int
+        /// The templates the delta holds itself (new or changed since the base).
+        let ownTemplates: Int
+
+        enum CodingKeys: String, CodingKey {
+            case baseGeneration = "base_generation", basePath = "base_path", baseTemplates = "base_templates"
+            case baseBytes = "base_bytes", removed, ownTemplates = "own_templates"
+        }
+    }
     /// Hybrid search's dense weight recorded for the model version; nil when the file records
     /// none (hybrid search then uses 0.5).
     let hybridDenseWeight: Float?
@@ -134,17 +152,24 @@ struct SnapshotInfo: Encodable {
         modelName = header.modelName
         modelVersion = header.modelVersion
         dimension = header.dimension
-        templates = header.count
+        let contents = snapshot.contents
+        templates = contents.count
         bytes = header.fileSize
         formatVersion = header.formatVersion
-        lexicalTerms = snapshot.view.lexical?.termCount
+        lexicalTerms = contents.lexical?.segments.first?.view.termCount
+        delta = contents.base.map { base in
+            Delta(baseGeneration: base.header.generation,
+                  basePath: SnapshotLayout.basePath(of: snapshot.path, generation: base.header.generation),
+                  baseTemplates: base.count, baseBytes: base.header.fileSize, removed: base.count - (contents.count - contents.top.count),
+                  ownTemplates: contents.top.count)
+        }
         hybridDenseWeight = header.hybridDenseWeight
     }
 
     enum CodingKeys: String, CodingKey {
         case path, generation, createdAt = "created_at", modelName = "model_name", modelVersion = "model_version"
         case dimension, templates, bytes, formatVersion = "format_version", lexicalTerms = "lexical_terms"
-        case hybridDenseWeight = "hybrid_dense_weight"
+        case hybridDenseWeight = "hybrid_dense_weight", delta
     }
 
     var text: String {
@@ -153,6 +178,7 @@ struct SnapshotInfo: Encodable {
             + (hybridDenseWeight.map { String(format: "hybrid fusion %.2f × dense + %.2f × lexical, ", $0, 1 - $0) }
                 ?? "no hybrid weight recorded (0.5 × dense + 0.5 × lexical), ")
             + "\(bytes) bytes, created \(createdAt.formatted(.iso8601)); checksum verified"
+            + (delta.map { ". A delta over generation \($0.baseGeneration) (\($0.basePath), \($0.baseTemplates) templates, \($0.baseBytes) bytes, checksum verified): \($0.removed) of its templates removed, \($0.ownTemplates) of its own" } ?? "")
     }
 }
 

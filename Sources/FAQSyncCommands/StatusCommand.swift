@@ -216,7 +216,7 @@ struct SnapshotStatus: Encodable {
         do {
             let mapped = try MappedSnapshot(path: path)
             fileGeneration = mapped.generation
-            fileTemplates = mapped.header.count
+            fileTemplates = mapped.contents.count
             fileProblem = nil
         } catch {
             fileGeneration = nil

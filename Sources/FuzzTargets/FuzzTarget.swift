@@ -85,19 +85,53 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     // MARK: Snapshots
 
+    /// With bit 1 of the first byte set, the rest is two files, a base and a delta over it: a
+    /// 4-byte little-endian length, the base, the delta. Bit 0 fixes up both checksums, and the
+    /// base's in the delta's header, so the fuzzer reaches what lies behind them.
     private static func readSnapshot(_ input: UnsafeRawBufferPointer) -> Bool {
         guard let flags = input.first else { return false }
-        let payload = UnsafeRawBufferPointer(rebasing: input.dropFirst())
-        // A mapping is page-aligned; give the view the same (vectors are 64-byte aligned in it).
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(payload.count, 1), alignment: 4_096)
-        defer { buffer.deallocate() }
-        buffer.copyMemory(from: payload)
-        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<payload.count])
-        if flags & 1 == 1, bytes.count >= SnapshotLayout.headerSize {
-            let checksum = XXHash64.hash(UnsafeRawBufferPointer(rebasing: bytes[SnapshotLayout.headerSize...]))
-            buffer.storeBytes(of: checksum.littleEndian, toByteOffset: 88, as: UInt64.self)
+        var payload = UnsafeRawBufferPointer(rebasing: input.dropFirst())
+        var basePayload: UnsafeRawBufferPointer?
+        if flags & 2 == 2 {
+            guard payload.count >= 4 else { return false }
+            let length = Int(UInt32(littleEndian: payload.loadUnaligned(as: UInt32.self)))
+            guard length <= payload.count - 4 else { return false }
+            basePayload = UnsafeRawBufferPointer(rebasing: payload[(payload.startIndex + 4)..<(payload.startIndex + 4 + length)])
+            payload = UnsafeRawBufferPointer(rebasing: payload[(payload.startIndex + 4 + length)...])
         }
-        guard let view = try? SnapshotView(buffer: bytes, path: "<fuzz>", verifyChecksum: true) else { return false }
+        let baseFile = basePayload.map { AlignedCopy($0, fixChecksum: flags & 1 == 1) }
+        let file = AlignedCopy(payload, fixChecksum: flags & 1 == 1, baseChecksum: baseFile?.checksum)
+        return withExtendedLifetime((file, baseFile)) {
+            guard let top = try? SnapshotView(buffer: file.bytes, path: "<fuzz>", verifyChecksum: true) else { return false }
+            if top.header.base == nil { return exercise(SnapshotContents(whole: top)) }
+            guard let baseFile, let base = try? SnapshotView(buffer: baseFile.bytes, path: "<fuzz base>", verifyChecksum: true),
+                  let contents = try? SnapshotContents(delta: top, base: base, path: "<fuzz>") else { return false }
+            return exercise(contents)
+        }
+    }
+
+    /// A copy of fuzz bytes at a page boundary, as a mapping is (vectors are 64-byte aligned in it).
+    private final class AlignedCopy {
+        let buffer: UnsafeMutableRawBufferPointer
+        let bytes: UnsafeRawBufferPointer
+        /// The payload checksum written, when it was fixed up.
+        private(set) var checksum: UInt64?
+        init(_ payload: UnsafeRawBufferPointer, fixChecksum: Bool, baseChecksum: UInt64? = nil) {
+            buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(payload.count, 1), alignment: 4_096)
+            buffer.copyMemory(from: payload)
+            bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<payload.count])
+            if fixChecksum, bytes.count >= SnapshotLayout.headerSize {
+                // The base checksum field (224) lies in the header, outside the payload's checksum.
+                if let baseChecksum { buffer.storeBytes(of: baseChecksum.littleEndian, toByteOffset: 224, as: UInt64.self) }
+                let checksum = XXHash64.hash(UnsafeRawBufferPointer(rebasing: bytes[SnapshotLayout.headerSize...]))
+                buffer.storeBytes(of: checksum.littleEndian, toByteOffset: 88, as: UInt64.self)
+                self.checksum = checksum
+            }
+        }
+        deinit { buffer.deallocate() }
+    }
+
+    private static func exercise(_ view: SnapshotContents) -> Bool {
         // Everything a reader does with an accepted file: texts, lookups, searches with filters.
         let shown = min(view.count, 64)
         for index in 0..<shown {

@@ -20,7 +20,7 @@ package struct CheckList: Sendable {
 
     /// Matches each row's expected template by id first, then by its question (case, spaces and
     /// ё/е folded), among the snapshot's templates.
-    package init(_ sheet: CheckSheet, templates view: SnapshotView) {
+    package init(_ sheet: CheckSheet, templates view: SnapshotContents) {
         source = sheet.sheet.isEmpty ? sheet.file : "\(sheet.file), sheet «\(sheet.sheet)»"
         problem = sheet.problem
         var byID: [String: String] = [:]

@@ -96,7 +96,7 @@ package struct RetrievalService: Sendable {
         let behind = live.rejectedFileAtPath
         return JSON.response(.ok, HealthResponse(status: behind == nil ? "ok" : "stale", generation: header.generation,
                                                  model: "\(header.modelName) \(header.modelVersion) (\(header.dimension) dimensions)",
-                                                 templates: header.count,
+                                                 templates: snapshot.contents.count,
                                                  reason: behind.map { "the file at \(live.path) was rejected (\($0.code.rawValue): \($0.message)); still serving generation \(header.generation)" }),
                              generation: header.generation)
     }

@@ -160,7 +160,7 @@ public struct LexicalIndexBuilder {
             }
         }
         for term in order { section += terms[term] }
-        return LexicalSectionBytes(bytes: section, templateCount: count)
+        return LexicalSectionBytes(bytes: section, templateCount: count, totalQuestionLength: totalQuestion, totalAnswerLength: totalAnswer)
     }
 
     private func capped(_ value: Int) -> UInt16 { UInt16(clamping: value) }
@@ -170,6 +170,10 @@ public struct LexicalIndexBuilder {
 public struct LexicalSectionBytes: Sendable {
     public let bytes: [UInt8]
     public let templateCount: Int
+    /// The sums of the field lengths (as capped): a delta's averages over its base and itself
+    /// are computed from them exactly as a whole file's are.
+    public let totalQuestionLength: Double
+    public let totalAnswerLength: Double
 }
 
 /// A previous lexical section inverted once, by template, so `LexicalIndexBuilder` can take an

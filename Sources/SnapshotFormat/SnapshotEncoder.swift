@@ -50,9 +50,31 @@ public struct SnapshotTemplate: Sendable {
     }
 }
 
+/// What a delta (format version 3) records of the base it is written over.
+public struct DeltaBase: Sendable {
+    public let generation: UInt64
+    /// The base header's payload checksum.
+    public let checksum: UInt64
+    /// One bit per base row, set where the row is not in the snapshot.
+    public let removedRows: [UInt8]
+    /// The base rows that stay, and the sums of their field lengths.
+    public let keptCount: Int
+    public let keptQuestionLength: Double
+    public let keptAnswerLength: Double
+
+    public init(generation: UInt64, checksum: UInt64, removedRows: [UInt8], keptCount: Int, keptQuestionLength: Double, keptAnswerLength: Double) {
+        self.generation = generation
+        self.checksum = checksum
+        self.removedRows = removedRows
+        self.keptCount = keptCount
+        self.keptQuestionLength = keptQuestionLength
+        self.keptAnswerLength = keptAnswerLength
+    }
+}
+
 /// Writes a snapshot into an open file descriptor: vectors, string index, strings, lexical
-/// section; then the header with the checksum, computed over the bytes as written (read back
-/// through a mapping).
+/// section (and a delta's removed rows); then the header with the checksum, computed over the
+/// bytes as written (read back through a mapping).
 public enum SnapshotEncoder {
     public struct Model: Sendable {
         public let name: String
@@ -98,8 +120,11 @@ public enum SnapshotEncoder {
     /// `lexicalSection` builds the section (nil: a version 1 file). It runs on a second thread
     /// while the rows are written: the section comes last in the file, and the header that names
     /// its place is written when everything else is, so neither waits for the other.
+    ///
+    /// `delta`: write a delta (format version 3) over that base; it needs a lexical section.
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
-                             model: Model, rows: SnapshotRows, lexicalSection buildLexicalSection: @Sendable () throws -> LexicalSectionBytes?) throws {
+                             model: Model, rows: SnapshotRows, delta: DeltaBase? = nil,
+                             lexicalSection buildLexicalSection: @Sendable () throws -> LexicalSectionBytes?) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
         }
@@ -124,18 +149,36 @@ public enum SnapshotEncoder {
         }
         let lexicalOffset = (layout.stringsEnd + SnapshotLayout.lexicalAlignment - 1) / SnapshotLayout.lexicalAlignment * SnapshotLayout.lexicalAlignment
         var fileSize = layout.stringsEnd
+        var header = [UInt8](repeating: 0, count: SnapshotLayout.headerSize)
         if let lexicalSection {
             try writer.append([UInt8](repeating: 0, count: lexicalOffset - layout.stringsEnd))
             try writer.append(lexicalSection.bytes)
             fileSize = lexicalOffset + lexicalSection.bytes.count
         }
+        let removedOffset = fileSize
+        if let delta {
+            guard let lexicalSection, delta.generation < generation else {
+                throw SnapshotError(code: .inconsistent, path: path, message: "a delta needs a lexical section and a base older than itself")
+            }
+            try writer.append(delta.removedRows)
+            fileSize += delta.removedRows.count
+            let rows = Double(max(1, delta.keptCount + lexicalSection.templateCount))
+            put(Float((delta.keptQuestionLength + lexicalSection.totalQuestionLength) / rows).bitPattern,
+                at: SnapshotLayout.Offset.liveAverageQuestion, in: &header)
+            put(Float((delta.keptAnswerLength + lexicalSection.totalAnswerLength) / rows).bitPattern,
+                at: SnapshotLayout.Offset.liveAverageAnswer, in: &header)
+            put(delta.generation, at: SnapshotLayout.Offset.baseGeneration, in: &header)
+            put(delta.checksum, at: SnapshotLayout.Offset.baseChecksum, in: &header)
+            put(UInt64(removedOffset), at: SnapshotLayout.Offset.removedOffset, in: &header)
+            put(UInt64(delta.removedRows.count), at: SnapshotLayout.Offset.removedLength, in: &header)
+        }
         try writer.flush()
         // What was copied from the base is what was validated only if it did not change meanwhile.
         try rows.base?.checkIntact()
 
-        var header = [UInt8](repeating: 0, count: SnapshotLayout.headerSize)
         header.replaceSubrange(0..<8, with: SnapshotLayout.magic)
-        put(lexicalSection == nil ? 1 : SnapshotLayout.formatVersion, at: SnapshotLayout.Offset.formatVersion, in: &header)
+        put(lexicalSection == nil ? 1 : delta == nil ? SnapshotLayout.formatVersion : SnapshotLayout.deltaFormatVersion,
+            at: SnapshotLayout.Offset.formatVersion, in: &header)
         put(UInt32(SnapshotLayout.headerSize), at: SnapshotLayout.Offset.headerSize, in: &header)
         put(generation, at: SnapshotLayout.Offset.generation, in: &header)
         put(UInt64(bitPattern: createdMillis), at: SnapshotLayout.Offset.createdMillis, in: &header)

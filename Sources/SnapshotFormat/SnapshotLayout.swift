@@ -1,5 +1,7 @@
-/// The snapshot file layout, version 2 (version 1 is still read: it has no lexical section). `docs/snapshot-format.md` describes it for other
-/// languages; this type is the single source of the numbers.
+/// The snapshot file layout, version 2 (version 1 is still read: it has no lexical section), and
+/// version 3, a delta: rows of its own over a version 2 base file beside it, some of whose rows it
+/// removes. `docs/snapshot-format.md` describes it for other languages; this type is the single
+/// source of the numbers.
 ///
 /// ```
 /// offset  size  field
@@ -23,7 +25,13 @@
 ///    200     8  lexical section length (version 2; the file ends with the section)
 ///    208     4  hybrid fusion recorded: 1, or 0 in files from before it was (version 2)
 ///    212     4  hybrid fusion's dense weight, float32 in 0...1 (when recorded)
-///    216    40  reserved, zero
+///    216     8  base generation (version 3; the file <path>.base-<generation> beside it)
+///    224     8  base checksum (version 3; the base header's payload checksum)
+///    232     8  removed rows offset (version 3; right after the lexical section)
+///    240     8  removed rows length (version 3; the file ends with them): a bitmap, bit i of
+///               byte i / 8 (least significant first) set when base row i is not in the snapshot
+///    248     4  average question length over every row in the snapshot, float32 (version 3)
+///    252     4  average answer length over every row in the snapshot, float32 (version 3)
 /// ```
 /// Vectors: one row-major matrix of little-endian float32, L2-normalised rows.
 /// String index: per template, six (offset u32, length u32) pairs into the string data, in field
@@ -34,7 +42,9 @@ public enum SnapshotLayout {
     /// What the encoder writes.
     public static let formatVersion: UInt32 = 2
     /// What the readers accept: version 1 files (dense only) keep working.
-    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let readableVersions: ClosedRange<UInt32> = 1...3
+    /// A delta over a base file (`SegmentedSnapshot`): what the encoder writes when given one.
+    public static let deltaFormatVersion: UInt32 = 3
     public static let headerSize = 256
     public static let alignment = 64
     public static let fieldsPerTemplate = 6
@@ -62,7 +72,22 @@ public enum SnapshotLayout {
         static let lexicalLength = 200
         static let fusionRecorded = 208
         static let fusionDenseWeight = 212
+        static let baseGeneration = 216
+        static let baseChecksum = 224
+        static let removedOffset = 232
+        static let removedLength = 240
+        static let liveAverageQuestion = 248
+        static let liveAverageAnswer = 252
     }
+
+    /// Where a delta's base lies: beside the snapshot, named for its generation, so a reader finds
+    /// it from the delta's header alone and a newer base never takes an older one's name.
+    public static func basePath(of snapshotPath: String, generation: UInt64) -> String {
+        "\(snapshotPath).base-\(generation)"
+    }
+
+    /// The bytes of a removed-rows bitmap for `count` base rows.
+    public static func removedLength(baseCount: Int) -> Int { (baseCount + 7) / 8 }
 
     /// The lexical section starts on this boundary.
     public static let lexicalAlignment = 8

@@ -9,9 +9,17 @@ import Darwin
 /// A snapshot file mapped read-only and validated (checksum included unless asked otherwise);
 /// unmapped when the last reference goes. The one place a snapshot file is opened for reading:
 /// the reader library and the publisher (which must know the generation it replaces) share it.
+///
+/// A delta (format version 3) maps its base too, from the file its header names beside it; the two
+/// make `contents`.
 public final class SnapshotMapping: @unchecked Sendable {
     // @unchecked: set once in init; the mapping is PROT_READ and lives until deinit.
+    /// This file alone (a delta's own rows).
     public let view: SnapshotView
+    /// The base of a delta, mapped; nil for a whole file.
+    public let base: SnapshotMapping?
+    /// The templates the snapshot holds: this file's, or a delta's and its base's.
+    public let contents: SnapshotContents
     public let path: String
     /// The mapped file as it was when it was validated.
     package let identity: FileIdentity
@@ -22,7 +30,10 @@ public final class SnapshotMapping: @unchecked Sendable {
     /// The SIGBUS guard's slot for this mapping (-1: unguarded).
     private let guardSlot: Int32
 
-    public init(path: String, verifyChecksum: Bool = true) throws {
+    /// - Parameter known: a mapping the caller holds (the snapshot it serves): when the delta's
+    ///   base is the very file it or its base maps, unchanged, that mapping is shared instead of
+    ///   mapping and checksumming the base again, so switching to a delta costs the delta's size.
+    public init(path: String, verifyChecksum: Bool = true, known: SnapshotMapping? = nil) throws {
         let descriptor: Int32, info: stat
         do {
             (descriptor, info) = try RegularFile.open(path)
@@ -54,6 +65,23 @@ public final class SnapshotMapping: @unchecked Sendable {
             munmap(mapped, size)
             throw error
         }
+        if let reference = view.header.base {
+            let basePath = SnapshotLayout.basePath(of: path, generation: reference.generation)
+            do {
+                let base = try Self.reusable(known, at: basePath) ?? SnapshotMapping(path: basePath, verifyChecksum: verifyChecksum)
+                contents = try SnapshotContents(delta: view, base: base.view, path: path)
+                self.base = base
+            } catch let error as SnapshotError {
+                faqsync_mapping_guard_unregister(slot)
+                munmap(mapped, size)
+                throw error.code == .missing
+                    ? SnapshotError(code: .baseMismatch, path: path, message: "its base file \(basePath) is missing: it was removed, or the delta was copied without it")
+                    : error
+            }
+        } else {
+            base = nil
+            contents = SnapshotContents(whole: view)
+        }
         guardSlot = slot
         self.path = path
         self.descriptor = descriptor
@@ -69,6 +97,7 @@ public final class SnapshotMapping: @unchecked Sendable {
     /// before the bytes change). Call it after reading: what was read before a clean check is
     /// what was validated.
     public func checkIntact() throws {
+        try base?.checkIntact()
         if faqsync_mapping_guard_faulted(guardSlot) != 0 {
             throw SnapshotError(code: .changedUnderReader, path: path,
                                 message: "the file was truncated in place while it was being read (was it overwritten with cp? use `faqsync snapshot install`)")
@@ -80,6 +109,26 @@ public final class SnapshotMapping: @unchecked Sendable {
             throw SnapshotError(code: .changedUnderReader, path: path,
                                 message: "the file was written to in place while it was served (was it overwritten with cp? use `faqsync snapshot install`)")
         }
+    }
+
+    /// Gives the mapped file (this very inode, whatever is at its path now) a second name,
+    /// `newPath`, which must not exist: how a whole snapshot becomes a delta's base without a copy.
+    package func link(as newPath: String) throws {
+        let result = linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, newPath, AT_SYMLINK_FOLLOW)
+        guard result == 0 else {
+            throw SnapshotError(code: .io, path: newPath, message: "linking \(path) as \(newPath) failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `known` or its base when it is the whole, intact file now at `path`.
+    private static func reusable(_ known: SnapshotMapping?, at path: String) -> SnapshotMapping? {
+        guard let atPath = FileIdentity.of(path: path) else { return nil }
+        for candidate in [known, known?.base] {
+            guard let candidate, candidate.base == nil, atPath.hasSameContent(as: candidate.identity),
+                  (try? candidate.checkIntact()) != nil else { continue }
+            return candidate
+        }
+        return nil
     }
 
     deinit {

@@ -30,6 +30,12 @@ public struct SnapshotView: @unchecked Sendable {
         }
     }
 
+    /// The removed-rows bitmap of a delta (version 3), over its base's rows.
+    public var removedRows: UnsafeRawBufferPointer? {
+        header.base.map { UnsafeRawBufferPointer(rebasing: buffer[$0.removedOffset..<($0.removedOffset + $0.removedLength)]) }
+    }
+
+    /// Rows in this file (in a delta, its own, not its base's).
     public var count: Int { header.count }
     public var dimension: Int { header.dimension }
 
@@ -156,6 +162,27 @@ public struct SnapshotView: @unchecked Sendable {
             }
             (lexicalOffset, lexicalLength, fileSize) = (offset, length, end)
         }
+        var base: SnapshotHeader.BaseReference?
+        if version >= 3 {
+            let offset = try position(SnapshotLayout.Offset.removedOffset, "removed rows offset")
+            let length = try position(SnapshotLayout.Offset.removedLength, "removed rows length")
+            guard offset == fileSize, let end = sum(offset, length) else {
+                throw fail(.inconsistent, "the header's removed rows (offset \(offset), length \(length)) do not follow the lexical section")
+            }
+            let baseGeneration = u64(SnapshotLayout.Offset.baseGeneration)
+            guard baseGeneration < u64(SnapshotLayout.Offset.generation) else {
+                throw fail(.inconsistent, "the base generation \(baseGeneration) is not older than the file's own \(u64(SnapshotLayout.Offset.generation))")
+            }
+            let question = Float(bitPattern: u32(SnapshotLayout.Offset.liveAverageQuestion))
+            let answer = Float(bitPattern: u32(SnapshotLayout.Offset.liveAverageAnswer))
+            guard question.isFinite, answer.isFinite, question >= 0, answer >= 0 else {
+                throw fail(.inconsistent, "the header's average field lengths (\(question), \(answer)) are not finite numbers of at least 0")
+            }
+            base = SnapshotHeader.BaseReference(generation: baseGeneration, checksum: u64(SnapshotLayout.Offset.baseChecksum),
+                                                removedOffset: offset, removedLength: length,
+                                                averageQuestionLength: question, averageAnswerLength: answer)
+            fileSize = end
+        }
         let generation = u64(SnapshotLayout.Offset.generation)
         guard generation <= SnapshotLayout.maxGeneration else {
             throw fail(.inconsistent, "the generation \(generation) is beyond any a publisher writes (at most \(SnapshotLayout.maxGeneration)): the file was not written by faqsync")
@@ -190,7 +217,7 @@ public struct SnapshotView: @unchecked Sendable {
             vectorsOffset: vectorsOffset, vectorsLength: vectorsLength, indexOffset: indexOffset, indexLength: indexLength,
             stringsOffset: stringsOffset, stringsLength: stringsLength,
             checksum: u64(SnapshotLayout.Offset.checksum),
-            lexicalOffset: lexicalOffset, lexicalLength: lexicalLength, hybridDenseWeight: hybridDenseWeight)
+            lexicalOffset: lexicalOffset, lexicalLength: lexicalLength, hybridDenseWeight: hybridDenseWeight, base: base)
     }
 }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PathNames
 import SystemIO
 import SnapshotFormat
 import TextAnalysis
@@ -76,7 +77,51 @@ package struct SnapshotFileWriter: Sendable {
         } catch let failure as AtomicFile.Failure {
             throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
         }
+        removeBases(except: nil)
         return generation
+    }
+
+    /// Publishes a delta (format version 3) over `base`: `rows` are the delta's own. The base gets
+    /// its second name beside the path first (a hard link: no byte is copied), so a reader that
+    /// opens the delta finds it; bases no delta at the path names any more are removed after.
+    package func publishDelta(model: SnapshotEncoder.Model, rows: SnapshotRows, over delta: DeltaBase, base: SnapshotMapping,
+                             minimumGeneration: UInt64, now: Date = Date()) throws -> UInt64 {
+        let generation = max(minimumGeneration, (generationBeingReplaced(known: rows.base) ?? 0) + 1)
+        guard generation <= SnapshotLayout.maxGeneration else {
+            throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
+        }
+        let basePath = SnapshotLayout.basePath(of: path, generation: delta.generation)
+        if !(FileIdentity.of(path: basePath)?.isSameFile(as: base.identity) ?? false) {
+            // A file of that name that is not this base (left by a failed publication) goes.
+            if unlink(basePath) != 0 && errno != ENOENT {
+                throw SnapshotError(code: .io, path: basePath, message: "removing a stale base failed: \(String(cString: strerror(errno)))")
+            }
+            try base.link(as: basePath)
+        }
+        do {
+            // The directory is synced after the rename: that makes the link durable with it.
+            try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
+                try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
+                                          createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, rows: rows, delta: delta,
+                                          lexicalSection: { try Self.lexicalSection(of: rows, path: path) })
+            }
+        } catch let failure as AtomicFile.Failure {
+            throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
+        }
+        removeBases(except: delta.generation)
+        return generation
+    }
+
+    /// Removes the base files beside the path (`<path>.base-<generation>`) except `kept`'s. A
+    /// reader still serving a delta over one keeps it mapped: the file goes when it lets go.
+    func removeBases(except kept: UInt64?) {
+        let directory = PathName.directoryOrCurrent(of: path)
+        let prefix = PathName.fileName(of: path) + ".base-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let generation = UInt64(name.dropFirst(prefix.count)), generation != kept else { continue }
+            unlink("\(directory)/\(name)")
+        }
     }
 
     /// What `install(from:)` did.
@@ -98,13 +143,20 @@ package struct SnapshotFileWriter: Sendable {
     package func install(from file: String, now: Date = Date()) throws -> Installation {
         let source = try SnapshotMapping(path: file)
         let view = source.view
-        let templates = (0..<view.count).map { SnapshotTemplate(view: view, index: $0) }
+        // A delta is installed as the whole snapshot it and its base make.
+        let contents = source.contents
+        var templates = (0..<contents.count).map { index in
+            let (view, row) = contents.locate(index)
+            return SnapshotTemplate(view: view, index: row)
+        }
+        // In the writer's order (a delta's own rows follow its base's), so the next edit walks it.
+        if contents.isDelta { templates.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) } }
         // What was read is what was validated only if the file did not change meanwhile.
         try source.checkIntact()
         let header = view.header
         let generation = try publish(model: .init(name: header.modelName, version: header.modelVersion, dimension: header.dimension,
                                                   hybridDenseWeight: header.hybridDenseWeight),
-                                     templates: templates, minimumGeneration: 1, now: now, lexicalIndex: view.lexical != nil)
+                                     templates: templates, minimumGeneration: 1, now: now, lexicalIndex: contents.lexical != nil)
         return Installation(sourceGeneration: header.generation, generation: generation, templates: templates.count,
                             model: "\(header.modelName) \(header.modelVersion)")
     }

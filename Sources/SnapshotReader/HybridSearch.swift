@@ -67,7 +67,7 @@ public struct SearchTuning: Sendable, Equatable {
     public init() {}
 }
 
-extension SnapshotView {
+extension SnapshotContents {
     /// Top-k templates for `query` in its mode. Every hit carries the score it was ranked by
     /// (`score`: fused, cosine or BM25) and both components where they exist (`dense` needs a
     /// query vector, `lexical` a version 2 snapshot).
@@ -78,7 +78,7 @@ extension SnapshotView {
         }
         let vector = try query.vector.map(normalizedQuery)
         let compiled = CompiledFilter(filter)
-        let scorer = lexical.map { LexicalScorer(view: $0, tuning: tuning.lexical, text: query.text) }
+        let scorer = lexical.map { LexicalScorer(index: $0, tuning: tuning.lexical, text: query.text) }
         switch query.mode {
         case .dense:
             guard let vector else { throw SearchError(message: "dense search needs the query's vector from the snapshot's model") }
@@ -149,8 +149,8 @@ extension SnapshotView {
 
     private func dot(_ query: [Float], _ index: Int) -> Float {
         query.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress, let matrix = matrix.baseAddress else { return 0 }
-            return TopK.dot(matrix + index * dimension, base, dimension)
+            guard let base = buffer.baseAddress else { return 0 }
+            return TopK.dot(vectorStart(index), base, dimension)
         }
     }
 
@@ -173,63 +173,76 @@ extension SnapshotView {
     }
 }
 
-/// BM25F scores of one query over a lexical section.
+/// BM25F scores of one query over a snapshot's lexical index (one section, or a delta's and its
+/// base's, with the statistics of the rows the snapshot holds).
 struct LexicalScorer {
-    let view: LexicalView
+    let index: LexicalSegments
     let tuning: LexicalScoring
-    /// The query's distinct terms with their postings and IDF; function words are left out
-    /// unless the query has nothing else.
-    let terms: [(postings: Range<Int>, idf: Float)]
+    /// The query's distinct terms with their postings in each segment and IDF; function words
+    /// are left out unless the query has nothing else.
+    let terms: [(postings: [Range<Int>], idf: Float)]
 
-    init(view: LexicalView, tuning: LexicalScoring, text: String) {
-        self.view = view
+    init(index: LexicalSegments, tuning: LexicalScoring, text: String) {
+        self.index = index
         self.tuning = tuning
         let tokens = Tokenizer().tokens(in: text)
         let content = tokens.filter { !$0.isStopWord }
         var seen = Set<String>()
-        let count = Float(view.count)
-        terms = (content.isEmpty ? tokens : content).compactMap { token -> (postings: Range<Int>, idf: Float)? in
+        let count = Float(index.count)
+        terms = (content.isEmpty ? tokens : content).compactMap { token -> (postings: [Range<Int>], idf: Float)? in
             guard seen.insert(token.term).inserted else { return nil }
-            let postings = view.postings(of: token.term)
-            guard !postings.isEmpty else { return nil }
-            let frequency = Float(postings.count)
-            return (postings, logf(1 + (count - frequency + 0.5) / (frequency + 0.5)))
+            let postings = index.segments.map { $0.view.postings(of: token.term) }
+            // Document frequency over the rows the snapshot holds: a removed base row's posting
+            // does not count (a whole file's postings all do).
+            var frequency = 0
+            for (segment, range) in postings.enumerated() {
+                if index.segments.count == 1 { frequency += range.count; continue }
+                for posting in range where index.posting(segment: segment, posting) != nil { frequency += 1 }
+            }
+            guard frequency > 0 else { return nil }
+            let documents = Float(frequency)
+            return (postings, logf(1 + (count - documents + 0.5) / (documents + 0.5)))
         }
     }
 
-    /// The score of every template, by index.
+    /// The score of every template, by number.
     func accumulate() -> [Float] {
-        var scores = [Float](repeating: 0, count: view.count)
+        var scores = [Float](repeating: 0, count: index.count)
         for term in terms {
-            for posting in term.postings {
-                guard let entry = view.posting(posting) else { continue }
-                scores[entry.template] += term.idf * saturation(entry)
+            for (segment, range) in term.postings.enumerated() {
+                for posting in range {
+                    guard let entry = index.posting(segment: segment, posting) else { continue }
+                    scores[entry.template] += term.idf * saturation(question: entry.question, answer: entry.answer,
+                                                                    lengths: index.lengths(segment: segment, row: entry.row))
+                }
             }
         }
         return scores
     }
 
-    /// The score of one template: each term's postings are ordered by template, so a binary
-    /// search finds it.
+    /// The score of one template: each term's postings are ordered by row, so a binary search in
+    /// the segment holding it finds it.
     func score(of template: Int) -> Float {
+        let (segment, row) = index.locate(template)
+        let view = index.segments[segment].view
+        let lengths = view.lengths(row)
         var total: Float = 0
         for term in terms {
-            var low = term.postings.lowerBound, high = term.postings.upperBound
+            var low = term.postings[segment].lowerBound, high = term.postings[segment].upperBound
             while low < high {
                 let middle = (low + high) / 2
                 guard let entry = view.posting(middle) else { break }
-                if entry.template == template { total += term.idf * saturation(entry); break }
-                if entry.template < template { low = middle + 1 } else { high = middle }
+                if entry.template == row { total += term.idf * saturation(question: entry.question, answer: entry.answer, lengths: lengths); break }
+                if entry.template < row { low = middle + 1 } else { high = middle }
             }
         }
         return total
     }
 
     @inline(__always)
-    private func saturation(_ entry: (template: Int, question: Int, answer: Int)) -> Float {
-        let lengths = view.lengths(entry.template)
-        let question = Float(entry.question) / normalizer(Float(lengths.question), view.averageQuestionLength)
-        let answer = Float(entry.answer) / normalizer(Float(lengths.answer), view.averageAnswerLength)
+    private func saturation(question frequency: Int, answer answerFrequency: Int, lengths: (question: Int, answer: Int)) -> Float {
+        let question = Float(frequency) / normalizer(Float(lengths.question), index.averageQuestionLength)
+        let answer = Float(answerFrequency) / normalizer(Float(lengths.answer), index.averageAnswerLength)
         let weighted = tuning.questionWeight * question + tuning.answerWeight * answer
         return weighted / (tuning.k1 + weighted)
     }

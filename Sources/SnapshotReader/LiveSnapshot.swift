@@ -69,7 +69,7 @@ public final class LiveSnapshot: Sendable {
     public var statistics: Statistics {
         state.withLock { state in
             Statistics(generation: state.current?.generation, createdMillis: state.current?.header.createdMillis,
-                       templates: state.current?.view.count, reloads: state.reloads,
+                       templates: state.current?.contents.count, reloads: state.reloads,
                        failedReloads: state.failedReloads, lastFailure: state.lastFailure, switchedAt: state.switchedAt)
         }
     }
@@ -119,7 +119,7 @@ public final class LiveSnapshot: Sendable {
         let (known, rejected) = state.withLock { ($0.current?.identity, $0.rejected) }
         if identity.hasSameContent(as: known) || identity.hasSameContent(as: rejected) { return .unchanged }
         do {
-            let candidate = try MappedSnapshot(path: path)
+            let candidate = try MappedSnapshot(path: path, known: current)
             let previous = current?.generation
             // A generation that is not newer is refused, unless the one served was torn (changed
             // in place): then any valid file is better than none, a restored backup included.
@@ -140,7 +140,7 @@ public final class LiveSnapshot: Sendable {
             // In-flight queries still holding it keep it mapped until they finish.
             withExtendedLifetime(replaced) {}
             logger.info("switched snapshot", metadata: ["from": "\(previous.map(String.init) ?? "none")",
-                                                       "to": "\(candidate.generation)", "templates": "\(candidate.view.count)"])
+                                                       "to": "\(candidate.generation)", "templates": "\(candidate.contents.count)"])
             return .switched(from: previous, to: candidate.generation)
         } catch {
             let failure = (error as? SnapshotError) ?? SnapshotError(code: .io, path: path, message: "\(error)")

@@ -13,7 +13,9 @@ public final class MappedSnapshot: Sendable {
     let identity: FileIdentity
     private let mapping: SnapshotMapping
 
-    public var view: SnapshotView { mapping.view }
+    /// The templates it holds (a delta's with its base's).
+    public var contents: SnapshotContents { mapping.contents }
+    /// The header of the file at the path (a delta's own, for a delta).
     public var header: SnapshotHeader { mapping.view.header }
     public var generation: UInt64 { mapping.view.header.generation }
 
@@ -25,10 +27,11 @@ public final class MappedSnapshot: Sendable {
     /// Whether the mapping still holds the file as it was validated.
     public var isIntact: Bool { (try? mapping.checkIntact()) != nil }
 
-    /// Opens, maps and validates (checksum included) the snapshot at `path`.
-    public init(path: String, verifyChecksum: Bool = true) throws {
+    /// Opens, maps and validates (checksum included) the snapshot at `path`. `known`: the
+    /// snapshot served until now, whose file a delta's base may be (mapped once, shared).
+    public init(path: String, verifyChecksum: Bool = true, known: MappedSnapshot? = nil) throws {
         self.path = path
-        mapping = try SnapshotMapping(path: path, verifyChecksum: verifyChecksum)
+        mapping = try SnapshotMapping(path: path, verifyChecksum: verifyChecksum, known: known?.mapping)
         identity = mapping.identity
     }
 }

@@ -48,7 +48,7 @@ extension MappedSnapshot {
     /// Top-k templates for a query in its mode (hybrid by default); see `SnapshotView.search(_:k:filter:tuning:)`.
     public func search(_ query: SearchQuery, k: Int, filter: SearchFilter = SearchFilter(),
                        tuning: SearchTuning = SearchTuning()) throws -> SearchResults {
-        let results = try view.search(query, k: k, filter: filter, tuning: tuning)
+        let results = try contents.search(query, k: k, filter: filter, tuning: tuning)
         try checkIntact()
         return SearchResults(generation: generation, results: results)
     }
@@ -58,21 +58,21 @@ extension MappedSnapshot {
     /// Scans the mapped matrix with SIMD, split over the cores for large snapshots; memory use is
     /// O(k × cores), independent of the number of templates.
     public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> SearchResults {
-        let results = try view.search(query, k: k, filter: filter)
+        let results = try contents.search(query, k: k, filter: filter)
         try checkIntact()
         return SearchResults(generation: generation, results: results)
     }
 
     /// The template with this id, if the snapshot has it.
     public func template(id: String) throws -> SearchHit? {
-        let hit = view.template(id: id)
+        let hit = contents.template(id: id)
         try checkIntact()
         return hit
     }
 }
 
-extension SnapshotView {
-    /// Top-k hits in this view; see `MappedSnapshot.search`. The view's owner keeps it mapped.
+extension SnapshotContents {
+    /// Top-k hits in these templates; see `MappedSnapshot.search`. Their owner keeps them mapped.
     public func search(_ query: [Float], k: Int, filter: SearchFilter = SearchFilter()) throws -> [SearchHit] {
         let normalized = try normalizedQuery(query)
         guard (1...MappedSnapshot.maximumK).contains(k) else {
@@ -82,7 +82,7 @@ extension SnapshotView {
         return ranked.map { hit($0.index, score: $0.score, dense: $0.score, lexical: nil) }
     }
 
-    /// The template with this id, if the view has it.
+    /// The template with this id, if the snapshot has it.
     public func template(id: String) -> SearchHit? {
         let wanted = Array(id.utf8)
         for index in 0..<count where field(index, .id, equals: wanted) {
@@ -110,7 +110,7 @@ struct CompiledFilter: Sendable {
         self.minimumScore = minimumScore
     }
 
-    func admits(_ view: SnapshotView, _ index: Int) -> Bool {
+    func admits(_ view: SnapshotContents, _ index: Int) -> Bool {
         if let category, !view.field(index, .category, equals: category) { return false }
         if let subcategory, !view.field(index, .subcategory, equals: subcategory) { return false }
         return true
@@ -126,7 +126,7 @@ enum TopK {
     /// Rows per parallel slice; below this a single thread is faster than the hand-off.
     static let rowsPerSlice = 4_096
 
-    static func scan(view: SnapshotView, query: [Float], k: Int, filter: CompiledFilter) -> [Candidate] {
+    static func scan(view: SnapshotContents, query: [Float], k: Int, filter: CompiledFilter) -> [Candidate] {
         let count = view.count
         let slices = max(1, min(ProcessInfoCores.count, count / rowsPerSlice))
         if slices == 1 { return scan(view: view, query: query, rows: 0..<count, k: k, filter: filter) }
@@ -141,7 +141,7 @@ enum TopK {
         return merged
     }
 
-    static func scan(view: SnapshotView, query: [Float], rows: Range<Int>, k: Int, filter: CompiledFilter) -> [Candidate] {
+    static func scan(view: SnapshotContents, query: [Float], rows: Range<Int>, k: Int, filter: CompiledFilter) -> [Candidate] {
         query.withUnsafeBufferPointer { queryBuffer in
             // `search` checked query.count == dimension, which the header validation keeps above 0.
             guard let base = queryBuffer.baseAddress else { return [] }
@@ -149,13 +149,12 @@ enum TopK {
         }
     }
 
-    static func scan(view: SnapshotView, query queryBase: UnsafePointer<Float>, rows: Range<Int>, k: Int, filter: CompiledFilter) -> [Candidate] {
+    static func scan(view: SnapshotContents, query queryBase: UnsafePointer<Float>, rows: Range<Int>, k: Int, filter: CompiledFilter) -> [Candidate] {
         var best: [Candidate] = []
         best.reserveCapacity(k + 1)
         let dimension = view.dimension
-        guard let matrix = view.matrix.baseAddress else { return [] }
         for row in rows {
-            let score = dot(matrix + row * dimension, queryBase, dimension)
+            let score = dot(view.vectorStart(row), queryBase, dimension)
             guard score >= filter.minimumScore, best.count < k || score > best[best.count - 1].score else { continue }
             guard filter.admits(view, row) else { continue }
             insert(Candidate(score: score, index: row), into: &best, k: k)

@@ -49,7 +49,7 @@ package struct RetrievalCheckRun: Sendable {
         let path = directory.appendingPathComponent("version-\(version.id).snapshot").path
         try await SnapshotPublication(store: store, path: path).writeUnrecorded(version: version)
         let snapshot = try await BlockingExecutor.shared.run { try MappedSnapshot(path: path) }
-        let list = CheckList(sheet, templates: snapshot.view)
+        let list = CheckList(sheet, templates: snapshot.contents)
         return try await CheckRunner(modes: modes).run(list, on: snapshot, embedder: await queryEmbedder(version.model))
     }
 
@@ -70,7 +70,7 @@ package struct RetrievalCheckRun: Sendable {
     /// The writer's runs keep the questions' vectors in the store's cache (`CachedQueryEmbedder`).
     func report(on path: String, model: ModelIdentity, sheet: CheckSheet) async throws -> CheckReport {
         let snapshot = try await BlockingExecutor.shared.run { try MappedSnapshot(path: path) }
-        let list = CheckList(sheet, templates: snapshot.view)
+        let list = CheckList(sheet, templates: snapshot.contents)
         let embedder = await queryEmbedder(model).map { CachedQueryEmbedder(base: $0, store: store) }
         return try await CheckRunner().run(list, on: snapshot, embedder: embedder)
     }

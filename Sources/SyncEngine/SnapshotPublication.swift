@@ -15,14 +15,17 @@ package struct SnapshotPublication: Sendable {
     package let fileWriter: SnapshotFileWriter
     /// The file published last, kept mapped by a process that publishes again and again.
     private let lastPublished: LastPublishedSnapshot?
+    /// When an edit is published as a delta over a base file.
+    private let deltaPolicy: DeltaPolicy
 
     /// - Parameter keepsLastPublished: for the daemon: the file it publishes is mapped and
     ///   validated once, after the switch (off the path to searchable), and serves as the next
     ///   publication's base while it is still the file at the path, unchanged.
-    package init(store: any TemplateStore, path: String, keepsLastPublished: Bool = false) {
+    package init(store: any TemplateStore, path: String, keepsLastPublished: Bool = false, deltaPolicy: DeltaPolicy = DeltaPolicy()) {
         self.store = store
         self.fileWriter = SnapshotFileWriter(path: path)
         lastPublished = keepsLastPublished ? LastPublishedSnapshot() : nil
+        self.deltaPolicy = deltaPolicy
     }
 
     package var path: String { fileWriter.path }
@@ -73,29 +76,47 @@ package struct SnapshotPublication: Sendable {
             return nil
         }
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
-           shows(last, of: version, fileGeneration: fileGeneration), let current,
-           let patched = try? Self.patch(current, with: changes) {
-            return try await publish(patched, version: version, storeGeneration: storeGeneration)
+           shows(last, of: version, fileGeneration: fileGeneration), let current {
+            if let editor = SnapshotEditor(current: current, policy: deltaPolicy), let edited = try? Self.edit(editor, with: changes) {
+                return try await publish(edited, version: version, storeGeneration: storeGeneration, current: current)
+            }
+            // Otherwise a whole file patches the previous one; a delta that cannot be edited is
+            // published whole, from the store.
+            if current.base == nil, let patched = try? Self.patch(current, with: changes) {
+                return try await publish(.whole(patched), version: version, storeGeneration: storeGeneration, current: current)
+            }
         }
         return try await publishCurrentVersion(current: current)
     }
 
     private func publish(_ rows: SnapshotRows, version: StoredVersion, storeGeneration: Int64,
                          current: SnapshotMapping? = nil) async throws -> PublishedSnapshot {
+        try await publish(.whole(rows), version: version, storeGeneration: storeGeneration, current: current)
+    }
+
+    private func publish(_ edited: EditedSnapshot, version: StoredVersion, storeGeneration: Int64,
+                         current: SnapshotMapping?) async throws -> PublishedSnapshot {
         let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
         let fileWriter = self.fileWriter
         let now = Date()
-        let generation = try await BlockingExecutor.shared.run {
-            try fileWriter.publish(model: model, rows: rows, minimumGeneration: (last?.generation ?? 0) + 1, now: now, current: current)
+        let minimumGeneration = (last?.generation ?? 0) + 1
+        let (generation, count) = try await BlockingExecutor.shared.run {
+            switch edited {
+            case .whole(let rows):
+                (try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration, now: now, current: current), rows.count)
+            case .delta(let rows, let delta, let base):
+                (try fileWriter.publishDelta(model: model, rows: rows, over: delta, base: base, minimumGeneration: minimumGeneration, now: now),
+                 delta.keptCount + rows.count)
+            }
         }
-        let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: rows.count,
+        let record = PublishedSnapshot(generation: generation, versionID: version.id, templateCount: count,
                                                path: fileWriter.path, publishedAt: now, storeGeneration: storeGeneration)
         try await store.record(snapshotPublication: record)
         if let lastPublished {
             // Published already: a shutdown meanwhile only means the next base is mapped again.
-            _ = try? await BlockingExecutor.shared.run { lastPublished.remember(path: fileWriter.path, generation: generation) }
+            _ = try? await BlockingExecutor.shared.run { lastPublished.remember(path: fileWriter.path, generation: generation, known: current) }
         }
         return record
     }
@@ -157,6 +178,32 @@ package struct SnapshotPublication: Sendable {
         for (id, _) in touched.ids { byID[id] = try touched.row(for: id, baseIndex: baseIndex[id]) }
         let ordered = byID.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         return SnapshotRows(base: mapping, rows: ordered.map(\.value))
+    }
+
+    /// `changes` as an edit of the snapshot at hand: a template replaced or deleted per id. A
+    /// field update takes its vector (and terms, when its question and answer stay) from where
+    /// the snapshot holds it; throws when it holds no such template.
+    static func edit(_ editor: SnapshotEditor, with changes: StoreChanges) throws -> EditedSnapshot {
+        var edit: [String: SnapshotTemplate?] = [:]
+        for stored in changes.inserts + changes.vectorUpdates { edit[stored.id] = SnapshotTemplate(stored) }
+        var sameTerms = Set<String>()
+        for stored in changes.fieldUpdates {
+            let previous: SnapshotTemplate
+            if let replaced = edit[stored.id] ?? nil {
+                previous = replaced
+            } else {
+                guard let found = editor.find(stored.id) else {
+                    throw SnapshotError(code: .inconsistent, path: editor.current.path, message: "template \(stored.id) is missing from the previous snapshot")
+                }
+                previous = SnapshotTemplate(view: found.view, index: found.row, id: stored.id)
+                if previous.question == stored.question && previous.answer == stored.answer { sameTerms.insert(stored.id) }
+            }
+            edit[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                               question: stored.question, answer: stored.answer,
+                                               metadataJSON: stored.metadataJSON, vector: previous.vector)
+        }
+        for id in changes.deletions { edit[id] = .some(nil) }
+        return editor.publication(of: edit, sameTerms: sameTerms)
     }
 
     /// Whether `a` sorts before `b`, bytewise (as `String.utf8.lexicographicallyPrecedes`).
@@ -232,10 +279,11 @@ final class LastPublishedSnapshot: Sendable {
     }
 
     /// Maps the file just published at `path` (generation `generation`); keeps nothing when the
-    /// file there is not that generation or not valid (someone replaced it meanwhile).
-    func remember(path: String, generation: UInt64) {
+    /// file there is not that generation or not valid (someone replaced it meanwhile). `known`:
+    /// the file it replaced, whose mapping a delta's base shares instead of being mapped again.
+    func remember(path: String, generation: UInt64, known: SnapshotMapping?) {
         mapped.withLock { $0 = nil }
-        guard let mapping = try? SnapshotMapping(path: path), mapping.view.header.generation == generation else { return }
+        guard let mapping = try? SnapshotMapping(path: path, known: known), mapping.view.header.generation == generation else { return }
         mapped.withLock { $0 = mapping }
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import Reconciliation
 import RetrievalChecks
 import SnapshotFormat
+import SnapshotPublishing
 import SyncActivity
 import TemplateStore
 
@@ -36,12 +37,14 @@ package struct SyncCoordinator: Sendable {
     /// - Parameter syncsRepeatedly: for a coordinator that syncs the same sheet again and again
     ///   (the daemon): the templates of unchanged rows are remembered instead of made again
     ///   (`TemplateMemo`), and the snapshot it published last stays mapped as the next base.
+    /// - Parameter deltaPolicy: when an edit is published as a delta over a base file.
     package init(store: any TemplateStore, embedder: (any Embedder)?, snapshotPath: String, source: SyncSource, logger: Logger,
-                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil, syncsRepeatedly: Bool = false) {
+                 gate: CutOverGate = CutOverGate(), queryEmbedder: QueryEmbedderFactory? = nil, syncsRepeatedly: Bool = false,
+                 deltaPolicy: DeltaPolicy = DeltaPolicy()) {
         self.store = store
         let memo = syncsRepeatedly ? TemplateMemo() : nil
         engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger, memo: memo) }
-        publication = SnapshotPublication(store: store, path: snapshotPath, keepsLastPublished: syncsRepeatedly)
+        publication = SnapshotPublication(store: store, path: snapshotPath, keepsLastPublished: syncsRepeatedly, deltaPolicy: deltaPolicy)
         self.source = source
         activity = SyncActivityPublication(store: store, snapshotPath: snapshotPath, logger: logger)
         self.gate = gate

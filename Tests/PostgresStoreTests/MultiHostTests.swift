@@ -155,20 +155,20 @@ struct MultiHostTests {
         let followed = try MappedSnapshot(path: followerPath)
         #expect(followed.generation == UInt64(try #require(update["snapshotGeneration"] as? Int)))
         let written = try MappedSnapshot(path: harness.snapshotPath)
-        #expect(followed.view.count == written.view.count)
+        #expect(followed.contents.count == written.contents.count)
         func column(_ snapshot: MappedSnapshot, _ field: SnapshotLayout.Field) -> [String] {
-            (0..<snapshot.view.count).map { snapshot.view.string($0, field) }
+            (0..<snapshot.contents.count).map { snapshot.contents.string($0, field) }
         }
         for field in SnapshotLayout.Field.allCases {
             #expect(column(followed, field) == column(written, field), "\(field)")
         }
-        let followedVectors: [Float] = Array(followed.view.matrix)
-        let writtenVectors: [Float] = Array(written.view.matrix)
+        let followedVectors: [Float] = Array(followed.contents.top.matrix)
+        let writtenVectors: [Float] = Array(written.contents.top.matrix)
         #expect(followedVectors == writtenVectors)
         // The lexical section too: the follower tokenised only the rows whose text changed and
         // took the rest from its previous file, and ends with the writer's index, byte for byte.
         func lexical(_ snapshot: MappedSnapshot) -> [UInt8] {
-            snapshot.view.header.lexicalOffset.map { Array(snapshot.view.buffer[$0..<($0 + (snapshot.view.header.lexicalLength ?? 0))]) } ?? []
+            snapshot.contents.top.header.lexicalOffset.map { Array(snapshot.contents.top.buffer[$0..<($0 + (snapshot.contents.top.header.lexicalLength ?? 0))]) } ?? []
         }
         #expect(!lexical(written).isEmpty && lexical(followed) == lexical(written))
         let questions = column(followed, .question)

@@ -33,7 +33,7 @@ struct LexicalIndexTests {
     @Test func exactTermsFindTheirTemplatesAndAQuestionMatchWeighsMore() throws {
         let snapshot = try publish()
         #expect(snapshot.header.formatVersion == 2)
-        let lexical = try #require(snapshot.view.lexical)
+        let lexical = try #require(snapshot.contents.top.lexical)
         #expect(lexical.count == 4)
         let hits = try snapshot.search(SearchQuery(text: "портмоне", vector: nil, mode: .lexical), k: 5).results
         #expect(hits.map(\.id) == ["limits", "answer-only"], "the question match first; templates without the term are left out")
@@ -105,7 +105,7 @@ struct LexicalIndexTests {
     @Test func aVersionOneFileIsStillRead() throws {
         let snapshot = try publish(lexicalIndex: false)
         #expect(snapshot.header.formatVersion == 1)
-        #expect(snapshot.view.lexical == nil)
+        #expect(snapshot.contents.top.lexical == nil)
         let hybrid = try snapshot.search(SearchQuery(text: "портмоне", vector: [0, 1, 0, 0], mode: .hybrid), k: 2).results
         #expect(hybrid.first?.id == "limits" && hybrid.first?.lexical == nil && hybrid.first?.dense != nil)
         #expect {
@@ -133,12 +133,12 @@ struct LexicalIndexTests {
         let directory = sectionStart + 24 + 4 * header.count
         entry.replaceSubrange(directory..<(directory + 8), with: [0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F])
         let view = try open(entry)
-        _ = try view.search(SearchQuery(text: "карта портмоне вклад", vector: nil, mode: .lexical), k: 5)
+        _ = try SnapshotContents(whole: view).search(SearchQuery(text: "карта портмоне вклад", vector: nil, mode: .lexical), k: 5)
         let damagedPostings = entry
         var postings = damagedPostings
         let postingStart = directory + 16 * (view.lexical?.termCount ?? 0)
         postings.replaceSubrange(postingStart..<(postingStart + 4), with: [0xFF, 0xFF, 0xFF, 0xFF])
-        _ = try open(postings).search(SearchQuery(text: "карта портмоне вклад", vector: nil, mode: .lexical), k: 5)
+        _ = try SnapshotContents(whole: open(postings)).search(SearchQuery(text: "карта портмоне вклад", vector: nil, mode: .lexical), k: 5)
     }
 
     /// Publication proportional to the change: a template the previous snapshot holds unchanged

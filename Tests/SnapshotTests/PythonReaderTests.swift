@@ -31,16 +31,16 @@ struct PythonReaderTests {
 
         let snapshot = try MappedSnapshot(path: fixture.snapshotPath)
         #expect(output["generation"] as? Int == Int(snapshot.generation))
-        #expect(output["count"] as? Int == snapshot.view.count)
+        #expect(output["count"] as? Int == snapshot.contents.count)
         #expect(output["model"] as? [String] == [snapshot.header.modelName, snapshot.header.modelVersion])
-        #expect(output["first_id"] as? String == snapshot.view.string(0, .id))
-        let nearest = try snapshot.search(Array(snapshot.view.vector(0)), k: 3).results.map(\.id)
+        #expect(output["first_id"] as? String == snapshot.contents.string(0, .id))
+        let nearest = try snapshot.search(Array(snapshot.contents.vector(0)), k: 3).results.map(\.id)
         #expect(output["nearest_to_first"] as? [String] == nearest)
 
         // The lexical section as numpy reads it: the same postings as the Swift reader's.
-        let lexical = try #require(snapshot.view.lexical)
+        let lexical = try #require(snapshot.contents.top.lexical)
         let term = try #require(output["term"] as? String)
-        let postings = lexical.postings(of: term).compactMap { lexical.posting($0) }.map { snapshot.view.string($0.template, .id) }
+        let postings = lexical.postings(of: term).compactMap { lexical.posting($0) }.map { snapshot.contents.string($0.template, .id) }
         #expect(!postings.isEmpty)
         #expect(output["templates_with_term"] as? [String] == postings)
     }

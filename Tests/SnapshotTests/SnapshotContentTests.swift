@@ -22,11 +22,11 @@ struct SnapshotContentTests {
 
         // Every vector in the mapping is exactly what the embedder returns for the template's text.
         var byID: [String: Int] = [:]
-        for index in 0..<snapshot.view.count {
-            let question = snapshot.view.string(index, .question), answer = snapshot.view.string(index, .answer)
+        for index in 0..<snapshot.contents.count {
+            let question = snapshot.contents.string(index, .question), answer = snapshot.contents.string(index, .answer)
             let expected = fixture.embedder.vector(for: question + " " + answer)
-            #expect(Array(snapshot.view.vector(index)).map(\.bitPattern) == expected.map(\.bitPattern))
-            byID[snapshot.view.string(index, .id)] = index
+            #expect(Array(snapshot.contents.vector(index)).map(\.bitPattern) == expected.map(\.bitPattern))
+            byID[snapshot.contents.string(index, .id)] = index
         }
 
         // The top 5 of every validation query equals an in-memory brute-force ranking.
@@ -35,8 +35,8 @@ struct SnapshotContentTests {
             let vector = fixture.embedder.vector(for: query.query)
             let results = try snapshot.search(vector, k: 5)
             var scored: [(index: Int, score: Float)] = []
-            for index in 0..<snapshot.view.count {
-                scored.append((index, VectorCoding.dot(Array(snapshot.view.vector(index)), vector)))
+            for index in 0..<snapshot.contents.count {
+                scored.append((index, VectorCoding.dot(Array(snapshot.contents.vector(index)), vector)))
             }
             scored.sort { left, right in left.score > right.score || (left.score == right.score && left.index < right.index) }
             let bruteForce: [Int] = scored.prefix(5).map { $0.index }
