@@ -290,7 +290,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoreTests",
-            dependencies: ["Settings", "PostgresStore", "StoreConformance", "SQLiteStore", "TemplateStore", "PostgresClient", "CLibPQ", "SyncEngine", "SnapshotReader", "SnapshotFormat", "Embedding", "Reconciliation",
+            dependencies: ["Settings", "PostgresStore", "StoreConformance", "SQLiteStore", "TemplateStore", "PostgresClient", "CLibPQ", "SyncEngine", "SnapshotReader", "SnapshotFormat", "SnapshotFollowing", "SnapshotPublishing", "Embedding", "Reconciliation",
                            "SpreadsheetReading", "TestSupport", "faqsync",
                            .product(name: "Logging", package: "swift-log")]
         ),

@@ -18,6 +18,7 @@ package final class SnapshotFollower: Service, Sendable {
     private let onRebuild: @Sendable (Rebuild) -> Void
     private let backoff: (initial: Duration, maximum: Duration)
     private let pollInterval: Duration
+    private let deltaPolicy: DeltaPolicy
     private let publishing = DispatchQueue(label: "faqsync.follower.publish")
 
     /// One publication by the follower, with what it cost.
@@ -40,9 +41,10 @@ package final class SnapshotFollower: Service, Sendable {
 
     package init(store: any ChangeFeed, snapshotPath: String, logger: Logger,
                 backoff: (initial: Duration, maximum: Duration) = (.milliseconds(500), .seconds(30)),
-                pollInterval: Duration = .seconds(30),
+                pollInterval: Duration = .seconds(30), deltaPolicy: DeltaPolicy = DeltaPolicy(),
                 onRebuild: @escaping @Sendable (Rebuild) -> Void = { _ in }) {
         self.store = store
+        self.deltaPolicy = deltaPolicy
         fileWriter = SnapshotFileWriter(path: snapshotPath)
         self.logger = logger
         self.backoff = backoff
@@ -100,21 +102,33 @@ package final class SnapshotFollower: Service, Sendable {
         let fetched = ContinuousClock.now
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
-        let templates = copy.sortedTemplates()
         let fileWriter = self.fileWriter
-        let rows = copy.rows(for: templates, at: fileWriter.path)
-        // Encoding and fsync block: on a thread of the fileWriter's own, not the cooperative pool.
-        let generation = try await withCheckedThrowingContinuation { continuation in
-            publishing.async {
-                continuation.resume(with: Result {
-                    try fileWriter.publish(model: model, rows: rows, minimumGeneration: UInt64(max(1, changes.generation)))
-                })
+        let minimumGeneration = UInt64(max(1, changes.generation))
+        let generation: UInt64, tokenised: Int
+        if let edited = copy.edit(at: fileWriter.path, policy: deltaPolicy) {
+            // An edit of the file it published last: a delta over its base, or a merge.
+            (generation, tokenised) = try await blocking {
+                switch edited {
+                case .whole(let rows):
+                    (try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration), rows.tokenisedCount)
+                case .delta(let rows, let delta, let base):
+                    (try fileWriter.publishDelta(model: model, rows: rows, over: delta, base: base, minimumGeneration: minimumGeneration),
+                     rows.tokenisedCount)
+                }
             }
+            copy.published(generation: generation)
+        } else {
+            let templates = copy.sortedTemplates()
+            let rows = copy.rows(for: templates, at: fileWriter.path)
+            generation = try await blocking {
+                try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration)
+            }
+            tokenised = rows.tokenisedCount
+            copy.published(templates, generation: generation)
         }
-        copy.published(templates, generation: generation)
         let rebuild = Rebuild(storeGeneration: changes.generation, snapshotGeneration: generation, versionID: version.id,
-                              templates: templates.count, changedRows: changes.changed.count, deletedRows: changes.deleted.count,
-                              tokenisedTemplates: rows.tokenisedCount,
+                              templates: copy.templates.count, changedRows: changes.changed.count, deletedRows: changes.deleted.count,
+                              tokenisedTemplates: tokenised,
                               complete: changes.isComplete, fetchSeconds: (fetched - started).seconds,
                               seconds: (ContinuousClock.now - started).seconds)
         logger.info("snapshot rebuilt from the store", metadata: [
@@ -124,6 +138,13 @@ package final class SnapshotFollower: Service, Sendable {
         ])
         onRebuild(rebuild)
     }
+
+    /// Encoding and fsync block: on a thread of the follower's own, not the cooperative pool.
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            publishing.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
 }
 
 /// The follower's in-memory copy of the current version, and what it published last, so the next
@@ -132,26 +153,37 @@ struct FollowedCopy {
     var generation: Int64?
     var versionID: Int64?
     var templates: [String: SnapshotTemplate] = [:]
-    /// The generation of the file this follower wrote last, and each template's index in it.
-    private var lastPublished: (generation: UInt64, order: [String: Int])?
+    /// The generation of the file this follower wrote last, the templates it holds, and each
+    /// template's index in it when it is a whole file in the writer's order.
+    private var lastPublished: (generation: UInt64, count: Int, order: [String: Int]?)?
     /// Templates whose terms changed since that file (tokenised again at the next publication).
     private var retokenise = Set<String>()
+    /// What changed since that file, by id: the template now, or nil when it was deleted.
+    private var edits: [String: SnapshotTemplate?] = [:]
+    /// The file at the path as last mapped: a delta over the same base shares its mapping.
+    private var mapped: SnapshotMapping?
 
     mutating func apply(_ changes: TemplateChangeSet) {
         if changes.isComplete {
             templates.removeAll(keepingCapacity: true)
             lastPublished = nil
+            edits.removeAll()
         }
-        for id in changes.deleted { templates[id] = nil }
+        for id in changes.deleted {
+            templates[id] = nil
+            edits[id] = .some(nil)
+        }
         for stored in changes.changed {
             if let previous = templates[stored.id], previous.question == stored.question, previous.answer == stored.answer {
                 // Fields or the vector only: its terms in the last file still apply.
             } else {
                 retokenise.insert(stored.id)
             }
-            templates[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
-                                                    question: stored.question, answer: stored.answer,
-                                                    metadataJSON: stored.metadataJSON, vector: stored.vector)
+            let template = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
+                                            question: stored.question, answer: stored.answer,
+                                            metadataJSON: stored.metadataJSON, vector: stored.vector)
+            templates[stored.id] = template
+            edits[stored.id] = template
         }
         generation = changes.generation
         versionID = changes.version?.id
@@ -162,23 +194,49 @@ struct FollowedCopy {
     /// (another generation or count), so terms are never taken from a file this copy does not
     /// describe. A template's terms are reused only where the file holds it at the index
     /// remembered.
-    func rows(for templates: [SnapshotTemplate], at path: String) -> SnapshotRows {
-        guard let lastPublished, let mapping = try? SnapshotMapping(path: path),
-              mapping.view.header.generation == lastPublished.generation, mapping.view.count == lastPublished.order.count
+    mutating func rows(for templates: [SnapshotTemplate], at path: String) -> SnapshotRows {
+        guard let lastPublished, let order = lastPublished.order, let mapping = lastFile(at: path),
+              mapping.view.header.base == nil, mapping.view.count == order.count
         else { return SnapshotRows(templates) }
         let view = mapping.view
         let termsAt: [Int?] = templates.map { template in
-            guard !retokenise.contains(template.id), let index = lastPublished.order[template.id],
+            guard !retokenise.contains(template.id), let index = order[template.id],
                   view.string(index, .id) == template.id else { return nil }
             return index
         }
         return SnapshotRows(templates: templates, base: mapping, termsAt: termsAt)
     }
 
+    /// The edits since the file this follower published last, as an edit of that file (a delta
+    /// over its base, or a merge: `SnapshotEditor`); nil when there is no such file at the path
+    /// any more or it is too small for a delta (the whole copy is published then).
+    mutating func edit(at path: String, policy: DeltaPolicy) -> EditedSnapshot? {
+        guard let lastPublished, let mapping = lastFile(at: path), mapping.contents.count == lastPublished.count,
+              let editor = SnapshotEditor(current: mapping, policy: policy) else { return nil }
+        return editor.publication(of: edits, sameTerms: Set(edits.keys).subtracting(retokenise))
+    }
+
+    /// The file at `path` when it is the one this follower published last, mapped (sharing the
+    /// previous mapping where a delta's base is that file).
+    private mutating func lastFile(at path: String) -> SnapshotMapping? {
+        guard let lastPublished, let mapping = try? SnapshotMapping(path: path, known: mapped),
+              mapping.view.header.generation == lastPublished.generation else { return nil }
+        mapped = mapping
+        return mapping
+    }
+
     /// Records a publication of `templates` (in file order) as `generation`.
     mutating func published(_ templates: [SnapshotTemplate], generation: UInt64) {
-        lastPublished = (generation, Dictionary(uniqueKeysWithValues: templates.enumerated().map { ($1.id, $0) }))
+        lastPublished = (generation, templates.count, Dictionary(uniqueKeysWithValues: templates.enumerated().map { ($1.id, $0) }))
         retokenise.removeAll()
+        edits.removeAll()
+    }
+
+    /// Records a publication of an edit (`edit(at:policy:)`) as `generation`.
+    mutating func published(generation: UInt64) {
+        lastPublished = (generation, templates.count, nil)
+        retokenise.removeAll()
+        edits.removeAll()
     }
 
     /// In the writer's order (by template id), so a follower's file matches the writer's.

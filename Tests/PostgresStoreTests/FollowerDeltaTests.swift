@@ -1,0 +1,94 @@
+import Embedding
+import Foundation
+import Logging
+import PostgresStore
+import SnapshotFollowing
+import SnapshotFormat
+import SnapshotPublishing
+import SnapshotReader
+import SyncEngine
+import Synchronization
+import Testing
+import TestSupport
+
+/// A follower of a large FAQ publishes each change as a delta over the file it wrote, as the
+/// writer does, and holds what the writer's snapshot holds, score for score.
+@Suite("follower deltas", .enabled(if: TestDatabase.isConfigured, Comment(rawValue: TestDatabase.notConfiguredReason)))
+struct FollowerDeltaTests {
+    /// Deltas over at least 100 templates, merged past 10%.
+    static let policy = DeltaPolicy(minimumBaseTemplates: 100, maximumShare: 0.1)
+
+    @Test func aFollowerPublishesDeltasThatShowWhatTheWriterShows() async throws {
+        let database = try TestDatabase("follower-delta")
+        let directory = try TemporaryDirectory("follower-delta")
+        defer { directory.remove() }
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        var faq = GeneratedFAQ(count: 300)
+        let sheet = directory.file("faq.xlsx")
+        try faq.writeXLSX(to: sheet)
+        let embedder = LocalHashingEmbedder(dimension: 64)
+        let writerPath = directory.path("writer.snapshot"), followerPath = directory.path("follower.snapshot")
+        let writer = SyncCoordinator(store: PostgresTemplateStore(settings: database.settings), embedder: embedder, snapshotPath: writerPath,
+                                     source: SyncSource(faqURL: sheet), logger: quiet, deltaPolicy: Self.policy)
+        _ = try await writer.sync()
+
+        let rebuilds = Mutex<[SnapshotFollower.Rebuild]>([])
+        let follower = SnapshotFollower(store: PostgresTemplateStore(settings: database.settings), snapshotPath: followerPath, logger: quiet,
+                                        deltaPolicy: Self.policy) { rebuild in rebuilds.withLock { $0.append(rebuild) } }
+        let task = Task { try await follower.run() }
+        defer { task.cancel() }
+        func waitForRebuilds(_ count: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while rebuilds.withLock({ $0.count }) < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            try #require(rebuilds.withLock { $0.count } >= count, "the follower did not rebuild")
+        }
+        func expectSameAsWriter(formatVersion: UInt32, _ label: String) async throws {
+            let followed = try MappedSnapshot(path: followerPath), written = try MappedSnapshot(path: writerPath)
+            #expect(followed.header.formatVersion == formatVersion, "\(label)")
+            #expect(written.header.formatVersion == formatVersion, "\(label): the writer decides alike")
+            func byID(_ snapshot: MappedSnapshot) -> [String: String] {
+                var all: [String: String] = [:]
+                for index in 0..<snapshot.contents.count {
+                    all[snapshot.contents.string(index, .id)] = snapshot.contents.string(index, .answer) + "|"
+                        + snapshot.contents.vector(index).map { String($0.bitPattern) }.joined(separator: ",")
+                }
+                return all
+            }
+            #expect(byID(followed) == byID(written), "\(label)")
+            for entry in faq.entries.prefix(5) {
+                let vector = try await embedder.embed([entry.question], as: .query)[0]
+                let query = SearchQuery(text: entry.question, vector: vector)
+                func hits(_ snapshot: MappedSnapshot) throws -> [String] {
+                    try snapshot.search(query, k: 5).results.map { "\($0.id) \($0.score.bitPattern)" }.sorted()
+                }
+                #expect(try hits(followed) == hits(written), "\(label)")
+            }
+        }
+        try await waitForRebuilds(1)
+        try await expectSameAsWriter(formatVersion: 2, "first load")
+
+        // A few edits: a delta on both hosts, over the file each wrote.
+        faq.entries[10].answer += " Обновлено."
+        faq.entries.remove(at: 30)
+        try faq.writeXLSX(to: sheet)
+        _ = try await writer.sync()
+        try await waitForRebuilds(2)
+        #expect(rebuilds.withLock { $0[1].tokenisedTemplates } == 1, "only the edited template is tokenised")
+        try await expectSameAsWriter(formatVersion: 3, "first delta")
+
+        faq.entries[11].answer += " Ещё."
+        try faq.writeXLSX(to: sheet)
+        _ = try await writer.sync()
+        try await waitForRebuilds(3)
+        try await expectSameAsWriter(formatVersion: 3, "second delta")
+
+        // Past 10%: both merge into a whole file.
+        for index in 100..<140 { faq.entries[index].answer += " Новое." }
+        try faq.writeXLSX(to: sheet)
+        _ = try await writer.sync()
+        try await waitForRebuilds(4)
+        try await expectSameAsWriter(formatVersion: 2, "merged")
+        task.cancel()
+        _ = try? await task.value
+    }
+}
