@@ -101,6 +101,21 @@ enum SeedCorpus {
         snapshots["valid"] = Data([0]) + published
         snapshots["valid-fixed-checksum"] = Data([1]) + published
         for damage in SnapshotHeaderDamage.allCases { snapshots["damaged-\(damage.rawValue)"] = Data([1]) + damage.apply(to: published) }
+        // A delta over that file (format version 3): flag 2, the base's length, the base, the delta.
+        let base = try SnapshotMapping(path: path)
+        let header = base.view.header
+        let deltaPath = scratch.path("seed-delta.snapshot")
+        try? FileManager.default.removeItem(atPath: SnapshotLayout.basePath(of: deltaPath, generation: header.generation))
+        _ = try SnapshotFileWriter(path: deltaPath).publishDelta(
+            model: .init(name: "faqsync-local-hash", version: "1", dimension: 8),
+            rows: SnapshotRows(base: base, rows: [.template(templates[2], termsAt: 2), .template(templates[0], termsAt: nil)]),
+            over: DeltaBase(generation: header.generation, checksum: header.checksum, removedRows: [0b0001_0010], keptCount: 4,
+                            keptQuestionLength: 8, keptAnswerLength: 8),
+            base: base, minimumGeneration: header.generation + 1)
+        let delta = try Data(contentsOf: URL(fileURLWithPath: deltaPath))
+        let pair = withUnsafeBytes(of: UInt32(published.count).littleEndian) { Data($0) } + published + delta
+        snapshots["delta"] = Data([2]) + pair
+        snapshots["delta-fixed-checksums"] = Data([3]) + pair
         try save(snapshots, in: directory.appendingPathComponent("snapshot"))
     }
 
