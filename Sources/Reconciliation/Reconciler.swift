@@ -1,3 +1,4 @@
+import Dispatch
 /// What the store holds for one template of one model version: enough to plan, nothing more.
 package struct StoredTemplateState: Sendable, Hashable {
     package let inputHash: String
@@ -42,21 +43,55 @@ package struct SyncPlan: Sendable {
 
 /// Computes a `SyncPlan`. Pure: no I/O, the caller reads the store and applies the plan.
 package enum Reconciler {
+    /// Templates per parallel chunk; below this a single thread is faster than the hand-off.
+    static let chunkSize = 8_192
+
     /// - Parameters:
+    ///   - desired: the sheet's templates, each identity once (`SheetTemplates` skips rows that
+    ///     share one).
     ///   - held: identities whose rows are skipped this time: their stored templates stay as
     ///     they are (neither deleted nor changed).
     ///   - reembedAll: treat every template as modified (`--force`).
+    ///
+    /// Large sheets are compared in parallel chunks (100,000 lookups and hash comparisons were a
+    /// fifth of a 1% edit's time at 100,000 templates): call it from a thread of your own.
     package static func plan(desired: [Template], stored: [String: StoredTemplateState], held: Set<String> = [],
                              reembedAll: Bool = false) -> SyncPlan {
+        let chunkCount = max(1, (desired.count + chunkSize - 1) / chunkSize)
+        let parts = ChunkResults<(plan: SyncPlan, matched: Int)>(count: chunkCount)
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+            let range = (chunk * chunkSize)..<min(desired.count, (chunk + 1) * chunkSize)
+            parts.store(chunk, [compare(desired[range], stored: stored, reembedAll: reembedAll)])
+        }
         var plan = SyncPlan()
-        var present = Set<String>()
-        present.reserveCapacity(desired.count)
-        for template in desired {
-            present.insert(template.id)
+        var matched = 0
+        for part in parts.joined() {
+            plan.new += part.plan.new
+            plan.modified += part.plan.modified
+            plan.metadataOnly += part.plan.metadataOnly
+            plan.unchanged += part.plan.unchanged
+            matched += part.matched
+        }
+        // Each stored identity the sheet has was matched once (identities are distinct): only
+        // when fewer were matched than are stored is any gone.
+        if matched < stored.count {
+            let present = Set(desired.map(\.id))
+            plan.deleted = stored.keys.filter { !present.contains($0) && !held.contains($0) }.sorted()
+        }
+        return plan
+    }
+
+    /// One chunk's comparison, and how many of its templates the store has.
+    private static func compare(_ templates: ArraySlice<Template>, stored: [String: StoredTemplateState],
+                                reembedAll: Bool) -> (plan: SyncPlan, matched: Int) {
+        var plan = SyncPlan()
+        var matched = 0
+        for template in templates {
             guard let current = stored[template.id] else {
                 plan.new.append(template)
                 continue
             }
+            matched += 1
             if reembedAll || current.inputHash != template.inputHash {
                 plan.modified.append(template)
             } else if current.contentHash != template.contentHash {
@@ -65,7 +100,6 @@ package enum Reconciler {
                 plan.unchanged.append(template.id)
             }
         }
-        plan.deleted = stored.keys.filter { !present.contains($0) && !held.contains($0) }.sorted()
-        return plan
+        return (plan, matched)
     }
 }

@@ -110,7 +110,7 @@ extension Template {
 
 /// Per-chunk results written from `concurrentPerform`: each slot is written by exactly one
 /// iteration and read only after all of them finished, hence `@unchecked Sendable`.
-private final class ChunkResults<Element>: @unchecked Sendable {
+final class ChunkResults<Element>: @unchecked Sendable {
     private var slots: [[Element]]
 
     init(count: Int) { slots = Array(repeating: [], count: count) }

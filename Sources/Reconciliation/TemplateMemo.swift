@@ -1,6 +1,7 @@
 import Glibc
 import SpreadsheetReading
 import Synchronization
+import SystemIO
 
 /// The templates made from the last sheet a long-running process read, by each row's exact
 /// content.
@@ -32,7 +33,11 @@ package final class TemplateMemo: Sendable {
 
     /// Replaces what is remembered with the templates of the sheet just read.
     func remember(_ templates: [RowContent: Template], modelInput: ModelInput) {
-        last.withLock { $0 = Remembered(modelInput: modelInput, templates: templates) }
+        let replaced = last.withLock { last in
+            defer { last = Remembered(modelInput: modelInput, templates: templates) }
+            return last
+        }
+        releaseLater(replaced)
     }
 }
 

@@ -165,8 +165,10 @@ package struct SnapshotFileWriter: Sendable {
     /// and answer the base holds (`termsAt`), are taken from the base's section; the others are
     /// tokenised, in parallel chunks.
     package static func lexicalSection(of rows: SnapshotRows, path: String) throws -> LexicalSectionBytes {
-        var reuse = rows.base?.view.lexical.map(LexicalReuse.init)
         let termsAt = rows.reusedTerms
+        // Inverting the base's section takes time proportional to the base: only when a row
+        // takes its terms from it (a delta's edits over a 100,000-template base often do not).
+        var reuse = termsAt.contains { $0 != nil } ? rows.base?.view.lexical.map(LexicalReuse.init) : nil
         var tokenised: [SnapshotTemplate] = []
         for (row, found) in zip(rows.rows, termsAt) where found == nil {
             switch row {

@@ -7,6 +7,7 @@ import RetrievalChecks
 import SnapshotFormat
 import SnapshotPublishing
 import SyncActivity
+import SystemIO
 import TemplateStore
 
 /// The one owner of a sync, from the writer lock to the published snapshot. Every command and
@@ -86,7 +87,11 @@ package struct SyncCoordinator: Sendable {
                 }
                 report.changedStore = prepared.plan.hasChanges || prepared.changesModel
                 report.publication = try await publish(after: changes, applied: applied, generationBefore: prepared.storeGenerationBefore)
-                return (report, report.quarantined.isEmpty ? [] : prepared.templates)
+                // Quarantined templates are named by their rows (below); the sheet's others are
+                // freed off the path.
+                let templates = report.quarantined.isEmpty ? [] : prepared.templates
+                releaseLater(consume prepared)
+                return (report, templates)
             }
             if report.unchangedFile { return report }
             report.checks = await checks.afterSync(current: try await store.currentVersion()?.model)

@@ -89,7 +89,10 @@ struct SyncEngine: Sendable {
         var stored: [String: StoredTemplateState] = [:]
         if let target { stored = try await store.templateStates(versionID: target.id) }
         let (sheet, sha256) = try await parsed
-        let plan = Reconciler.plan(desired: sheet.templates, stored: stored, held: sheet.heldIdentities, reembedAll: options.force)
+        let held = sheet.heldIdentities, force = options.force, desired = sheet.templates, states = stored
+        let plan = try await BlockingExecutor.shared.run {
+            Reconciler.plan(desired: desired, stored: states, held: held, reembedAll: force)
+        }
 
         let cached: [String: [Float]]
         if options.force || plan.needingVectors.isEmpty || !store.exists() {
@@ -103,6 +106,7 @@ struct SyncEngine: Sendable {
             for entry in try await store.quarantine(model: model) { knownRejections[entry.inputHash] = entry.reason }
         }
         let texts = plan.textsToEmbed(skipping: { cached[$0] != nil || knownRejections[$0] != nil })
+        releaseLater(consume stored)
         // Skipped rows travel in the report; the caller presents them (the summary, --json,
         // the daemon's log and STATUS= line), so they are not logged here a second time.
         return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256,

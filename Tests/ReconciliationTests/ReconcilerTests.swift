@@ -27,6 +27,36 @@ struct ReconcilerTests {
         #expect(plan.unchanged == [kept.id])
     }
 
+    /// A sheet of several parallel chunks plans as one: every kind in sheet order across chunk
+    /// borders, and deletions found whether or not the sheet's count matches the store's.
+    @Test func aLargeSheetIsPlannedInChunksAsOne() {
+        let count = 30_000
+        let originals = (0..<count).map { template("q\($0)") }
+        var stored = Dictionary(uniqueKeysWithValues: originals.map { ($0.id, state($0)) })
+        let gone = template("gone")
+        stored[gone.id] = state(gone)
+        var desired = originals
+        // Around the chunk borders (8,192): an edited answer, a new priority, a new template.
+        desired[8_191] = template("q8191", answer: "new answer")
+        desired[8_192] = template("q8192", priority: "low")
+        desired.insert(template("added"), at: 16_384)
+        let plan = Reconciler.plan(desired: desired, stored: stored)
+        #expect(plan.new.map(\.question) == ["added"])
+        #expect(plan.modified.map(\.question) == ["q8191"])
+        #expect(plan.metadataOnly.map(\.question) == ["q8192"])
+        #expect(plan.deleted == [gone.id], "one stored template more than the sheet matched")
+        #expect(plan.unchanged == desired.map(\.id).filter { ![desired[8_191].id, desired[8_192].id, template("added").id].contains($0) })
+        // The same count on both sides, one template swapped for another: still a deletion.
+        stored[gone.id] = nil
+        stored.removeValue(forKey: originals[0].id)
+        stored[template("elsewhere").id] = state(template("elsewhere"))
+        let swapped = Reconciler.plan(desired: originals, stored: stored)
+        #expect(swapped.deleted == [template("elsewhere").id])
+        #expect(swapped.new.map(\.question) == ["q0"])
+        // A held identity is neither deleted nor changed.
+        #expect(Reconciler.plan(desired: originals, stored: stored, held: [template("elsewhere").id]).deleted.isEmpty)
+    }
+
     @Test func identicalTextsAreEmbeddedOnceAndKnownTextsNotAtAll() {
         let a = template("same", answer: "x"), b = Template(id: "other", rowNumber: 3, category: "c2", subcategory: "s",
                                                             question: "same", answer: "x", metadata: [], modelInput: .questionAndAnswer)
