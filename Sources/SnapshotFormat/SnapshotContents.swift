@@ -18,8 +18,10 @@ public struct SnapshotContents: @unchecked Sendable {
     public let base: SnapshotView?
     /// The kept base rows, in order (empty for a whole file).
     private let keptBaseRows: [UInt32]
-    /// For each base row, its number here, or -1 when the delta removes it.
-    private let numberOfBaseRow: [Int32]
+    /// For each base row, its number here, or `removedRow` when the delta removes it.
+    private let numberOfBaseRow: [UInt32]
+    /// No template's number: a header's count is a UInt32, so numbers stay below it.
+    static let removedRow = UInt32.max
     public let count: Int
     /// The lexical index across the file(s); nil when the snapshot has none (version 1).
     public let lexical: LexicalSegments?
@@ -63,9 +65,9 @@ public struct SnapshotContents: @unchecked Sendable {
         }
         var kept: [UInt32] = []
         kept.reserveCapacity(baseCount)
-        var numbers = [Int32](repeating: -1, count: baseCount)
+        var numbers = [UInt32](repeating: Self.removedRow, count: baseCount)
         for row in 0..<baseCount where removed[row >> 3] & (1 << UInt8(row & 7)) == 0 {
-            numbers[row] = Int32(kept.count)
+            numbers[row] = UInt32(kept.count)
             kept.append(UInt32(row))
         }
         top = delta
@@ -122,7 +124,7 @@ public struct SnapshotContents: @unchecked Sendable {
     public func number(ofBaseRow row: Int) -> Int? {
         guard base != nil else { return row }
         let number = numberOfBaseRow[row]
-        return number < 0 ? nil : Int(number)
+        return number == Self.removedRow ? nil : Int(number)
     }
 }
 
@@ -134,8 +136,9 @@ public struct LexicalSegments: @unchecked Sendable {
     // @unchecked: points into read-only mappings kept alive by their owner.
     public struct Segment: Sendable {
         public let view: LexicalView
-        /// Base rows' numbers (-1: removed); empty: rows are numbered from `first`.
-        let numbers: [Int32]
+        /// Base rows' numbers (`SnapshotContents.removedRow`: removed); empty: rows are numbered
+        /// from `first`.
+        let numbers: [UInt32]
         let first: Int
     }
 
@@ -155,7 +158,7 @@ public struct LexicalSegments: @unchecked Sendable {
         averageAnswerLength = view.averageAnswerLength
     }
 
-    init(base: LexicalView, numberOfBaseRow: [Int32], keptBaseRows: [UInt32], delta: LexicalView, count: Int, averages: (Float, Float)) {
+    init(base: LexicalView, numberOfBaseRow: [UInt32], keptBaseRows: [UInt32], delta: LexicalView, count: Int, averages: (Float, Float)) {
         segments = [Segment(view: base, numbers: numberOfBaseRow, first: 0), Segment(view: delta, numbers: [], first: keptBaseRows.count)]
         self.keptBaseRows = keptBaseRows
         self.count = count
@@ -170,7 +173,7 @@ public struct LexicalSegments: @unchecked Sendable {
         guard let found = segment.view.posting(index) else { return nil }
         if segment.numbers.isEmpty { return (segment.first + found.template, found.template, found.question, found.answer) }
         let number = segment.numbers[found.template]
-        return number < 0 ? nil : (Int(number), found.template, found.question, found.answer)
+        return number == SnapshotContents.removedRow ? nil : (Int(number), found.template, found.question, found.answer)
     }
 
     /// The segment and its row holding template `number` (0..<count).
