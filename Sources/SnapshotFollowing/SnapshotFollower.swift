@@ -104,11 +104,12 @@ package final class SnapshotFollower: Service, Sendable {
                                           hybridDenseWeight: version.hybridDenseWeight)
         let fileWriter = self.fileWriter
         let minimumGeneration = UInt64(max(1, changes.generation))
-        let generation: UInt64, tokenised: Int
-        if let edited = copy.edit(at: fileWriter.path, policy: deltaPolicy) {
-            // An edit of the file it published last: a delta over its base, or a merge.
-            (generation, tokenised) = try await blocking {
-                switch edited {
+        var edited: (generation: UInt64, tokenised: Int)?
+        if let edit = copy.edit(at: fileWriter.path, policy: deltaPolicy) {
+            // An edit of the file it published last: a delta over its base, or a merge. A delta
+            // that cannot be published here is published whole below.
+            edited = try? await blocking {
+                switch edit {
                 case .whole(let rows):
                     (try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration), rows.tokenisedCount)
                 case .delta(let rows, let delta, let base):
@@ -116,6 +117,10 @@ package final class SnapshotFollower: Service, Sendable {
                      rows.tokenisedCount)
                 }
             }
+        }
+        let generation: UInt64, tokenised: Int
+        if let edited {
+            (generation, tokenised) = edited
             copy.published(generation: generation)
         } else {
             let templates = copy.sortedTemplates()

@@ -94,9 +94,9 @@ package struct SnapshotFileWriter: Sendable {
         if !(FileIdentity.of(path: basePath)?.isSameFile(as: base.identity) ?? false) {
             // A file of that name that is not this base (left by a failed publication) goes.
             if unlink(basePath) != 0 && errno != ENOENT {
-                throw SnapshotError(code: .io, path: basePath, message: "removing a stale base failed: \(String(cString: strerror(errno)))")
+                throw DeltaNotPossible(reason: "removing \(basePath) failed: \(String(cString: strerror(errno)))")
             }
-            try base.link(as: basePath)
+            do { try base.link(as: basePath) } catch { throw DeltaNotPossible(reason: "\(error)") }
         }
         do {
             // The directory is synced after the rename: that makes the link durable with it.
@@ -110,6 +110,14 @@ package struct SnapshotFileWriter: Sendable {
         }
         removeBases(except: delta.generation)
         return generation
+    }
+
+    /// Why a delta could not be published here: its base could not be given its name beside the
+    /// path (a filesystem without hard links, no /proc, something else in the way). Nothing was
+    /// published; the caller publishes a whole file instead.
+    package struct DeltaNotPossible: Error, CustomStringConvertible {
+        package let reason: String
+        package var description: String { "a delta cannot be published here: \(reason)" }
     }
 
     /// Removes the base files beside the path (`<path>.base-<generation>`) except `kept`'s. A

@@ -78,7 +78,11 @@ package struct SnapshotPublication: Sendable {
         if let changes, let applied, applied.versionID == version.id, let last, last.storeGeneration == generationBefore,
            shows(last, of: version, fileGeneration: fileGeneration), let current {
             if let editor = SnapshotEditor(current: current, policy: deltaPolicy), let edited = try? Self.edit(editor, with: changes) {
-                return try await publish(edited, version: version, storeGeneration: storeGeneration, current: current)
+                do {
+                    return try await publish(edited, version: version, storeGeneration: storeGeneration, current: current)
+                } catch is SnapshotFileWriter.DeltaNotPossible {
+                    // Published whole below: a delta is an optimisation, never a reason to fail.
+                }
             }
             // Otherwise a whole file patches the previous one; a delta that cannot be edited is
             // published whole, from the store.

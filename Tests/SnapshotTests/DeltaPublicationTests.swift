@@ -139,6 +139,49 @@ struct DeltaPublicationTests {
         #expect(try delta.search(SearchQuery(text: rows[10][2], vector: nil, mode: .lexical), k: 1).results.first?.answer == rows[10][5])
     }
 
+    /// Where the base cannot be given its name (here a directory is in the way; elsewhere a
+    /// filesystem without hard links), the edit is published as a whole file: a delta saves
+    /// time, it is never a reason for a sync to fail.
+    @Test func anEditIsPublishedWholeWhereADeltaCannotBe() async throws {
+        let directory = try TemporaryDirectory("delta-fallback")
+        defer { directory.remove() }
+        var (rows, faq, _, coordinator) = try Self.fixtureSync(in: directory, syncsRepeatedly: true)
+        let first = try #require(try await coordinator.sync().publication)
+        let path = coordinator.publication.path
+        try FileManager.default.createDirectory(atPath: SnapshotLayout.basePath(of: path, generation: first.generation),
+                                                withIntermediateDirectories: false)
+        rows[10][5] += " Срочно."
+        try XLSXWriter.table([PatchedPublicationTests.header] + rows).write(to: faq)
+        let second = try await coordinator.sync()
+        #expect(second.publication.map { $0.generation > first.generation } == true)
+        let published = try MappedSnapshot(path: path)
+        #expect(published.header.formatVersion == 2)
+        #expect(try published.search(SearchQuery(text: rows[10][2], vector: nil, mode: .lexical), k: 1).results.first?.answer == rows[10][5])
+    }
+
+    /// `snapshot install` of a delta (its base beside it) publishes the whole snapshot the two
+    /// make, in the writer's order, so the next edit can be a delta over it.
+    @Test func installingADeltaPublishesTheWholeSnapshot() async throws {
+        let directory = try TemporaryDirectory("delta-install")
+        defer { directory.remove() }
+        var (rows, faq, _, coordinator) = try Self.fixtureSync(in: directory, syncsRepeatedly: false)
+        _ = try await coordinator.sync()
+        rows.remove(at: 7)
+        rows[10][5] += " Срочно."
+        try XLSXWriter.table([PatchedPublicationTests.header] + rows).write(to: faq)
+        _ = try await coordinator.sync()
+        let delta = try MappedSnapshot(path: coordinator.publication.path)
+        #expect(delta.contents.isDelta)
+        let installedPath = directory.path("installed.snapshot")
+        let installation = try SnapshotFileWriter(path: installedPath).install(from: coordinator.publication.path)
+        #expect(installation.templates == 200)
+        let installed = try MappedSnapshot(path: installedPath)
+        #expect(installed.header.formatVersion == 2)
+        #expect(Self.templates(installed) == Self.templates(delta))
+        let ids = (0..<installed.contents.count).map { installed.contents.string($0, .id) }
+        #expect(ids == ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "in the writer's order")
+    }
+
     /// A delta is only as good as its base: one whose base is gone or is another file is refused
     /// with its code, and the reader keeps serving what it has.
     @Test func aDeltaWithoutItsBaseIsRefusedAndTheReaderKeepsServing() async throws {
