@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// The snapshot file layout, version 2 (version 1 is still read: it has no lexical section), and
 /// version 3, a delta: rows of its own over a version 2 base file beside it, some of whose rows it
 /// removes. `docs/snapshot-format.md` describes it for other languages; this type is the single
@@ -84,6 +89,18 @@ public enum SnapshotLayout {
     /// it from the delta's header alone and a newer base never takes an older one's name.
     public static func basePath(of snapshotPath: String, generation: UInt64) -> String {
         "\(snapshotPath).base-\(generation)"
+    }
+
+    /// The writer's order of templates: by id, bytewise (as `String.utf8.lexicographicallyPrecedes`).
+    /// Whole files are written in it, so an edit finds a template by binary search and walks the
+    /// file beside its changes.
+    public static func precedes(id a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let common = min(a.count, b.count)
+        if common > 0, let left = a.baseAddress, let right = b.baseAddress {
+            let order = memcmp(left, right, common)
+            if order != 0 { return order < 0 }
+        }
+        return a.count < b.count
     }
 
     /// The bytes of a removed-rows bitmap for `count` base rows.

@@ -1,9 +1,4 @@
 import SnapshotFormat
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// When a change is published as a delta over a base file instead of a whole new file. The one
 /// place this is decided: the writer's publication and the follower's both ask here.
@@ -50,7 +45,7 @@ package struct SnapshotEditor {
         let base = current.base ?? current
         let view = base.view
         guard view.count >= policy.minimumBaseTemplates, view.lexical != nil, current.view.lexical != nil else { return nil }
-        for index in 1..<max(1, view.count) where !Self.precedes(view.bytes(index - 1, .id), view.bytes(index, .id)) { return nil }
+        for index in 1..<max(1, view.count) where !SnapshotLayout.precedes(id: view.bytes(index - 1, .id), view.bytes(index, .id)) { return nil }
         self.current = current
         self.base = base
         self.policy = policy
@@ -132,7 +127,7 @@ package struct SnapshotEditor {
         var next = 0
         for row in 0..<baseView.count where removed[row >> 3] & (1 << UInt8(row & 7)) == 0 {
             let id = baseView.bytes(row, .id)
-            while next < extra.count, extra[next].id.withUnsafeBytes({ Self.precedes($0, id) }) {
+            while next < extra.count, extra[next].id.withUnsafeBytes({ SnapshotLayout.precedes(id: $0, id) }) {
                 rows.append(extra[next].row)
                 next += 1
             }
@@ -157,19 +152,10 @@ package struct SnapshotEditor {
             while low < high {
                 let middle = (low + high) / 2
                 let candidate = view.bytes(middle, .id)
-                if Self.precedes(candidate, wanted) { low = middle + 1 } else if Self.precedes(wanted, candidate) { high = middle } else { return middle }
+                if SnapshotLayout.precedes(id: candidate, wanted) { low = middle + 1 } else if SnapshotLayout.precedes(id: wanted, candidate) { high = middle } else { return middle }
             }
             return nil
         }
     }
 
-    /// Whether `a` sorts before `b`, bytewise (as `String.utf8.lexicographicallyPrecedes`).
-    static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let common = min(a.count, b.count)
-        if common > 0, let left = a.baseAddress, let right = b.baseAddress {
-            let order = memcmp(left, right, common)
-            if order != 0 { return order < 0 }
-        }
-        return a.count < b.count
-    }
 }

@@ -140,7 +140,7 @@ package struct SnapshotPublication: Sendable {
         }
         // The order is checked before the walk: out of order, an id the base holds further on
         // would be taken for one it lacks.
-        for index in 1..<max(1, view.count) where !Self.precedes(view.bytes(index - 1, .id), view.bytes(index, .id)) {
+        for index in 1..<max(1, view.count) where !SnapshotLayout.precedes(id: view.bytes(index - 1, .id), view.bytes(index, .id)) {
             return try patchBySorting(mapping, with: changes)
         }
         let touched = TouchedTemplates(changes, base: mapping)
@@ -150,11 +150,11 @@ package struct SnapshotPublication: Sendable {
         for index in 0..<view.count {
             let id = view.bytes(index, .id)
             // Touched ids before this one are not in the base: inserts.
-            while next < touched.ids.count, touched.ids[next].utf8.withUnsafeBytes({ Self.precedes($0, id) }) {
+            while next < touched.ids.count, touched.ids[next].utf8.withUnsafeBytes({ SnapshotLayout.precedes(id: $0, id) }) {
                 if let row = try touched.row(for: touched.ids[next].id, baseIndex: nil) { rows.append(row) }
                 next += 1
             }
-            if next < touched.ids.count, touched.ids[next].utf8.withUnsafeBytes({ !Self.precedes(id, $0) }) {
+            if next < touched.ids.count, touched.ids[next].utf8.withUnsafeBytes({ !SnapshotLayout.precedes(id: id, $0) }) {
                 if let row = try touched.row(for: touched.ids[next].id, baseIndex: index) { rows.append(row) }
                 next += 1
             } else {
@@ -210,15 +210,6 @@ package struct SnapshotPublication: Sendable {
         return editor.publication(of: edit, sameTerms: sameTerms)
     }
 
-    /// Whether `a` sorts before `b`, bytewise (as `String.utf8.lexicographicallyPrecedes`).
-    private static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let common = min(a.count, b.count)
-        if common > 0, let left = a.baseAddress, let right = b.baseAddress {
-            let order = memcmp(left, right, common)
-            if order != 0 { return order < 0 }
-        }
-        return a.count < b.count
-    }
 }
 
 /// The templates a sync's changes touch, and what each becomes in a patched snapshot.
