@@ -33,7 +33,13 @@ public final class SnapshotMapping: @unchecked Sendable {
     /// - Parameter known: a mapping the caller holds (the snapshot it serves): when the delta's
     ///   base is the very file it or its base maps, unchanged, that mapping is shared instead of
     ///   mapping and checksumming the base again, so switching to a delta costs the delta's size.
-    public init(path: String, verifyChecksum: Bool = true, known: SnapshotMapping? = nil) throws {
+    public convenience init(path: String, verifyChecksum: Bool = true, known: SnapshotMapping? = nil) throws {
+        try self.init(path: path, verifyChecksum: verifyChecksum, known: known, isBase: false)
+    }
+
+    /// `isBase`: the file is a delta's base, which must be whole (a delta over a delta would have
+    /// readers follow a chain of files).
+    private init(path: String, verifyChecksum: Bool, known: SnapshotMapping?, isBase: Bool) throws {
         let descriptor: Int32, info: stat
         do {
             (descriptor, info) = try RegularFile.open(path)
@@ -68,15 +74,20 @@ public final class SnapshotMapping: @unchecked Sendable {
         if let reference = view.header.base {
             let basePath = SnapshotLayout.basePath(of: path, generation: reference.generation)
             do {
-                let base = try Self.reusable(known, at: basePath) ?? SnapshotMapping(path: basePath, verifyChecksum: verifyChecksum)
+                if isBase {
+                    throw SnapshotError(code: .baseMismatch, path: path, message: "a delta's base must be a whole file, and this one is a delta itself")
+                }
+                let base = try Self.reusable(known, at: basePath)
+                    ?? SnapshotMapping(path: basePath, verifyChecksum: verifyChecksum, known: nil, isBase: true)
                 contents = try SnapshotContents(delta: view, base: base.view, path: path)
                 self.base = base
-            } catch let error as SnapshotError {
+            } catch {
                 faqsync_mapping_guard_unregister(slot)
                 munmap(mapped, size)
-                throw error.code == .missing
-                    ? SnapshotError(code: .baseMismatch, path: path, message: "its base file \(basePath) is missing: it was removed, or the delta was copied without it")
-                    : error
+                if let error = error as? SnapshotError, error.code == .missing {
+                    throw SnapshotError(code: .baseMismatch, path: path, message: "its base file \(basePath) is missing: it was removed, or the delta was copied without it")
+                }
+                throw error
             }
         } else {
             base = nil

@@ -216,6 +216,11 @@ struct DeltaPublicationTests {
         try FileManager.default.copyItem(atPath: otherPath, toPath: basePath)
         #expect { _ = try MappedSnapshot(path: path) } throws: { ($0 as? SnapshotError)?.code == .baseMismatch }
 
+        // A delta under the base's name: a base must be whole, never a chain of files.
+        try FileManager.default.removeItem(atPath: basePath)
+        try FileManager.default.copyItem(atPath: path, toPath: basePath)
+        #expect { _ = try MappedSnapshot(path: path) } throws: { ($0 as? SnapshotError)?.code == .baseMismatch }
+
         // The file that was the base, back under its name: the delta is whole again.
         try FileManager.default.removeItem(atPath: basePath)
         try FileManager.default.copyItem(atPath: kept, toPath: basePath)
