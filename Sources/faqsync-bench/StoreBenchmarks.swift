@@ -99,6 +99,13 @@ enum StoreBenchmarks {
                             let rebuilds = try await follower.finish()
                             let load = rebuilds.first!
                             let incremental = Array(rebuilds.dropFirst())
+                            if count == 100_000 && !quick {
+                                try HeadlineFigures.record(.init(key: "edit-1pct-100000-follower",
+                                                                 what: "the same on a PostgreSQL follower (its rebuild)",
+                                                                 figure: String(format: "%.2f s (max %.2f)", median(incremental.map(\.seconds)),
+                                                                                incremental.map(\.seconds).max() ?? 0),
+                                                                 n: "\(incremental.count)", bench: "faqsync-bench stores"))
+                            }
                             followerLines.append(String(format: "%9d | %12.3f | %21.3f | %15.3f | %20.3f | %d | %@", count, load.seconds,
                                                         median(incremental.map(\.seconds)), median(incremental.map(\.fetchSeconds)),
                                                         median(visible), incremental.count,
@@ -107,6 +114,12 @@ enum StoreBenchmarks {
                     }
                     if let postgres = store as? PostgresTemplateStore { await postgres.close() }
                     withExtendedLifetime(database) {}
+                }
+                if count == 100_000 && !quick {
+                    try HeadlineFigures.record(.init(key: "edit-1pct-100000-\(backend.rawValue)",
+                                                     what: "a 1% edit at 100,000 templates → new snapshot, vectors cached, \(backend == .sqlite ? "SQLite" : "PostgreSQL") writer",
+                                                     figure: String(format: "%.2f s (max %.2f)", median(cached), cached.max() ?? 0),
+                                                     n: "\(cached.count)", bench: "faqsync-bench stores"))
                 }
                 print(backend.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                       + String(format: " | %9d | %9.3f (%d) | %15.3f (%d)     | %5.3f | %13.3f (%d)     | %5.3f | %d", count, median(initial), initial.count,
