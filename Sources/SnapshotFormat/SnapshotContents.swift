@@ -66,7 +66,7 @@ public struct SnapshotContents: @unchecked Sendable {
         var kept: [UInt32] = []
         kept.reserveCapacity(baseCount)
         var numbers = [UInt32](repeating: Self.removedRow, count: baseCount)
-        for row in 0..<baseCount where removed[row >> 3] & (1 << UInt8(row & 7)) == 0 {
+        for row in 0..<baseCount where !SnapshotLayout.isRemoved(row, in: removed) {
             numbers[row] = UInt32(kept.count)
             kept.append(UInt32(row))
         }

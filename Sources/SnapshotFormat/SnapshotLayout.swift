@@ -103,6 +103,18 @@ public enum SnapshotLayout {
         return a.count < b.count
     }
 
+    /// Whether a removed-rows bitmap marks base row `row` (bit `row % 8` of byte `row / 8`, least
+    /// significant first). The one place the bitmap's bit order is decided.
+    @inline(__always)
+    public static func isRemoved(_ row: Int, in bitmap: some Collection<UInt8>) -> Bool {
+        bitmap[bitmap.index(bitmap.startIndex, offsetBy: row >> 3)] & (1 << UInt8(row & 7)) != 0
+    }
+
+    /// Marks base row `row` removed in a bitmap.
+    public static func markRemoved(_ row: Int, in bitmap: inout [UInt8]) {
+        bitmap[row >> 3] |= 1 << UInt8(row & 7)
+    }
+
     /// The bytes of a removed-rows bitmap for `count` base rows.
     public static func removedLength(baseCount: Int) -> Int { (baseCount + 7) / 8 }
 

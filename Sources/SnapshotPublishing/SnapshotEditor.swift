@@ -74,7 +74,7 @@ package struct SnapshotEditor {
         for id in edit.keys {
             guard let row = baseRow(of: id) else { continue }
             baseRowOfEdit[id] = row
-            removed[row >> 3] |= 1 << UInt8(row & 7)
+            SnapshotLayout.markRemoved(row, in: &removed)
         }
         // The delta's rows by id: the current delta's that the edit leaves, then the edit's.
         var own: [(id: String, row: SnapshotRows.Row)] = []
@@ -95,7 +95,7 @@ package struct SnapshotEditor {
         }
         var keptQuestion = 0.0, keptAnswer = 0.0
         if let lexical = baseView.lexical {
-            for row in 0..<baseView.count where removed[row >> 3] & (1 << UInt8(row & 7)) == 0 {
+            for row in 0..<baseView.count where !SnapshotLayout.isRemoved(row, in: removed) {
                 let lengths = lexical.lengths(row)
                 keptQuestion += Double(lengths.question)
                 keptAnswer += Double(lengths.answer)
@@ -125,7 +125,7 @@ package struct SnapshotEditor {
         var rows: [SnapshotRows.Row] = []
         rows.reserveCapacity(baseView.count + extra.count)
         var next = 0
-        for row in 0..<baseView.count where removed[row >> 3] & (1 << UInt8(row & 7)) == 0 {
+        for row in 0..<baseView.count where !SnapshotLayout.isRemoved(row, in: removed) {
             let id = baseView.bytes(row, .id)
             while next < extra.count, extra[next].id.withUnsafeBytes({ SnapshotLayout.precedes(id: $0, id) }) {
                 rows.append(extra[next].row)
@@ -139,7 +139,7 @@ package struct SnapshotEditor {
 
     private func isRemoved(_ row: Int) -> Bool {
         guard let removed = current.view.removedRows else { return false }
-        return removed[row >> 3] & (1 << UInt8(row & 7)) != 0
+        return SnapshotLayout.isRemoved(row, in: removed)
     }
 
     /// The base's row with this id (removed or not), by binary search.

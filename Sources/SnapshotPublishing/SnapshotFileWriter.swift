@@ -64,19 +64,8 @@ package struct SnapshotFileWriter: Sendable {
     /// the file being replaced): their bytes, vectors and terms are taken from it as they are.
     package func publish(model: SnapshotEncoder.Model, rows: SnapshotRows, minimumGeneration: UInt64,
                         now: Date = Date(), lexicalIndex: Bool = true, current: SnapshotMapping? = nil) throws -> UInt64 {
-        let generation = max(minimumGeneration, (generationBeingReplaced(known: rows.base ?? current) ?? 0) + 1)
-        guard generation <= SnapshotLayout.maxGeneration else {
-            throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
-        }
-        do {
-            try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
-                try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
-                                          createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, rows: rows,
-                                          lexicalSection: { lexicalIndex ? try Self.lexicalSection(of: rows, path: path) : nil })
-            }
-        } catch let failure as AtomicFile.Failure {
-            throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
-        }
+        let generation = try nextGeneration(minimumGeneration, replacing: rows.base ?? current)
+        try replace(generation: generation, now: now, model: model, rows: rows, delta: nil, lexicalIndex: lexicalIndex)
         removeBases(except: nil)
         return generation
     }
@@ -86,10 +75,7 @@ package struct SnapshotFileWriter: Sendable {
     /// opens the delta finds it; bases no delta at the path names any more are removed after.
     package func publishDelta(model: SnapshotEncoder.Model, rows: SnapshotRows, over delta: DeltaBase, base: SnapshotMapping,
                              minimumGeneration: UInt64, now: Date = Date()) throws -> UInt64 {
-        let generation = max(minimumGeneration, (generationBeingReplaced(known: rows.base) ?? 0) + 1)
-        guard generation <= SnapshotLayout.maxGeneration else {
-            throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
-        }
+        let generation = try nextGeneration(minimumGeneration, replacing: rows.base)
         let basePath = SnapshotLayout.basePath(of: path, generation: delta.generation)
         if !(FileIdentity.of(path: basePath)?.isSameFile(as: base.identity) ?? false) {
             // A file of that name that is not this base (left by a failed publication) goes.
@@ -98,18 +84,35 @@ package struct SnapshotFileWriter: Sendable {
             }
             do { try base.link(as: basePath) } catch { throw DeltaNotPossible(reason: "\(error)") }
         }
+        // The directory is synced after the rename: that makes the link durable with it.
+        try replace(generation: generation, now: now, model: model, rows: rows, delta: delta, lexicalIndex: true)
+        removeBases(except: delta.generation)
+        return generation
+    }
+
+    /// The generation to publish: above `minimumGeneration - 1` and the (valid) file being replaced.
+    private func nextGeneration(_ minimumGeneration: UInt64, replacing known: SnapshotMapping?) throws -> UInt64 {
+        let generation = max(minimumGeneration, (generationBeingReplaced(known: known) ?? 0) + 1)
+        guard generation <= SnapshotLayout.maxGeneration else {
+            throw SnapshotError(code: .inconsistent, path: path, message: "the next generation \(generation) is beyond \(SnapshotLayout.maxGeneration)")
+        }
+        return generation
+    }
+
+    /// Encodes `rows` (a delta when `delta` is given) into a temporary file and renames it over
+    /// the path (`AtomicFile`).
+    private func replace(generation: UInt64, now: Date, model: SnapshotEncoder.Model, rows: SnapshotRows, delta: DeltaBase?,
+                         lexicalIndex: Bool) throws {
+        let path = self.path
         do {
-            // The directory is synced after the rename: that makes the link durable with it.
             try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
                 try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
                                           createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, rows: rows, delta: delta,
-                                          lexicalSection: { try Self.lexicalSection(of: rows, path: path) })
+                                          lexicalSection: { lexicalIndex ? try Self.lexicalSection(of: rows, path: path) : nil })
             }
         } catch let failure as AtomicFile.Failure {
             throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
         }
-        removeBases(except: delta.generation)
-        return generation
     }
 
     /// Why a delta could not be published here: its base could not be given its name beside the
