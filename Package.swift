@@ -259,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "SnapshotTests",
             dependencies: ["SQLiteStore", "SnapshotReader", "SnapshotFormat", "SnapshotPublishing", "SyncEngine", "TemplateStore",
-                           "Embedding", "InProcessModel", "Reconciliation", "SpreadsheetReading", "TestSupport",
+                           "Embedding", "InProcessModel", "Reconciliation", "SpreadsheetReading", "TestSupport", "SystemIO",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
@@ -272,6 +272,7 @@ let package = Package(
         .testTarget(
             name: "WatchDaemonTests",
             dependencies: ["WatchDaemon", "TestSupport", "faqsync", "SnapshotReader", "Reconciliation", "SpreadsheetReading", "TemplateStore",
+                           "SyncEngine", "SQLiteStore", "Embedding", "SnapshotPublishing", "SystemIO",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(

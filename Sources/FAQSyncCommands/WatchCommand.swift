@@ -62,7 +62,8 @@ extension FAQSyncCommand {
                 let service = WatchService(configuration: watch, lastSyncedSHA256: lastSynced, metrics: metrics, logger: logger,
                                            classify: WatchFailureKind.init(classifying:),
                                            // The content of the last successful sync serves again: the page says so.
-                                           recovered: { await coordinator.activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil)) }) { _ in
+                                           recovered: { await coordinator.activity.publish(attempt: .init(finishedAt: Date(), succeeded: true, error: nil)) },
+                                           merge: { stop in try await coordinator.mergeSnapshot(stop: stop)?.generation }) { _ in
                     let report = try await coordinator.sync(options, confirmModelChange: { prepared in
                         logger.notice("the embedding model changed; filling a new version while the current one keeps serving",
                                       metadata: ["from": "\(prepared.currentVersion.map { "\($0.model)" } ?? "-")", "to": "\(prepared.model)",
@@ -77,7 +78,8 @@ extension FAQSyncCommand {
                     let summary = WatchPolicy.SyncSummary(
                         templates: report.templates, model: "\(report.model)",
                         changes: "\(report.new) new, \(report.modified) modified, \(report.metadataOnly) metadata-only, \(report.deleted) deleted; \(report.embeddedTexts) embedded, \(report.cacheHits) from cache\(report.quarantined.isEmpty ? "" : ", \(report.quarantined.count) quarantined")",
-                        generation: generation, finishedAt: Date(), skippedRows: report.skippedRows.map(\.summary))
+                        generation: generation, finishedAt: Date(), skippedRows: report.skippedRows.map(\.summary),
+                        mergeDue: await coordinator.publication.mergeDueWhenIdle())
                     return (summary, report.sourceSHA256, (report.embeddedTexts, report.cacheHits))
                 }
                 var services: [any Service] = [service]

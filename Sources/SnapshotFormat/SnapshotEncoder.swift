@@ -122,8 +122,12 @@ public enum SnapshotEncoder {
     /// its place is written when everything else is, so neither waits for the other.
     ///
     /// `delta`: write a delta (format version 3) over that base; it needs a lexical section.
+    ///
+    /// `checkpoint` is called every few thousand rows while they are written; what it throws
+    /// stops the write (a background merge giving way to a save).
     public static func write(to descriptor: Int32, path: String, generation: UInt64, createdMillis: Int64,
                              model: Model, rows: SnapshotRows, delta: DeltaBase? = nil,
+                             checkpoint: @Sendable () throws -> Void = {},
                              lexicalSection buildLexicalSection: @Sendable () throws -> LexicalSectionBytes?) throws {
         if let problem = SnapshotLayout.problem(modelName: model.name, modelVersion: model.version, dimension: model.dimension) {
             throw SnapshotError(code: .tooLarge, path: path, message: problem)
@@ -138,7 +142,7 @@ public enum SnapshotEncoder {
             throw SnapshotError(code: .inconsistent, path: path,
                                 message: "the base snapshot has vectors of \(base.dimension) values, the model has \(model.dimension)")
         }
-        let (built, rowsWritten) = bothAtOnce(buildLexicalSection, { try writeRows(rows, model: model, to: descriptor, path: path) })
+        let (built, rowsWritten) = bothAtOnce(buildLexicalSection, { try writeRows(rows, model: model, to: descriptor, path: path, checkpoint: checkpoint) })
         var (writer, layout) = try rowsWritten.get()
         let lexicalSection = try built.get()
         if let lexicalSection {
@@ -215,7 +219,9 @@ public enum SnapshotEncoder {
 
     /// Everything up to the end of the strings, the header's place left zero; returns the writer
     /// (with what it still buffers) and where the parts went.
-    private static func writeRows(_ rows: SnapshotRows, model: Model, to descriptor: Int32, path: String) throws -> (writer: ChunkWriter, layout: RowsLayout) {
+    private static func writeRows(_ rows: SnapshotRows, model: Model, to descriptor: Int32, path: String,
+                                  checkpoint: () throws -> Void) throws -> (writer: ChunkWriter, layout: RowsLayout) {
+        let checkpointEvery = 4_096
         let vectorsOffset = SnapshotLayout.aligned(SnapshotLayout.headerSize)
         let vectorsLength = rows.count * model.dimension * 4     // both bounded above: no overflow
         let indexOffset = vectorsOffset + vectorsLength
@@ -229,7 +235,8 @@ public enum SnapshotEncoder {
             rows.forEachField(of: row) { stringBytes &+= $0.count }
         }
         strings.reserveCapacity(min(stringBytes, Int(UInt32.max)))
-        for row in rows.rows {
+        for (number, row) in rows.rows.enumerated() {
+            if number % checkpointEvery == 0 { try checkpoint() }
             if case .template(let template, _) = row, template.vector.count != model.dimension {
                 throw SnapshotError(code: .inconsistent, path: path,
                                     message: "template \(template.id) has a vector of \(template.vector.count) values, the model has \(model.dimension)")
@@ -257,7 +264,8 @@ public enum SnapshotEncoder {
             try writer.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: values)))
             baseRun = nil
         }
-        for row in rows.rows {
+        for (number, row) in rows.rows.enumerated() {
+            if number % checkpointEvery == 0 { try checkpoint() }
             switch row {
             case .base(let index):
                 if let run = baseRun, run.upperBound == index {

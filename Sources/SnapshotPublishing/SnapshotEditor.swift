@@ -7,16 +7,34 @@ package struct DeltaPolicy: Sendable, Equatable {
     /// templates that takes tens of milliseconds, and every reader of the format reads it.
     package var minimumBaseTemplates: Int
     /// A delta whose own rows, or whose removed base rows, would pass this share of the base is
-    /// merged into a whole file instead, so readers never carry a large delta.
+    /// merged into a whole file instead, so readers never carry a large delta. The hard limit:
+    /// the edit that passes it pays for the merge.
     package var maximumShare: Double
+    /// A delta past this share is merged by a long-running writer once it is idle (the daemon,
+    /// the follower), off any save's path, so an edit rarely reaches `maximumShare` itself.
+    package var idleMergeShare: Double
 
-    package init(minimumBaseTemplates: Int = 20_000, maximumShare: Double = 0.1) {
+    package init(minimumBaseTemplates: Int = 20_000, maximumShare: Double = 0.1, idleMergeShare: Double = 0.05) {
         self.minimumBaseTemplates = minimumBaseTemplates
         self.maximumShare = maximumShare
+        self.idleMergeShare = idleMergeShare
     }
 
     /// Whole files only (what tests of whole files and `snapshot install` use).
     package static let wholeFilesOnly = DeltaPolicy(minimumBaseTemplates: Int.max)
+
+    /// How far a delta has grown: the larger of its own rows and the base rows it removes, as a
+    /// share of the base.
+    static func share(ownRows: Int, removedRows: Int, baseCount: Int) -> Double {
+        Double(max(ownRows, removedRows)) / Double(max(1, baseCount))
+    }
+
+    /// Whether `snapshot` is a delta to merge when the writer is idle.
+    package func mergesWhenIdle(_ snapshot: SnapshotMapping) -> Bool {
+        guard let base = snapshot.base, let removed = snapshot.view.removedRows else { return false }
+        let removedCount = removed.reduce(0) { $0 + $1.nonzeroBitCount }
+        return Self.share(ownRows: snapshot.view.count, removedRows: removedCount, baseCount: base.view.count) > idleMergeShare
+    }
 }
 
 /// How an edit of the snapshot at hand is published.
@@ -89,8 +107,7 @@ package struct SnapshotEditor {
         own.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
 
         let removedCount = removed.reduce(0) { $0 + $1.nonzeroBitCount }
-        let limit = Double(baseView.count) * policy.maximumShare
-        if Double(own.count) > limit || Double(removedCount) > limit {
+        if DeltaPolicy.share(ownRows: own.count, removedRows: removedCount, baseCount: baseView.count) > policy.maximumShare {
             return .whole(merged(own: own, removed: removed))
         }
         var keptQuestion = 0.0, keptAnswer = 0.0
@@ -106,6 +123,15 @@ package struct SnapshotEditor {
                       over: DeltaBase(generation: header.generation, checksum: header.checksum, removedRows: removed,
                                       keptCount: baseView.count - removedCount, keptQuestionLength: keptQuestion, keptAnswerLength: keptAnswer),
                       base: base)
+    }
+
+    /// The snapshot at hand as one whole file (a delta merged with its base), nil when it is
+    /// whole already.
+    package func merged() -> SnapshotRows? {
+        guard current.base != nil, let removed = current.view.removedRows else { return nil }
+        let own = deltaRows.map { (id: $0.key, row: SnapshotRows.Row.base($0.value)) }
+            .sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+        return merged(own: own, removed: [UInt8](removed))
     }
 
     /// A whole file in the writer's order: the base's kept rows copied, merged with the delta's

@@ -62,10 +62,15 @@ package struct SnapshotFileWriter: Sendable {
 
     /// `publish(…templates:…)` for rows some of which are copied from a base snapshot (usually
     /// the file being replaced): their bytes, vectors and terms are taken from it as they are.
+    ///
+    /// - Parameter stop: raised, the publication stops with `CancellationError` at its next
+    ///   checkpoint, up to the moment the new file would replace the old one (never after).
     package func publish(model: SnapshotEncoder.Model, rows: SnapshotRows, minimumGeneration: UInt64,
-                        now: Date = Date(), lexicalIndex: Bool = true, current: SnapshotMapping? = nil) throws -> UInt64 {
+                        now: Date = Date(), lexicalIndex: Bool = true, current: SnapshotMapping? = nil,
+                        stop: CancellationFlag? = nil) throws -> UInt64 {
+        try stop?.check()
         let generation = try nextGeneration(minimumGeneration, replacing: rows.base ?? current)
-        try replace(generation: generation, now: now, model: model, rows: rows, delta: nil, lexicalIndex: lexicalIndex)
+        try replace(generation: generation, now: now, model: model, rows: rows, delta: nil, lexicalIndex: lexicalIndex, stop: stop)
         removeBases(except: nil)
         return generation
     }
@@ -102,13 +107,14 @@ package struct SnapshotFileWriter: Sendable {
     /// Encodes `rows` (a delta when `delta` is given) into a temporary file and renames it over
     /// the path (`AtomicFile`).
     private func replace(generation: UInt64, now: Date, model: SnapshotEncoder.Model, rows: SnapshotRows, delta: DeltaBase?,
-                         lexicalIndex: Bool) throws {
+                         lexicalIndex: Bool, stop: CancellationFlag? = nil) throws {
         let path = self.path
         do {
-            try AtomicFile(path: path, mode: Self.fileMode).replace { descriptor, temporary in
+            try AtomicFile(path: path, mode: Self.fileMode).replace(beforePublishing: { try stop?.check() }) { descriptor, temporary in
                 try SnapshotEncoder.write(to: descriptor, path: temporary, generation: generation,
                                           createdMillis: Int64(now.timeIntervalSince1970 * 1000), model: model, rows: rows, delta: delta,
-                                          lexicalSection: { lexicalIndex ? try Self.lexicalSection(of: rows, path: path) : nil })
+                                          checkpoint: { try stop?.check() },
+                                          lexicalSection: { lexicalIndex ? try Self.lexicalSection(of: rows, path: path, stop: stop) : nil })
             }
         } catch let failure as AtomicFile.Failure {
             throw SnapshotError(code: .io, path: path, message: "\(failure.action) failed: \(failure.reason)")
@@ -175,7 +181,7 @@ package struct SnapshotFileWriter: Sendable {
     /// The lexical section of `rows`: a base row's terms, and those of a template whose question
     /// and answer the base holds (`termsAt`), are taken from the base's section; the others are
     /// tokenised, in parallel chunks.
-    package static func lexicalSection(of rows: SnapshotRows, path: String) throws -> LexicalSectionBytes {
+    package static func lexicalSection(of rows: SnapshotRows, path: String, stop: CancellationFlag? = nil) throws -> LexicalSectionBytes {
         let termsAt = rows.reusedTerms
         // Inverting the base's section takes time proportional to the base: only when a row
         // takes its terms from it (a delta's edits over a 100,000-template base often do not).
@@ -188,7 +194,8 @@ package struct SnapshotFileWriter: Sendable {
             case .base(let index): tokenised.append(SnapshotTemplate(view: rows.base!.view, index: index))
             }
         }
-        let fresh = terms(of: tokenised)
+        let fresh = terms(of: tokenised, stop: stop)
+        try stop?.check()
         var builder = LexicalIndexBuilder(expectedTemplates: rows.count)
         var nextFresh = 0
         for found in termsAt {
@@ -205,11 +212,13 @@ package struct SnapshotFileWriter: Sendable {
 
     /// Each template's question and answer terms, tokenised in parallel chunks (a tokenizer per
     /// chunk: Snowball's stemmers are not thread-safe).
-    static func terms(of templates: [SnapshotTemplate]) -> [LexicalIndexBuilder.FieldTerms] {
+    /// A raised `stop` skips the chunks not begun (the caller checks it after).
+    static func terms(of templates: [SnapshotTemplate], stop: CancellationFlag? = nil) -> [LexicalIndexBuilder.FieldTerms] {
         let chunkSize = 1_024
         let chunks = (templates.count + chunkSize - 1) / chunkSize
         let results = ChunkedTerms(count: chunks)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            if stop?.isRaised == true { return }
             let tokenizer = Tokenizer()
             let range = (chunk * chunkSize)..<min(templates.count, (chunk + 1) * chunkSize)
             results.store(chunk, templates[range].map {

@@ -93,13 +93,40 @@ package struct SnapshotPublication: Sendable {
         return try await publishCurrentVersion(current: current)
     }
 
+    /// Whether the file this writer published last is a delta grown enough to merge while the
+    /// writer is idle (`DeltaPolicy.idleMergeShare`). False for a process that does not keep
+    /// what it published, and once the file at the path is another.
+    package func mergeDueWhenIdle() async -> Bool {
+        guard let lastPublished else { return false }
+        let path = fileWriter.path, policy = deltaPolicy
+        return (try? await BlockingExecutor.shared.run { lastPublished.mapping(at: path).map(policy.mergesWhenIdle) ?? false }) ?? false
+    }
+
+    /// Merges the delta at the path and its base into one whole file of the same templates, a new
+    /// generation readers switch to as to any other. Nil, with nothing written, when the file is
+    /// whole or does not show the store as it is (the next sync publishes anyway).
+    ///
+    /// - Parameter stop: raised (a save came in), the merge stops before the new file replaces
+    ///   the delta and throws `CancellationError`; the delta keeps serving.
+    package func mergeDelta(stop: CancellationFlag? = nil) async throws -> PublishedSnapshot? {
+        guard store.exists(), let version = try await store.currentVersion(),
+              let last = try await store.lastSnapshotPublication() else { return nil }
+        let storeGeneration = try await store.generation()
+        guard last.storeGeneration == storeGeneration else { return nil }
+        let fileWriter = self.fileWriter, lastPublished = self.lastPublished
+        let current = try await BlockingExecutor.shared.run { lastPublished?.mapping(at: fileWriter.path) ?? fileWriter.currentFile() }
+        guard let current, current.base != nil, shows(last, of: version, fileGeneration: current.view.header.generation),
+              let merged = SnapshotEditor(current: current, policy: deltaPolicy)?.merged() else { return nil }
+        return try await publish(.whole(merged), version: version, storeGeneration: storeGeneration, current: current, stop: stop)
+    }
+
     private func publish(_ rows: SnapshotRows, version: StoredVersion, storeGeneration: Int64,
                          current: SnapshotMapping? = nil) async throws -> PublishedSnapshot {
         try await publish(.whole(rows), version: version, storeGeneration: storeGeneration, current: current)
     }
 
     private func publish(_ edited: EditedSnapshot, version: StoredVersion, storeGeneration: Int64,
-                         current: SnapshotMapping?) async throws -> PublishedSnapshot {
+                         current: SnapshotMapping?, stop: CancellationFlag? = nil) async throws -> PublishedSnapshot {
         let last = try await store.lastSnapshotPublication()
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
@@ -109,7 +136,8 @@ package struct SnapshotPublication: Sendable {
         let (generation, count) = try await BlockingExecutor.shared.run {
             switch edited {
             case .whole(let rows):
-                (try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration, now: now, current: current), rows.count)
+                (try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration, now: now, current: current, stop: stop),
+                 rows.count)
             case .delta(let rows, let delta, let base):
                 (try fileWriter.publishDelta(model: model, rows: rows, over: delta, base: base, minimumGeneration: minimumGeneration, now: now),
                  delta.keptCount + rows.count)

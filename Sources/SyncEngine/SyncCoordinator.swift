@@ -148,6 +148,19 @@ package struct SyncCoordinator: Sendable {
         }
     }
 
+    /// Merges a delta snapshot and its base into one whole file of the same templates, as the
+    /// store's only writer: what the daemon does when it is idle (`DeltaPolicy.idleMergeShare`).
+    /// Nil when there was nothing to merge. A raised `stop` ends it with `CancellationError`
+    /// before the new file replaces the delta, which keeps serving.
+    package func mergeSnapshot(stop: CancellationFlag? = nil) async throws -> PublishedSnapshot? {
+        try await store.exclusively {
+            try stop?.check()
+            guard let merged = try await publishing({ try await publication.mergeDelta(stop: stop) }) else { return nil }
+            await activity.publish(attempt: nil)
+            return merged
+        }
+    }
+
     /// The gate for a new model version just built (not current): scored on the checks against
     /// the current one, made current when it is not worse.
     private func cutOver(to candidateID: Int64, from current: StoredVersion) async throws -> CutOverDecision {

@@ -30,7 +30,10 @@ package struct AtomicFile: Sendable {
     /// writes a backup that way): the data is synced through this descriptor all the same.
     /// - Parameter replacing: false to refuse an existing file at the path (`EEXIST`) instead of
     ///   replacing it; the new file then appears by `link`, which never overwrites.
-    package func replace(replacing: Bool = true, _ write: (_ descriptor: Int32, _ temporaryPath: String) throws -> Void) throws {
+    /// - Parameter beforePublishing: called once the new file is complete and synced, before it
+    ///   appears at the path; throwing there leaves the old file in place and nothing behind.
+    package func replace(replacing: Bool = true, beforePublishing: () throws -> Void = {},
+                         _ write: (_ descriptor: Int32, _ temporaryPath: String) throws -> Void) throws {
         let directory = PathName.directoryOrCurrent(of: path)
         Directories.createMissing(directory)
         removeStaleTemporaries(in: directory)
@@ -48,6 +51,7 @@ package struct AtomicFile: Sendable {
             try write(descriptor, temporary)
             do { try SystemCall.run("fsync") { fsync(descriptor) } } catch { throw failure("fsync of \(temporary)", error) }
         }
+        try beforePublishing()
         if replacing {
             do { try SystemCall.run("rename") { rename(temporary, path) } } catch { throw failure("renaming \(temporary) over \(path)", error) }
         } else {

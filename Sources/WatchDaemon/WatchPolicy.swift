@@ -21,6 +21,12 @@ import Foundation
 ///   `maxRetryDelay`, one retry scheduled at a time.
 /// - **One sync at a time.** Events during a sync are remembered and handled after it; SIGHUP
 ///   during a sync syncs again after it.
+/// - **Merge when idle.** A sync that leaves the snapshot a delta grown past its idle share
+///   (`DeltaPolicy`, decided by the publication and reported in the summary) has it merged into
+///   a whole file once nothing happened for `idleBeforeMerge`. A save, a SIGHUP or a retry during
+///   the merge cancels it (it stops before replacing anything) and is handled once it is over:
+///   a save never waits for a whole merge. The merge is tried again after the next sync that
+///   leaves a delta to merge.
 /// - **Watchdog.** WATCHDOG=1 at its interval, from the same loop as everything else, so a
 ///   wedged loop stops the pings and systemd restarts the service.
 /// - **Shutdown** stops everything; a sync in flight is cancelled (its transaction rolls back).
@@ -35,11 +41,15 @@ package struct WatchPolicy: Sendable {
         package var holdStill: Duration
         /// The spreadsheet, as status lines name it.
         package var faqPath: String
+        /// How long nothing must happen after a sync before a delta snapshot is merged: editors
+        /// save in bursts, and a merge of a large snapshot takes seconds.
+        package var idleBeforeMerge: Duration
 
         package init(faqPath: String, debounce: Duration = .milliseconds(500), settleLimit: Duration = .seconds(5),
                      maxRetryDelay: Duration = .seconds(60), watchdogInterval: Duration? = nil,
-                     holdStill: Duration = .milliseconds(10)) {
+                     holdStill: Duration = .milliseconds(10), idleBeforeMerge: Duration = .seconds(5)) {
             self.faqPath = faqPath
+            self.idleBeforeMerge = idleBeforeMerge
             self.holdStill = holdStill
             self.debounce = debounce
             self.settleLimit = settleLimit
@@ -50,7 +60,7 @@ package struct WatchPolicy: Sendable {
 
     package typealias Instant = ContinuousClock.Instant
 
-    package enum Timer: Hashable, Sendable { case debounce, settle, retry, watchdog }
+    package enum Timer: Hashable, Sendable { case debounce, settle, retry, watchdog, merge }
 
     package enum SyncReason: String, Sendable, Equatable { case startUp = "start-up", saved, reload = "SIGHUP", retry }
 
@@ -72,14 +82,24 @@ package struct WatchPolicy: Sendable {
         package let finishedAt: Date
         /// The rows the sync left out, each as `row 14, column F (…): reason`.
         package let skippedRows: [String]
+        /// The snapshot is a delta to merge when the daemon is idle.
+        package let mergeDue: Bool
 
-        package init(templates: Int, model: String, changes: String, generation: UInt64?, finishedAt: Date, skippedRows: [String] = []) {
+        package init(templates: Int, model: String, changes: String, generation: UInt64?, finishedAt: Date, skippedRows: [String] = [],
+                     mergeDue: Bool = false) {
             self.templates = templates
             self.model = model
             self.changes = changes
             self.generation = generation
             self.finishedAt = finishedAt
             self.skippedRows = skippedRows
+            self.mergeDue = mergeDue
+        }
+
+        /// The same sync, its snapshot since merged into generation `generation`.
+        func merged(into generation: UInt64) -> SyncSummary {
+            SyncSummary(templates: templates, model: model, changes: changes, generation: generation, finishedAt: finishedAt,
+                        skippedRows: skippedRows, mergeDue: false)
         }
     }
 
@@ -87,6 +107,15 @@ package struct WatchPolicy: Sendable {
         /// `sha256`: of the bytes the sync parsed.
         case succeeded(SyncSummary, sha256: String)
         case failed(WatchFailureKind, problem: String)
+        case cancelled
+    }
+
+    /// What a merge of a delta snapshot did.
+    package enum MergeResult: Sendable, Equatable {
+        case merged(generation: UInt64)
+        /// The snapshot was whole already, or did not show the store as it is.
+        case nothingToMerge
+        case failed(problem: String)
         case cancelled
     }
 
@@ -100,6 +129,7 @@ package struct WatchPolicy: Sendable {
         case timerFired(Timer, at: Instant)
         case fileChecked(FileCheck, at: Instant)
         case syncFinished(SyncResult, at: Instant)
+        case mergeFinished(MergeResult, at: Instant)
         case reloadRequested(at: Instant)
         case shutdownRequested
     }
@@ -123,6 +153,10 @@ package struct WatchPolicy: Sendable {
         case checkFile(holdStill: Duration)
         /// Run a sync; answers with `.syncFinished`.
         case sync(SyncReason)
+        /// Merge the delta snapshot into a whole file; answers with `.mergeFinished`.
+        case merge
+        /// Stop the merge in flight before it replaces anything; it answers `.cancelled`.
+        case cancelMerge
         case notify(Notification)
         case log(LogLevel, String)
         /// The spreadsheet is back to the content last synced after a problem: tell those who
@@ -133,7 +167,7 @@ package struct WatchPolicy: Sendable {
     }
 
     private enum Phase: Equatable {
-        case starting, idle, debouncing, checking(since: Instant), syncing, stopping
+        case starting, idle, debouncing, checking(since: Instant), syncing, merging, stopping
     }
 
     let configuration: Configuration
@@ -149,11 +183,15 @@ package struct WatchPolicy: Sendable {
     /// The content the check found before a sync of a save (nil for the other syncs): a bad file
     /// is remembered by it, so the same bad content is not read again.
     private var syncingSHA256: String?
-    /// Remembered while a sync runs.
-    private var fileChangedDuringSync = false
-    /// The last change during the sync was a rename into place: checked at once after it.
-    private var replacedLastDuringSync = false
-    private var reloadDuringSync = false
+    /// Remembered while a sync or a merge runs.
+    private var fileChangedWhileBusy = false
+    /// The last change while busy was a rename into place: checked at once after it.
+    private var replacedLastWhileBusy = false
+    private var reloadWhileBusy = false
+    /// The last sync left a delta snapshot to merge when idle.
+    private var mergeDue = false
+    /// `.cancelMerge` was asked for the merge in flight (once is enough).
+    private var mergeCancelRequested = false
 
     /// - Parameter lastSyncedSHA256: what the store says was synced last from this file (from
     ///   its audit log), so that a restart does not treat unchanged content as new.
@@ -175,10 +213,10 @@ package struct WatchPolicy: Sendable {
         case .fileReplaced(let at):
             lastEvent = at
             switch phase {
-            case .syncing:
-                fileChangedDuringSync = true
-                replacedLastDuringSync = true
-                return []
+            case .syncing, .merging:
+                fileChangedWhileBusy = true
+                replacedLastWhileBusy = true
+                return cancelMerge(because: "the spreadsheet was saved")
             case .starting:
                 return []
             default:
@@ -189,10 +227,10 @@ package struct WatchPolicy: Sendable {
         case .fileChanged(let at):
             lastEvent = at
             switch phase {
-            case .syncing:
-                fileChangedDuringSync = true
-                replacedLastDuringSync = false
-                return []
+            case .syncing, .merging:
+                fileChangedWhileBusy = true
+                replacedLastWhileBusy = false
+                return cancelMerge(because: "the spreadsheet changed")
             case .starting:
                 return []
             default:
@@ -218,11 +256,20 @@ package struct WatchPolicy: Sendable {
 
         case .timerFired(.retry, _):
             retryScheduled = false
-            if phase == .syncing {
-                reloadDuringSync = true
-                return []
+            if phase == .syncing || phase == .merging {
+                reloadWhileBusy = true
+                return cancelMerge(because: "a retry is due")
             }
             return beginSync(.retry)
+
+        case .timerFired(.merge, let at):
+            guard phase == .idle, mergeDue else { return [] }
+            if let quiet = quietTime(at), quiet < configuration.idleBeforeMerge {
+                return [.startTimer(.merge, after: configuration.idleBeforeMerge - quiet)]
+            }
+            phase = .merging
+            mergeCancelRequested = false
+            return [.log(.info, "idle: merging the snapshot's delta into a whole file"), .merge]
 
         case .fileChecked(let check, let at):
             guard case .checking(let since) = phase else { return [] }
@@ -231,10 +278,18 @@ package struct WatchPolicy: Sendable {
         case .syncFinished(let result, let at):
             return syncFinished(result, startedSHA256: syncingSHA256, at: at)
 
+        case .mergeFinished(let result, let at):
+            guard phase == .merging else { return [] }
+            return mergeFinished(result, at: at)
+
         case .reloadRequested:
             if phase == .syncing || phase == .starting {
-                reloadDuringSync = true
+                reloadWhileBusy = true
                 return [.log(.info, "SIGHUP: syncing again after the sync in progress")]
+            }
+            if phase == .merging {
+                reloadWhileBusy = true
+                return [.log(.info, "SIGHUP: syncing again once the merge in progress has stopped")] + cancelMerge(because: "SIGHUP")
             }
             return [.log(.info, "SIGHUP: syncing again")] + beginSync(.reload)
 
@@ -254,11 +309,11 @@ package struct WatchPolicy: Sendable {
             phase = .idle
             problem = "\(configuration.faqPath) is missing"
             return [.log(.warning, "the spreadsheet is missing; still serving the last good snapshot, waiting for it to come back"),
-                    .notify(.status(statusLine))]
+                    .notify(.status(statusLine))] + mergeWhenIdle()
         case .settling(let reason, let sha256):
             if let sha256, sha256 == lastBadSHA256 {
                 phase = .idle
-                return [.log(.debug, "the same bad content as before; nothing to do until the next save")]
+                return [.log(.debug, "the same bad content as before; nothing to do until the next save")] + mergeWhenIdle()
             }
             // (A writer still at work sends new events, which put the policy back to debouncing.)
             guard at - since <= configuration.settleLimit else {
@@ -277,13 +332,13 @@ package struct WatchPolicy: Sendable {
                     actions += [.log(.info, "the spreadsheet is back to the content last synced; no longer degraded"),
                                 .notify(.status(statusLine)), .reportRecovered]
                 }
-                return actions
+                return actions + mergeWhenIdle()
             }
             if sha256 == lastBadSHA256 {
-                return [.log(.debug, "the same bad content as before; nothing to do until the next save")]
+                return [.log(.debug, "the same bad content as before; nothing to do until the next save")] + mergeWhenIdle()
             }
             if retryScheduled, sha256 == retrySHA256 {
-                return [.log(.debug, "a retry of this content is already scheduled; nothing to do")]
+                return [.log(.debug, "a retry of this content is already scheduled; nothing to do")] + mergeWhenIdle()
             }
             return beginSync(.saved, sha256: sha256)
         }
@@ -294,6 +349,7 @@ package struct WatchPolicy: Sendable {
         switch result {
         case .succeeded(let summary, let sha256):
             lastSummary = summary
+            mergeDue = summary.mergeDue
             lastSyncedSHA256 = sha256
             lastBadSHA256 = nil
             problem = nil
@@ -332,30 +388,69 @@ package struct WatchPolicy: Sendable {
         }
         phase = .idle
         actions.append(.notify(.ready(status: statusLine)))
-        if reloadDuringSync {
-            reloadDuringSync = false
-            fileChangedDuringSync = false
-            return actions + beginSync(.reload)
+        return actions + resume(at: at)
+    }
+
+    private mutating func mergeFinished(_ result: MergeResult, at: Instant) -> [Action] {
+        var actions: [Action] = []
+        switch result {
+        case .merged(let generation):
+            mergeDue = false
+            lastSummary = lastSummary?.merged(into: generation)
+            actions += [.log(.info, "the snapshot's delta is merged: generation \(generation) is a whole file"), .notify(.status(statusLine))]
+        case .nothingToMerge:
+            mergeDue = false
+        case .failed(let problem):
+            // The delta keeps serving; the next sync that leaves one to merge tries again, and
+            // an edit past the hard limit merges inline.
+            mergeDue = false
+            actions.append(.log(.warning, "merging the snapshot's delta failed; the delta keeps serving: \(problem)"))
+        case .cancelled:
+            actions.append(.log(.debug, "the merge stopped before replacing the snapshot; the delta keeps serving"))
         }
-        if fileChangedDuringSync, replacedLastDuringSync {
-            fileChangedDuringSync = false
-            replacedLastDuringSync = false
+        phase = .idle
+        return actions + resume(at: at)
+    }
+
+    /// Back to idle after a sync or a merge: what came in meanwhile, else a merge when one is due.
+    private mutating func resume(at: Instant) -> [Action] {
+        if reloadWhileBusy {
+            reloadWhileBusy = false
+            fileChangedWhileBusy = false
+            return beginSync(.reload)
+        }
+        if fileChangedWhileBusy, replacedLastWhileBusy {
+            fileChangedWhileBusy = false
+            replacedLastWhileBusy = false
             phase = .checking(since: at)
-            actions.append(.checkFile(holdStill: .zero))
-        } else if fileChangedDuringSync {
-            fileChangedDuringSync = false
+            return [.checkFile(holdStill: .zero)]
+        }
+        if fileChangedWhileBusy {
+            fileChangedWhileBusy = false
             phase = .debouncing
             let waited = quietTime(at) ?? .zero
-            actions.append(.startTimer(.debounce, after: max(.zero, configuration.debounce - waited)))
+            return [.startTimer(.debounce, after: max(.zero, configuration.debounce - waited))]
         }
-        return actions
+        return mergeWhenIdle()
+    }
+
+    /// Idle with a delta to merge: the merge timer, which waits for `idleBeforeMerge` of quiet.
+    private func mergeWhenIdle() -> [Action] {
+        mergeDue && phase == .idle ? [.startTimer(.merge, after: configuration.idleBeforeMerge)] : []
+    }
+
+    /// During a merge: stop it (once), so that what came in is handled without waiting for it.
+    private mutating func cancelMerge(because reason: String) -> [Action] {
+        guard phase == .merging, !mergeCancelRequested else { return [] }
+        mergeCancelRequested = true
+        return [.log(.debug, "\(reason): the merge in progress gives way"), .cancelMerge]
     }
 
     private mutating func beginSync(_ reason: SyncReason, sha256: String? = nil) -> [Action] {
         phase = .syncing
         syncingSHA256 = sha256
-        fileChangedDuringSync = false
-        replacedLastDuringSync = false
+        fileChangedWhileBusy = false
+        replacedLastWhileBusy = false
         return [.notify(.reloading(status: "Syncing \(configuration.faqPath) (\(reason.rawValue))")), .sync(reason)]
     }
 

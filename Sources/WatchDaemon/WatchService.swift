@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SpreadsheetReading
+import SystemIO
 import UnixSignals
 
 /// `faqsync watch`: the loop around `WatchPolicy`. It turns inotify events, timers, SIGHUP,
@@ -17,10 +18,15 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
     package typealias Sync = @Sendable (WatchPolicy.SyncReason) async throws -> (summary: WatchPolicy.SyncSummary, sha256: String,
                                                                                  costs: (embedded: Int, cacheHits: Int))
     package typealias Classify = @Sendable (any Error) -> WatchFailureKind
+    /// Merges the delta snapshot into a whole file (the `SyncCoordinator`'s); returns the
+    /// generation published, nil when there was nothing to merge. It stops with
+    /// `CancellationError` once the flag is raised, before replacing anything.
+    package typealias Merge = @Sendable (CancellationFlag) async throws -> UInt64?
 
     let configuration: WatchPolicy.Configuration
     let lastSyncedSHA256: String?
     let sync: Sync
+    let merge: Merge
     let classify: Classify
     let notifier: SystemdNotifier
     let metrics: DaemonMetrics?
@@ -31,12 +37,13 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
 
     package init(configuration: WatchPolicy.Configuration, lastSyncedSHA256: String?, notifier: SystemdNotifier = SystemdNotifier(),
                  metrics: DaemonMetrics? = nil, logger: Logger, clock: ServiceClock, classify: @escaping Classify,
-                 recovered: @escaping @Sendable () async -> Void = {}, sync: @escaping Sync) {
+                 recovered: @escaping @Sendable () async -> Void = {}, merge: @escaping Merge = { _ in nil }, sync: @escaping Sync) {
         var configuration = configuration
         if configuration.watchdogInterval == nil { configuration.watchdogInterval = notifier.watchdogInterval }
         self.configuration = configuration
         self.lastSyncedSHA256 = lastSyncedSHA256
         self.sync = sync
+        self.merge = merge
         self.classify = classify
         self.notifier = notifier
         self.metrics = metrics
@@ -75,6 +82,8 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
                 }
                 var timerTokens: [WatchPolicy.Timer: Int] = [:]
                 var nextToken = 0
+                // The merge in flight's stop request.
+                var mergeStop: CancellationFlag?
                 loop: for await input in inputs {
                     let event: WatchPolicy.Event
                     switch input {
@@ -98,6 +107,13 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
                             group.addTask { sink.yield(.event(.fileChecked(await Self.check(path, holdStill: holdStill), at: clock.now))) }
                         case .sync(let reason):
                             group.addTask { sink.yield(.event(.syncFinished(await runSync(reason), at: clock.now))) }
+                        case .merge:
+                            let stop = CancellationFlag()
+                            mergeStop = stop
+                            group.addTask { sink.yield(.event(.mergeFinished(await runMerge(stop), at: clock.now))) }
+                        case .cancelMerge:
+                            mergeStop?.raise()
+                            mergeStop = nil
                         case .notify(let notification):
                             notify(notification)
                         case .log(let level, let message):
@@ -130,6 +146,18 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
         } catch {
             metrics?.syncFailed()
             return .failed(classify(error), problem: "\(error)")
+        }
+    }
+
+    private func runMerge(_ stop: CancellationFlag) async -> WatchPolicy.MergeResult {
+        do {
+            // A shutdown stops the merge's blocking work too, not only its task.
+            let generation = try await withTaskCancellationHandler { try await merge(stop) } onCancel: { stop.raise() }
+            return generation.map { .merged(generation: $0) } ?? .nothingToMerge
+        } catch where error is CancellationError || Task.isCancelled || stop.isRaised {
+            return .cancelled
+        } catch {
+            return .failed(problem: "\(error)")
         }
     }
 
@@ -176,8 +204,8 @@ extension WatchService where ServiceClock == ContinuousClock {
     /// The daemon's: on the system's continuous clock.
     package init(configuration: WatchPolicy.Configuration, lastSyncedSHA256: String?, notifier: SystemdNotifier = SystemdNotifier(),
                  metrics: DaemonMetrics? = nil, logger: Logger, classify: @escaping Classify,
-                 recovered: @escaping @Sendable () async -> Void = {}, sync: @escaping Sync) {
+                 recovered: @escaping @Sendable () async -> Void = {}, merge: @escaping Merge = { _ in nil }, sync: @escaping Sync) {
         self.init(configuration: configuration, lastSyncedSHA256: lastSyncedSHA256, notifier: notifier, metrics: metrics, logger: logger,
-                  clock: ContinuousClock(), classify: classify, recovered: recovered, sync: sync)
+                  clock: ContinuousClock(), classify: classify, recovered: recovered, merge: merge, sync: sync)
     }
 }

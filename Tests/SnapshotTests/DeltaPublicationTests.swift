@@ -5,6 +5,8 @@ import SnapshotFormat
 import SnapshotPublishing
 import SnapshotReader
 import SQLiteStore
+import Synchronization
+import SystemIO
 @testable import SyncEngine
 import TemplateStore
 import Testing
@@ -58,6 +60,24 @@ struct DeltaPublicationTests {
         return lines
     }
 
+    /// What the coordinator published shows what a whole file of the store's current version
+    /// shows: the same templates, and the same hits with the same scores in every mode.
+    static func expectSameAsWhole(_ label: String, in directory: TemporaryDirectory, store: SQLiteTemplateStore,
+                                  coordinator: SyncCoordinator, questions: [String]) async throws {
+        let full = directory.path("full-\(label).snapshot")
+        // Written, not recorded as the publication: the coordinator's next edit is of its own file.
+        let version = try #require(try await store.currentVersion())
+        try await SnapshotPublication(store: store, path: full).writeUnrecorded(version: version)
+        let published = try MappedSnapshot(path: coordinator.publication.path), whole = try MappedSnapshot(path: full)
+        #expect(whole.header.formatVersion == 2)
+        #expect(published.contents.count == whole.contents.count, "\(label)")
+        #expect(Self.templates(published) == Self.templates(whole), "\(label)")
+        #expect(try await Self.answers(published, questions: questions) == Self.answers(whole, questions: questions), "\(label)")
+        for id in Self.templates(whole).keys.sorted().prefix(20) {
+            #expect(try published.template(id: id) == whole.template(id: id))
+        }
+    }
+
     static func baseFiles(in directory: TemporaryDirectory) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasPrefix("faqsync.snapshot.base-") }.sorted()
     }
@@ -72,18 +92,7 @@ struct DeltaPublicationTests {
         let questions = Array(rows.prefix(12).map { $0[2] }) + ["заблокировали карту что делать", "перевод за границу комиссия"]
 
         func expectSameAsWhole(_ label: String) async throws {
-            let full = directory.path("full-\(label).snapshot")
-            // Written, not recorded as the publication: the coordinator's next edit is of its own file.
-            let version = try #require(try await store.currentVersion())
-            try await SnapshotPublication(store: store, path: full).writeUnrecorded(version: version)
-            let published = try MappedSnapshot(path: coordinator.publication.path), whole = try MappedSnapshot(path: full)
-            #expect(whole.header.formatVersion == 2)
-            #expect(published.contents.count == whole.contents.count, "\(label)")
-            #expect(Self.templates(published) == Self.templates(whole), "\(label)")
-            #expect(try await Self.answers(published, questions: questions) == Self.answers(whole, questions: questions), "\(label)")
-            for id in Self.templates(whole).keys.sorted().prefix(20) {
-                #expect(try published.template(id: id) == whole.template(id: id))
-            }
+            try await Self.expectSameAsWhole(label, in: directory, store: store, coordinator: coordinator, questions: questions)
         }
 
         // One of each change: fields only, a new answer, a row deleted, a row added.
@@ -267,5 +276,98 @@ struct DeltaPublicationTests {
         #expect(try delta(removed: [1, 0, 0]) { $0.replaceSubrange(248..<252, with: [0, 0, 0xC0, 0x7F]) } == .inconsistent,
                 "an average length that is not a number")
         #expect(try delta(removed: [1, 0, 0]) { $0[224] ^= 1 } == .baseMismatch, "another base checksum")
+    }
+
+    /// The daemon's merge when idle: a delta past the idle share (5% of the base) is merged into
+    /// a whole file of the same templates, a new generation recorded as the store's publication;
+    /// a merge told to stop before it starts leaves the delta serving and nothing behind.
+    @Test func anIdleMergePublishesTheSameTemplatesWhole() async throws {
+        let directory = try TemporaryDirectory("delta-idle-merge")
+        defer { directory.remove() }
+        var (rows, faq, store, coordinator) = try Self.fixtureSync(in: directory, syncsRepeatedly: true)
+        let questions = Array(rows.prefix(12).map { $0[2] }) + ["заблокировали карту что делать"]
+        _ = try await coordinator.sync()
+        #expect(await !coordinator.publication.mergeDueWhenIdle(), "a whole file")
+        #expect(try await coordinator.mergeSnapshot() == nil, "a whole file has nothing to merge")
+
+        rows[10][5] += " Срочно."
+        try XLSXWriter.table([PatchedPublicationTests.header] + rows).write(to: faq)
+        _ = try await coordinator.sync()
+        #expect(await !coordinator.publication.mergeDueWhenIdle(), "one row of 201 is below the idle share")
+
+        for index in 50..<62 { rows[index][5] += " Обновлено." }
+        try XLSXWriter.table([PatchedPublicationTests.header] + rows).write(to: faq)
+        let delta = try #require(try await coordinator.sync().publication)
+        #expect(try MappedSnapshot(path: coordinator.publication.path).header.formatVersion == 3, "13 rows of 201: below the hard limit")
+        #expect(await coordinator.publication.mergeDueWhenIdle(), "13 rows of 201: past the idle share")
+
+        let stop = CancellationFlag()
+        stop.raise()
+        await #expect(throws: CancellationError.self) { try await coordinator.mergeSnapshot(stop: stop) }
+        #expect(try MappedSnapshot(path: coordinator.publication.path).header.generation == delta.generation, "the delta keeps serving")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasSuffix(".tmp") }.isEmpty)
+
+        let merged = try #require(try await coordinator.mergeSnapshot())
+        #expect(merged.generation == delta.generation + 1)
+        #expect(merged.templateCount == delta.templateCount)
+        #expect(try MappedSnapshot(path: coordinator.publication.path).header.formatVersion == 2)
+        #expect(try Self.baseFiles(in: directory).isEmpty, "no delta names the base any more")
+        #expect(try await store.lastSnapshotPublication()?.generation == merged.generation)
+        #expect(try await coordinator.publication.isCurrent(), "the store's publication: the next sync of the same sheet does nothing")
+        #expect(await !coordinator.publication.mergeDueWhenIdle())
+        #expect(try await coordinator.mergeSnapshot() == nil)
+        try await Self.expectSameAsWhole("idle merge", in: directory, store: store, coordinator: coordinator, questions: questions)
+
+        // The next edit is a delta over the merged file.
+        rows[100][5] += " Ещё раз."
+        try XLSXWriter.table([PatchedPublicationTests.header] + rows).write(to: faq)
+        _ = try await coordinator.sync()
+        #expect(try MappedSnapshot(path: coordinator.publication.path).header.base?.generation == merged.generation)
+        try await Self.expectSameAsWhole("after the merge", in: directory, store: store, coordinator: coordinator, questions: questions)
+    }
+}
+
+/// A merge in the background gives way to a save: the writer checks its stop every few thousand
+/// rows, and once more before the new file would replace the old one.
+@Suite("a publication told to stop")
+struct StoppedPublicationTests {
+    @Test func theEncoderStopsAtACheckpointWhileItWritesTheRows() throws {
+        let directory = try TemporaryDirectory("stopped-encoder")
+        defer { directory.remove() }
+        let templates = GenerationSnapshots.templates(generation: 1, count: 20_000)
+        let checkpoints = Mutex(0)
+        let descriptor = open(directory.path("partial"), O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        #expect(throws: CancellationError.self) {
+            try SnapshotEncoder.write(to: descriptor, path: directory.path("partial"), generation: 1, createdMillis: 0,
+                                      model: GenerationSnapshots.model, rows: SnapshotRows(templates),
+                                      checkpoint: {
+                                          let count = checkpoints.withLock { $0 += 1; return $0 }
+                                          if count == 3 { throw CancellationError() }
+                                      },
+                                      lexicalSection: { nil })
+        }
+        #expect(checkpoints.withLock { $0 } == 3, "checked while the rows were written, stopped at the first that threw")
+        var info = stat()
+        #expect(fstat(descriptor, &info) == 0)
+        let wholeVectors = 20_000 * GenerationSnapshots.dimension * 4
+        #expect(Int(info.st_size) < wholeVectors, "stopped before the vectors were all written")
+    }
+
+    @Test func aWriterToldToStopLeavesTheFileAtThePath() throws {
+        let directory = try TemporaryDirectory("stopped-writer")
+        defer { directory.remove() }
+        let writer = SnapshotFileWriter(path: directory.path("faqsync.snapshot"))
+        let first = try writer.publish(model: GenerationSnapshots.model, templates: GenerationSnapshots.templates(generation: 1, count: 50),
+                                       minimumGeneration: 1)
+        let stop = CancellationFlag()
+        stop.raise()
+        #expect(throws: CancellationError.self) {
+            try writer.publish(model: GenerationSnapshots.model, rows: SnapshotRows(GenerationSnapshots.templates(generation: 2, count: 50)),
+                               minimumGeneration: 1, stop: stop)
+        }
+        #expect(writer.existingGeneration() == first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.url.path) == ["faqsync.snapshot"])
     }
 }

@@ -99,6 +99,25 @@ struct SystemIOTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory + "/nested")
         #expect(leftovers == ["file"], "no temporary file is left behind: \(leftovers)")
     }
+
+    /// What a background merge relies on to give way: a replacement stopped after the new file
+    /// is complete, just before it would appear, leaves the old file and nothing else.
+    @Test func anAtomicReplaceStoppedBeforePublishingLeavesTheOldFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("systemio-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/file"
+        try AtomicFile(path: path, mode: 0o640).replace(with: Data("one".utf8))
+        let stop = CancellationFlag()
+        var wrote = false
+        #expect(throws: CancellationError.self) {
+            try AtomicFile(path: path, mode: 0o640).replace(beforePublishing: { stop.raise(); try stop.check() }) { descriptor, _ in
+                wrote = Foundation.write(descriptor, "two", 3) == 3
+            }
+        }
+        #expect(wrote, "the new file was complete")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "one")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["file"])
+    }
 }
 
 final class PollCounter: Sendable { let count = Atomic<Int>(0) }

@@ -308,4 +308,132 @@ struct WatchPolicyTests {
         #expect(done.contains(.log(.notice, "sync cancelled; the store keeps its last committed state")))
         #expect(!policy.statusLine.contains("DEGRADED"))
     }
+
+    // MARK: Merging a delta snapshot when idle
+
+    static func summary(mergeDue: Bool, generation: UInt64 = 3) -> Policy.SyncSummary {
+        .init(templates: 100_000, model: "m", changes: "1,000 modified", generation: generation,
+              finishedAt: Date(timeIntervalSince1970: 0), mergeDue: mergeDue)
+    }
+
+    static func merges(_ actions: [Policy.Action]) -> Int { actions.filter { $0 == .merge }.count }
+
+    /// Idle after the sync of "B" (saved at 1,000 ms, synced by 1,600), whose snapshot is a delta
+    /// to merge: the merge timer runs.
+    func idleWithADeltaToMerge() -> Policy {
+        var policy = idle()
+        _ = save(&policy, "B", at: 1_000)
+        let done = policy.on(.syncFinished(.succeeded(Self.summary(mergeDue: true), sha256: "B"), at: at(1_600)))
+        #expect(Self.timers(done)[.merge] == .seconds(5), "the merge waits for five quiet seconds")
+        #expect(Self.merges(done) == 0)
+        return policy
+    }
+
+    @Test func aDeltaIsMergedAfterQuietAndTheStatusNamesTheWholeFile() {
+        var policy = idleWithADeltaToMerge()
+        let merging = policy.on(.timerFired(.merge, at: at(6_600)))
+        #expect(Self.merges(merging) == 1)
+        #expect(Self.syncs(merging).isEmpty && !merging.contains { if case .notify(.reloading) = $0 { true } else { false } },
+                "a merge is not a reload: readers see one more generation of the same templates")
+        let merged = policy.on(.mergeFinished(.merged(generation: 4), at: at(9_000)))
+        #expect(merged.contains(.notify(.status(policy.statusLine))))
+        #expect(policy.statusLine.contains("snapshot generation 4"))
+        #expect(Self.timers(merged).isEmpty, "merged: nothing more to do")
+        #expect(policy.on(.timerFired(.merge, at: at(20_000))).isEmpty, "a stale merge timer does nothing")
+    }
+
+    @Test func aSnapshotThatIsNotADeltaToMergeIsLeftAlone() {
+        var policy = idle()
+        _ = save(&policy, "B", at: 1_000)
+        let done = policy.on(.syncFinished(.succeeded(Self.summary(mergeDue: false), sha256: "B"), at: at(1_600)))
+        #expect(Self.timers(done)[.merge] == nil)
+        #expect(policy.on(.timerFired(.merge, at: at(10_000))).isEmpty)
+    }
+
+    @Test func theMergeWaitsUntilNothingHappenedForItsQuiet() {
+        var policy = idleWithADeltaToMerge()
+        // A save of the same content at 3,000 ms: checked, nothing to sync, the quiet starts again.
+        _ = policy.on(.fileChanged(at: at(3_000)))
+        #expect(policy.on(.timerFired(.merge, at: at(3_100))).isEmpty, "not while a save is being looked at")
+        _ = policy.on(.timerFired(.debounce, at: at(3_500)))
+        let unchanged = policy.on(.fileChecked(.ready(sha256: "B"), at: at(3_510)))
+        #expect(Self.timers(unchanged)[.merge] == .seconds(5))
+        // A timer that fires before five quiet seconds since the last event waits for the rest.
+        #expect(policy.on(.timerFired(.merge, at: at(6_600))) == [.startTimer(.merge, after: .milliseconds(1_400))])
+        #expect(Self.merges(policy.on(.timerFired(.merge, at: at(8_000)))) == 1)
+    }
+
+    @Test func aSaveDuringAMergeCancelsItAndIsSyncedOnceItStopped() {
+        var policy = idleWithADeltaToMerge()
+        _ = policy.on(.timerFired(.merge, at: at(6_600)))
+        let saved = policy.on(.fileReplaced(at: at(7_000)))
+        #expect(saved.contains(.cancelMerge))
+        #expect(Self.syncs(saved).isEmpty && !saved.contains(Self.checkRenamed), "the sync waits for the merge to let go")
+        #expect(!policy.on(.fileReplaced(at: at(7_010))).contains(.cancelMerge), "cancelled once")
+        let stopped = policy.on(.mergeFinished(.cancelled, at: at(7_050)))
+        #expect(stopped.contains(Self.checkRenamed), "the save renamed into place is checked at once")
+        let synced = policy.on(.fileChecked(.ready(sha256: "C"), at: at(7_060)))
+        #expect(Self.syncs(synced) == [.saved])
+        // The sync's snapshot is a delta to merge again: the merge is tried again after quiet.
+        let done = policy.on(.syncFinished(.succeeded(Self.summary(mergeDue: true, generation: 5), sha256: "C"), at: at(8_000)))
+        #expect(Self.timers(done)[.merge] == .seconds(5))
+        #expect(Self.merges(policy.on(.timerFired(.merge, at: at(13_000)))) == 1)
+    }
+
+    @Test func aWriteInPlaceDuringAMergeWaitsOutItsDebounceAfterIt() {
+        var policy = idleWithADeltaToMerge()
+        _ = policy.on(.timerFired(.merge, at: at(6_600)))
+        #expect(policy.on(.fileChanged(at: at(7_000))).contains(.cancelMerge))
+        let stopped = policy.on(.mergeFinished(.cancelled, at: at(7_200)))
+        #expect(Self.timers(stopped)[.debounce] == .milliseconds(300), "what is left of the debounce")
+    }
+
+    @Test func aMergeThatFinishedBeforeItsCancelArrivedStillCounts() {
+        var policy = idleWithADeltaToMerge()
+        _ = policy.on(.timerFired(.merge, at: at(6_600)))
+        #expect(policy.on(.fileReplaced(at: at(7_000))).contains(.cancelMerge))
+        let merged = policy.on(.mergeFinished(.merged(generation: 4), at: at(7_010)))
+        #expect(policy.statusLine.contains("snapshot generation 4"))
+        #expect(merged.contains(Self.checkRenamed))
+    }
+
+    @Test func sighupAndARetryDuringAMergeCancelItAndSyncAfter() {
+        var policy = idleWithADeltaToMerge()
+        _ = policy.on(.timerFired(.merge, at: at(6_600)))
+        let reload = policy.on(.reloadRequested(at: at(7_000)))
+        #expect(reload.contains(.cancelMerge) && Self.syncs(reload).isEmpty)
+        #expect(Self.syncs(policy.on(.mergeFinished(.cancelled, at: at(7_100)))) == [.reload])
+
+        // A failed sync leaves the delta the last success published: still to merge.
+        var withDelta = idleWithADeltaToMerge()
+        _ = save(&withDelta, "C", at: 7_000)
+        let failed = withDelta.on(.syncFinished(.failed(.transient, problem: "database unreachable"), at: at(7_600)))
+        #expect(Self.timers(failed)[.retry] == .seconds(1))
+        #expect(Self.timers(failed)[.merge] == .seconds(5), "the delta is still the one served: it is still to merge")
+        _ = withDelta.on(.timerFired(.retry, at: at(8_600)))
+        _ = withDelta.on(.syncFinished(.failed(.transient, problem: "database unreachable"), at: at(8_700)))
+        #expect(Self.merges(withDelta.on(.timerFired(.merge, at: at(13_700)))) == 1)
+        let retry = withDelta.on(.timerFired(.retry, at: at(14_000)))
+        #expect(retry.contains(.cancelMerge) && Self.syncs(retry).isEmpty)
+        #expect(Self.syncs(withDelta.on(.mergeFinished(.cancelled, at: at(14_050)))) == [.reload])
+    }
+
+    @Test func aFailedMergeLeavesTheDeltaServingUntilTheNextSyncAsksAgain() {
+        var policy = idleWithADeltaToMerge()
+        _ = policy.on(.timerFired(.merge, at: at(6_600)))
+        let failed = policy.on(.mergeFinished(.failed(problem: "disk full"), at: at(7_000)))
+        #expect(failed.contains { if case .log(.warning, let text) = $0 { text.contains("disk full") && text.contains("keeps serving") } else { false } })
+        #expect(Self.timers(failed).isEmpty, "not retried in a loop")
+        #expect(!policy.statusLine.contains("DEGRADED"), "readers are served: the delta is a complete snapshot")
+        _ = save(&policy, "C", at: 8_000)
+        let done = policy.on(.syncFinished(.succeeded(Self.summary(mergeDue: true), sha256: "C"), at: at(8_600)))
+        #expect(Self.timers(done)[.merge] == .seconds(5))
+    }
+
+    @Test func shutdownDuringAMergeStops() {
+        var policy = idleWithADeltaToMerge()
+        _ = policy.on(.timerFired(.merge, at: at(6_600)))
+        #expect(policy.on(.shutdownRequested).last == .stop)
+        #expect(policy.on(.mergeFinished(.cancelled, at: at(7_000))).isEmpty)
+    }
 }

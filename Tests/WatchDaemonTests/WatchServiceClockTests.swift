@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Reconciliation
 import Synchronization
+import SystemIO
 import Testing
 import TestSupport
 import WatchDaemon
@@ -185,5 +186,76 @@ struct WatchServiceClockTests {
         #expect(try await syncs.waitFor(4), "the second retry, which succeeds")
         service.cancel()
         _ = await service.result
+    }
+
+    /// Merges as the service runs them: each waits for its stop, as the writer's blocking work
+    /// does at its checkpoints, unless the test lets the next one finish.
+    final class Merges: Sendable {
+        private let state = Mutex<(started: Int, stopped: Int, finishNext: Bool)>((0, 0, false))
+        var started: Int { state.withLock { $0.started } }
+        var stopped: Int { state.withLock { $0.stopped } }
+        func finishNext() { state.withLock { $0.finishNext = true } }
+
+        func run(_ stop: CancellationFlag) async throws -> UInt64? {
+            let finishes = state.withLock { state -> Bool in
+                state.started += 1
+                defer { state.finishNext = false }
+                return state.finishNext
+            }
+            if finishes { return 9 }
+            while !stop.isRaised { try await Task.sleep(for: .milliseconds(2)) }
+            state.withLock { $0.stopped += 1 }
+            throw CancellationError()
+        }
+
+        func waitFor(_ keyPath: KeyPath<Merges, Int>, _ expected: Int) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if self[keyPath: keyPath] >= expected { return true }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return false
+        }
+    }
+
+    /// Every sync leaves a delta to merge: the merge runs after five idle seconds on the clock,
+    /// a save renamed in during it stops it and is synced, and the next merge is published.
+    @Test func aMergeRunsWhenIdleAndGivesWayToASave() async throws {
+        let directory = try TemporaryDirectory("watch-clock-merge")
+        defer { directory.remove() }
+        let clock = ManualClock()
+        let faq = directory.path("faq.csv")
+        try Data("a\n".utf8).write(to: URL(fileURLWithPath: faq))
+        let syncs = Syncs(path: faq), merges = Merges(), log = RecordingLogHandler.Lines()
+        let service = WatchService(configuration: .init(faqPath: faq, debounce: .milliseconds(500), idleBeforeMerge: .seconds(5)),
+                                   lastSyncedSHA256: nil, logger: Logger(label: "test") { _ in RecordingLogHandler(lines: log) },
+                                   clock: clock, classify: { _ in .transient }, merge: { try await merges.run($0) }) { reason in
+            let synced = try syncs.run(reason)
+            return (.init(templates: 1, model: "m", changes: "1 modified", generation: 3, finishedAt: Date(), mergeDue: true),
+                    synced.sha256, synced.costs)
+        }
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        #expect(try await syncs.waitFor(1), "the start-up sync")
+        #expect(try await clock.waitForSleepers(1), "the watcher's first event started a debounce")
+        clock.advance(by: .milliseconds(500))
+        #expect(try await log.waitFor("content unchanged"))
+        #expect(try await clock.waitForSleepers(1), "the merge timer")
+        clock.advance(by: .milliseconds(4_999))
+        #expect(merges.started == 0, "not before five quiet seconds")
+        clock.advance(by: .milliseconds(1))
+        #expect(try await merges.waitFor(\.started, 1), "idle for five seconds: the merge starts")
+
+        try Self.save("b\n", in: directory)
+        #expect(try await merges.waitFor(\.stopped, 1), "the save stopped the merge")
+        #expect(try await syncs.waitFor(2), "and was synced at once, the clock unmoved")
+        #expect(try await clock.waitForSleepers(1), "its delta is to merge again: the merge timer")
+        merges.finishNext()
+        clock.advance(by: .seconds(5))
+        #expect(try await merges.waitFor(\.started, 2))
+        #expect(try await log.waitFor("generation 9 is a whole file"))
+        #expect(merges.stopped == 1 && syncs.count == 2)
+        task.cancel()
+        _ = await task.result
     }
 }
