@@ -169,7 +169,7 @@ let package = Package(
         .target(
             name: "SnapshotFollowing",
             dependencies: [
-                "TemplateStore", "SnapshotFormat", "SnapshotPublishing",
+                "TemplateStore", "SnapshotFormat", "SnapshotPublishing", "SystemIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SnapshotFormat
 import SnapshotPublishing
+import SystemIO
 import TemplateStore
 
 /// Keeps a local snapshot file built from a store's change feed (PostgreSQL's), for retrieval on
@@ -11,6 +12,10 @@ import TemplateStore
 ///
 /// The first load (and a change of current version) fetches the whole version. A lost
 /// connection is retried with backoff; after reconnecting it catches up on whatever it missed.
+///
+/// Like the writer's daemon, it merges a delta grown past `DeltaPolicy.idleMergeShare` into a
+/// whole file once the store has been quiet for `idleBeforeMerge`; a notification during the
+/// merge stops it before it replaces anything, and is handled at once.
 package final class SnapshotFollower: Service, Sendable {
     package let store: any ChangeFeed
     package let fileWriter: SnapshotFileWriter
@@ -19,6 +24,7 @@ package final class SnapshotFollower: Service, Sendable {
     private let backoff: (initial: Duration, maximum: Duration)
     private let pollInterval: Duration
     private let deltaPolicy: DeltaPolicy
+    private let idleBeforeMerge: Duration
     private let publishing = DispatchQueue(label: "faqsync.follower.publish")
 
     /// One publication by the follower, with what it cost.
@@ -41,10 +47,11 @@ package final class SnapshotFollower: Service, Sendable {
 
     package init(store: any ChangeFeed, snapshotPath: String, logger: Logger,
                 backoff: (initial: Duration, maximum: Duration) = (.milliseconds(500), .seconds(30)),
-                pollInterval: Duration = .seconds(30), deltaPolicy: DeltaPolicy = DeltaPolicy(),
+                pollInterval: Duration = .seconds(30), deltaPolicy: DeltaPolicy = DeltaPolicy(), idleBeforeMerge: Duration = .seconds(5),
                 onRebuild: @escaping @Sendable (Rebuild) -> Void = { _ in }) {
         self.store = store
         self.deltaPolicy = deltaPolicy
+        self.idleBeforeMerge = idleBeforeMerge
         fileWriter = SnapshotFileWriter(path: snapshotPath)
         self.logger = logger
         self.backoff = backoff
@@ -60,6 +67,8 @@ package final class SnapshotFollower: Service, Sendable {
         // refresh that fails is retried even if no further notification comes.
         var pending = false
         var lastRefresh = ContinuousClock.now
+        // A refresh published since the last look: its file may be a delta to merge when quiet.
+        var mayMerge = false
         logger.info("following the store", metadata: ["store": "\(store.location)", "snapshot": "\(fileWriter.path)"])
         // Ends on graceful shutdown (SIGTERM) or cancellation.
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -70,11 +79,17 @@ package final class SnapshotFollower: Service, Sendable {
                 case .idle:
                     // A safety net where notifications cannot arrive (a pooler in transaction
                     // mode drops LISTEN): an unchanged store costs one indexed query.
-                    if ContinuousClock.now - lastRefresh >= pollInterval { pending = true }
+                    if ContinuousClock.now - lastRefresh >= pollInterval {
+                        pending = true
+                    } else if mayMerge, !pending, ContinuousClock.now - lastRefresh >= idleBeforeMerge {
+                        mayMerge = false
+                        if try await mergeWhileQuiet(&copy, listener: listener) != .idle { pending = true }
+                    }
                 }
                 if pending {
                     try await refresh(&copy)
                     pending = false
+                    mayMerge = true
                     lastRefresh = .now
                 }
                 delay = backoff.initial
@@ -102,6 +117,7 @@ package final class SnapshotFollower: Service, Sendable {
         let fetched = ContinuousClock.now
         let model = SnapshotEncoder.Model(name: version.model.name, version: version.model.version, dimension: version.model.dimension,
                                           hybridDenseWeight: version.hybridDenseWeight)
+        copy.model = model
         let fileWriter = self.fileWriter
         let minimumGeneration = UInt64(max(1, changes.generation))
         var edited: (generation: UInt64, tokenised: Int)?
@@ -144,6 +160,73 @@ package final class SnapshotFollower: Service, Sendable {
         onRebuild(rebuild)
     }
 
+    /// What the merge and the listening beside it each ended with.
+    private enum MergeStep: Sendable {
+        case merged(Result<UInt64, any Error>)
+        case heard(Result<ChangeEvent, any Error>)
+    }
+
+    /// Merges the delta this follower published into a whole file, when it is one past the idle
+    /// share, while listening: the first event that is not idle (a change, a reconnection) stops
+    /// the merge before it replaces anything and is returned, to be handled at once.
+    private func mergeWhileQuiet(_ copy: inout FollowedCopy, listener: any ChangeSubscription) async throws -> ChangeEvent {
+        guard let model = copy.model, let rows = copy.idleMerge(at: fileWriter.path, policy: deltaPolicy) else { return .idle }
+        let fileWriter = self.fileWriter
+        let minimumGeneration = UInt64(max(1, copy.generation ?? 1))
+        let stop = CancellationFlag(), finished = CancellationFlag()
+        let started = ContinuousClock.now
+        logger.info("the store is quiet: merging the snapshot's delta into a whole file", metadata: ["templates": "\(rows.count)"])
+        var merged: Result<UInt64, any Error>?, heard: Result<ChangeEvent, any Error>?
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withTaskGroup(of: MergeStep.self) { group in
+                    group.addTask {
+                        defer { finished.raise() }
+                        do {
+                            return .merged(.success(try await self.blocking {
+                                try fileWriter.publish(model: model, rows: rows, minimumGeneration: minimumGeneration, stop: stop)
+                            }))
+                        } catch { return .merged(.failure(error)) }
+                    }
+                    group.addTask {
+                        do {
+                            while !finished.isRaised {
+                                let event = try await listener.next()
+                                if event != .idle {
+                                    stop.raise()
+                                    return .heard(.success(event))
+                                }
+                            }
+                            return .heard(.success(.idle))
+                        } catch {
+                            stop.raise()
+                            return .heard(.failure(error))
+                        }
+                    }
+                    for await step in group {
+                        switch step {
+                        case .merged(let result): merged = result
+                        case .heard(let result): heard = result
+                        }
+                    }
+                }
+            } onCancel: { stop.raise() }
+        } onGracefulShutdown: { stop.raise() }
+        switch merged {
+        case .success(let generation):
+            copy.published(generation: generation)
+            logger.info("snapshot merged", metadata: ["snapshot_generation": "\(generation)", "templates": "\(rows.count)",
+                                                      "seconds": "\(String(format: "%.3f", (ContinuousClock.now - started).seconds))"])
+        case .failure(let error) where error is CancellationError:
+            logger.debug("the merge gave way to a change; the delta keeps serving")
+        case .failure(let error):
+            logger.warning("merging the snapshot's delta failed; the delta keeps serving", metadata: ["error": "\(error)"])
+        case nil:
+            break
+        }
+        return try heard?.get() ?? .idle
+    }
+
     /// Encoding and fsync block: on a thread of the follower's own, not the cooperative pool.
     private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -167,6 +250,8 @@ struct FollowedCopy {
     private var edits: [String: SnapshotTemplate?] = [:]
     /// The file at the path as last mapped: a delta over the same base shares its mapping.
     private var mapped: SnapshotMapping?
+    /// The current version's model, as the snapshot names it.
+    var model: SnapshotEncoder.Model?
 
     mutating func apply(_ changes: TemplateChangeSet) {
         if changes.isComplete {
@@ -219,6 +304,14 @@ struct FollowedCopy {
         guard let lastPublished, let mapping = lastFile(at: path), mapping.contents.count == lastPublished.count,
               let editor = SnapshotEditor(current: mapping, policy: policy) else { return nil }
         return editor.publication(of: edits, sameTerms: Set(edits.keys).subtracting(retokenise))
+    }
+
+    /// The file this follower published last as one whole file, when it is a delta past the
+    /// policy's idle share and nothing changed since; nil otherwise.
+    mutating func idleMerge(at path: String, policy: DeltaPolicy) -> SnapshotRows? {
+        guard edits.isEmpty, let lastPublished, let mapping = lastFile(at: path), mapping.contents.count == lastPublished.count,
+              policy.mergesWhenIdle(mapping) else { return nil }
+        return SnapshotEditor(current: mapping, policy: policy)?.merged()
     }
 
     /// The file at `path` when it is the one this follower published last, mapped (sharing the

@@ -91,4 +91,83 @@ struct FollowerDeltaTests {
         task.cancel()
         _ = try? await task.value
     }
+
+    /// A follower merges its delta into a whole file once the store is quiet, as the writer's
+    /// daemon does: same templates, same scores, a generation readers switch to.
+    @Test func aFollowerMergesItsDeltaWhenTheStoreIsQuiet() async throws {
+        let database = try TestDatabase("follower-idle-merge")
+        let directory = try TemporaryDirectory("follower-idle-merge")
+        defer { directory.remove() }
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        var faq = GeneratedFAQ(count: 300)
+        let sheet = directory.file("faq.xlsx")
+        try faq.writeXLSX(to: sheet)
+        let embedder = LocalHashingEmbedder(dimension: 64)
+        let followerPath = directory.path("follower.snapshot")
+        let writer = SyncCoordinator(store: PostgresTemplateStore(settings: database.settings), embedder: embedder,
+                                     snapshotPath: directory.path("writer.snapshot"), source: SyncSource(faqURL: sheet), logger: quiet,
+                                     deltaPolicy: Self.policy)
+        _ = try await writer.sync()
+        let rebuilds = Mutex<[SnapshotFollower.Rebuild]>([])
+        let follower = SnapshotFollower(store: PostgresTemplateStore(settings: database.settings), snapshotPath: followerPath, logger: quiet,
+                                        deltaPolicy: Self.policy, idleBeforeMerge: .zero) { rebuild in rebuilds.withLock { $0.append(rebuild) } }
+        let task = Task { try await follower.run() }
+        defer { task.cancel() }
+        func waitFor(_ condition: () throws -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if (try? condition()) == true { return true }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return false
+        }
+        #expect(try await waitFor { rebuilds.withLock { $0.count } >= 1 }, "the first load")
+        let reader = try LiveSnapshot(path: followerPath)
+
+        // 20 answers of 300: past the idle share (5%), below the hard limit (10%).
+        for index in 100..<120 { faq.entries[index].answer += " Новое." }
+        try faq.writeXLSX(to: sheet)
+        _ = try await writer.sync()
+        #expect(try await waitFor { rebuilds.withLock { $0.count } >= 2 })
+        let delta = rebuilds.withLock { $0[1] }
+        func served() throws -> [String: String] {
+            let snapshot = try MappedSnapshot(path: followerPath)
+            var all: [String: String] = [:]
+            for index in 0..<snapshot.contents.count {
+                all[snapshot.contents.string(index, .id)] = snapshot.contents.string(index, .answer) + "|"
+                    + snapshot.contents.vector(index).map { String($0.bitPattern) }.joined(separator: ",")
+            }
+            return all
+        }
+        #expect(try await waitFor { try MappedSnapshot(path: followerPath).header.formatVersion == 2 }, "merged when quiet")
+        let merged = try MappedSnapshot(path: followerPath).header
+        #expect(merged.generation > delta.snapshotGeneration)
+        #expect(rebuilds.withLock { $0.count } == 2, "a merge is not a rebuild from the store")
+        let writtenByTheWriter = try MappedSnapshot(path: directory.path("writer.snapshot"))
+        #expect(writtenByTheWriter.header.formatVersion == 3, "the writer, not a daemon, keeps its delta")
+        var written: [String: String] = [:]
+        for index in 0..<writtenByTheWriter.contents.count {
+            written[writtenByTheWriter.contents.string(index, .id)] = writtenByTheWriter.contents.string(index, .answer) + "|"
+                + writtenByTheWriter.contents.vector(index).map { String($0.bitPattern) }.joined(separator: ",")
+        }
+        #expect(try served() == written, "the same templates as the writer's delta")
+        for entry in faq.entries.prefix(5) {
+            let vector = try await embedder.embed([entry.question], as: .query)[0]
+            let query = SearchQuery(text: entry.question, vector: vector)
+            func hits(_ snapshot: MappedSnapshot) throws -> [String] {
+                try snapshot.search(query, k: 5).results.map { "\($0.id) \($0.score.bitPattern)" }.sorted()
+            }
+            #expect(try hits(MappedSnapshot(path: followerPath)) == hits(writtenByTheWriter))
+        }
+        if case .switched(_, let to) = reader.reloadIfChanged() { #expect(to == merged.generation) } else { Issue.record("the reader did not switch") }
+
+        // The next change is a delta over the merged file.
+        faq.entries[5].answer += " Ещё."
+        try faq.writeXLSX(to: sheet)
+        _ = try await writer.sync()
+        #expect(try await waitFor { rebuilds.withLock { $0.count } >= 3 })
+        #expect(try MappedSnapshot(path: followerPath).header.base?.generation == merged.generation)
+        task.cancel()
+        _ = try? await task.value
+    }
 }
