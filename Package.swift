@@ -220,7 +220,7 @@ let package = Package(
             name: "faqsync-bench",
             dependencies: [
                 "SyncEngine", "TemplateStore", "SQLiteStore", "PostgresStore", "Reconciliation", "Embedding", "SpreadsheetReading",
-                "TestSupport", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
+                "TestSupport", "SystemIO", "SnapshotFormat", "SnapshotPublishing", "SnapshotReader", "EmbeddingProviders",
                 "PostgresClient", "SnapshotFollowing", "RetrievalServer", "SyncActivity", "InProcessModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -244,7 +244,7 @@ let package = Package(
             dependencies: ["TemplateStore", "Embedding", "Reconciliation"],
             path: "Tests/StoreConformance"
         ),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "StoreConformance", "TestSupport"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "StoreConformance", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TextAnalysisTests", dependencies: ["TextAnalysis"]),
         .testTarget(name: "SpreadsheetReadingTests", dependencies: ["SpreadsheetReading", "TestSupport"]),
         .testTarget(

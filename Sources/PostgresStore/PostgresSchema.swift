@@ -148,6 +148,12 @@ enum PostgresSchema {
             -- sheet), hashed: the same bytes under the same settings sync to the same result.
             ALTER TABLE sync_runs ADD COLUMN settings_sha256 text;
             """),
+        Migration(id: "v7-version-template-count", sql: """
+            -- Each version's template count, kept by the transaction that changes its templates:
+            -- reading the versions (several times per sync) no longer counts 100,000 rows.
+            ALTER TABLE embedding_versions ADD COLUMN template_count integer NOT NULL DEFAULT 0;
+            UPDATE embedding_versions v SET template_count = (SELECT count(*) FROM templates t WHERE t.version_id = v.id);
+            """),
     ]
 
     /// Applies what is missing; refuses a database migrated by a newer faqsync.

@@ -93,7 +93,7 @@ package final class PostgresTemplateStore: TemplateStore {
 
     static let versionColumns = """
         v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at,
-        (SELECT count(*) FROM templates t WHERE t.version_id = v.id), v.hybrid_dense_weight::text
+        v.template_count, v.hybrid_dense_weight::text
         """
 
     static func version(_ result: PostgresResult, _ row: Int) -> StoredVersion {
@@ -226,6 +226,7 @@ package final class PostgresTemplateStore: TemplateStore {
                 }
                 if becameCurrent, !changes.changesTemplates { generation = try Self.nextGeneration(connection) }
                 let count = try connection.execute("SELECT count(*) FROM templates WHERE version_id = $1", [id]).int(0, 0)
+                try connection.execute("UPDATE embedding_versions SET template_count = $2 WHERE id = $1", [id, .int(count)])
                 var run = changes.run
                 run.versionID = versionID
                 run.templates = count
@@ -590,6 +591,13 @@ package final class PostgresTemplateStore: TemplateStore {
                 SELECT count(*) FROM template_deletions d JOIN templates t USING (version_id, template_id)
                 """).int(0, 0)
             if resurrected > 0 { problems.append("\(resurrected) templates are both present and recorded as deleted") }
+            let miscounted = try connection.execute("""
+                SELECT v.id, v.template_count, (SELECT count(*) FROM templates t WHERE t.version_id = v.id) FROM embedding_versions v
+                WHERE v.template_count <> (SELECT count(*) FROM templates t WHERE t.version_id = v.id)
+                """)
+            for row in 0..<miscounted.rowCount {
+                problems.append("version \(miscounted.integer(row, 0)) records \(miscounted.int(row, 1)) templates but holds \(miscounted.int(row, 2))")
+            }
             return IntegrityReport(checkedTemplates: checked, problems: problems)
         }
     }

@@ -143,6 +143,14 @@ enum SQLiteSchema {
                 ALTER TABLE sync_runs ADD COLUMN settings_sha256 TEXT;
                 """)
         }
+        migrator.registerMigration("v9-version-template-count") { db in
+            try db.execute(sql: """
+                -- Each version's template count, kept by the transaction that changes its templates:
+                -- reading the versions (several times per sync) no longer counts 100,000 rows.
+                ALTER TABLE embedding_versions ADD COLUMN template_count INTEGER NOT NULL DEFAULT 0;
+                UPDATE embedding_versions SET template_count = (SELECT COUNT(*) FROM templates t WHERE t.version_id = embedding_versions.id);
+                """)
+        }
         return migrator
     }
 }

@@ -289,7 +289,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at, v.hybrid_dense_weight,
-                       (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
+                       v.template_count
                 FROM embedding_versions v ORDER BY v.id
                 """).map(Self.version(from:))
         }
@@ -435,6 +435,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             }
             let generation = changes.changesTemplates || switched ? try Self.nextGeneration(db) : try Self.generation(db)
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE version_id = ?", arguments: [versionID]) ?? 0
+            try db.execute(sql: "UPDATE embedding_versions SET template_count = ? WHERE id = ?", arguments: [count, versionID])
             var run = changes.run
             run.versionID = versionID
             run.templates = count
@@ -487,7 +488,7 @@ package final class SQLiteTemplateStore: TemplateStore {
             _ = try Self.nextGeneration(db)
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at, v.hybrid_dense_weight,
-                       (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
+                       v.template_count
                 FROM embedding_versions v WHERE v.id = ?
                 """, arguments: [id]) else {
                 throw StoreError(code: .versionNotFound, location: location, message: "there is no version \(id)")
@@ -500,7 +501,7 @@ package final class SQLiteTemplateStore: TemplateStore {
         try await write { db in
             let removed = try Row.fetchAll(db, sql: """
                 SELECT v.id, v.model_name, v.model_version, v.dimension, v.is_current, v.created_at, v.hybrid_dense_weight,
-                       (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS template_count
+                       v.template_count
                 FROM embedding_versions v WHERE v.is_current = 0 ORDER BY v.id
                 """).map(Self.version(from:))
             try db.execute(sql: "DELETE FROM templates WHERE version_id IN (SELECT id FROM embedding_versions WHERE is_current = 0)")
@@ -662,6 +663,13 @@ package final class SQLiteTemplateStore: TemplateStore {
                     problems.append("template \(id) (version \(versionID)) has a NaN or infinite value in its vector")
                 }
                 if problems.count > 50 { break }
+            }
+            let miscounted = try Row.fetchAll(db, sql: """
+                SELECT v.id, v.template_count, (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id) AS held FROM embedding_versions v
+                WHERE v.template_count <> (SELECT COUNT(*) FROM templates t WHERE t.version_id = v.id)
+                """)
+            for row in miscounted {
+                problems.append("version \(row["id"] as Int64) records \(row["template_count"] as Int) templates but holds \(row["held"] as Int)")
             }
             return IntegrityReport(checkedTemplates: checked, problems: problems)
         }

@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import PostgresClient
 import SnapshotFollowing
+import SnapshotPublishing
 import SyncEngine
+import SystemIO
 import Synchronization
 import PostgresStore
 import SQLiteStore
@@ -28,6 +30,7 @@ enum StoreBenchmarks {
         print("vectors come from the store's cache. Follower = `snapshot follow`'s SnapshotFollower, from NOTIFY to the new snapshot file.\n")
         print("backend    | templates | initial s (N) | 1% delta s (median, N) | max s | cached s (median, N) | max s | delta rows")
         var followerLines: [String] = []
+        var mergeLines: [String] = []
         for count in counts {
             let runs = count >= 100_000 ? 1 : 3
             // Five edits of 1% each: 5% of the base changed in all, below the 10% at which a
@@ -95,6 +98,10 @@ enum StoreBenchmarks {
                             cached.append(seconds(try await clock.measure { _ = try await engine.sync() }))
                             if let follower { visible.append(try await follower.waitForRebuild(count: 2 + deltaRuns + index)) }
                         }
+                        // Below DeltaPolicy's minimum every edit is a whole file: nothing to merge.
+                        if backend == .sqlite, count >= DeltaPolicy().minimumBaseTemplates {
+                            mergeLines.append(try await measureMerges(engine: engine, count: count, quick: quick, back: back, forth: forth, save: save))
+                        }
                         if let follower {
                             let rebuilds = try await follower.finish()
                             let load = rebuilds.first!
@@ -126,9 +133,57 @@ enum StoreBenchmarks {
                                median(delta), delta.count, delta.max() ?? 0, median(cached), cached.count, cached.max() ?? 0, deltaRows))
             }
         }
+        print("\nThe daemon's merge of a delta when idle (SQLite writer, the delta left by the edits above): each merge")
+        print("uninterrupted after a cached 1% edit; and a save during a merge, its stop raised 100-900 ms into it, as a save's")
+        print("inotify event raises it: how long the merge takes to give way, and the save from then to its new snapshot (a delta).")
+        print("templates | merge s (median, max, N) | gives way ms (median, max) | save → new snapshot s (median, max, N)")
+        for line in mergeLines { print(line) }
         print("\nPostgreSQL follower: complete load, then rebuilds after each 1% delta, new text and cached (median of N)")
         print("templates | first load s | incremental rebuild s | of which fetch s | commit to new file s | N | rows fetched per rebuild")
         for line in followerLines { print(line) }
+    }
+
+    /// The daemon's merge when idle, measured on the coordinator the edits above used: first five
+    /// saves during a merge (each stops it, then syncs), then five merges left to finish, each
+    /// after a cached edit that leaves a delta.
+    static func measureMerges(engine: SyncCoordinator, count: Int, quick: Bool, back: URL, forth: URL,
+                              save: (URL) throws -> Void) async throws -> String {
+        let clock = ContinuousClock()
+        var gaveWay: [Double] = [], saveToSnapshot: [Double] = [], merges: [Double] = []
+        var sheets = [back, forth]
+        for offset in [100, 300, 500, 700, 900] {
+            let stop = CancellationFlag()
+            let merging = Task { try await engine.mergeSnapshot(stop: stop) }
+            // Somewhere in the merge: the five saves land at different points of its work.
+            try await Task.sleep(for: .milliseconds(offset))
+            let saved = clock.now
+            stop.raise()
+            let merged = (try? await merging.value) ?? nil
+            gaveWay.append(seconds(clock.now - saved))
+            if merged != nil { print("(a merge finished before its save at \(offset) ms)") }
+            sheets.swapAt(0, 1)
+            try save(sheets[0])
+            _ = try await engine.sync()
+            saveToSnapshot.append(seconds(clock.now - saved))
+        }
+        for _ in 0..<5 {
+            sheets.swapAt(0, 1)
+            try save(sheets[0])
+            _ = try await engine.sync()
+            merges.append(seconds(try await clock.measure { _ = try await engine.mergeSnapshot() }))
+        }
+        if count == 100_000 && !quick {
+            try HeadlineFigures.record(.init(key: "merge-100000-sqlite",
+                                             what: "merging a delta at 100,000 templates when idle, off the save's path (SQLite writer)",
+                                             figure: String(format: "%.2f s (max %.2f)", median(merges), merges.max() ?? 0),
+                                             n: "\(merges.count)", bench: "faqsync-bench stores"))
+            try HeadlineFigures.record(.init(key: "save-during-merge-100000-sqlite",
+                                             what: "a 1% edit saved during that merge → new snapshot (the merge gives way)",
+                                             figure: String(format: "%.2f s (max %.2f)", median(saveToSnapshot), saveToSnapshot.max() ?? 0),
+                                             n: "\(saveToSnapshot.count)", bench: "faqsync-bench stores"))
+        }
+        return String(format: "%9d | %10.3f, %5.3f (%d) | %10.0f, %5.0f | %10.3f, %5.3f (%d)", count, median(merges), merges.max() ?? 0, merges.count,
+                      median(gaveWay) * 1000, (gaveWay.max() ?? 0) * 1000, median(saveToSnapshot), saveToSnapshot.max() ?? 0, saveToSnapshot.count)
     }
 
     static func makeStore(_ backend: StoreBackend, in directory: TemporaryDirectory, label: String) throws -> (any TemplateStore, TestDatabase?) {

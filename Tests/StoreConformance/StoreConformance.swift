@@ -26,6 +26,7 @@ package enum StoreConformance {
         case writersTakeTurns
         case changeLogsAreKeptForTheLastRuns
         case aVersionKeepsTheFusionWeightItWasCreatedWith
+        case eachVersionKeepsItsTemplateCount
 
         package var description: String { rawValue }
     }
@@ -43,18 +44,19 @@ package enum StoreConformance {
         case .writersTakeTurns: try await writersTakeTurns(open)
         case .changeLogsAreKeptForTheLastRuns: try await changeLogsAreKeptForTheLastRuns(open())
         case .aVersionKeepsTheFusionWeightItWasCreatedWith: try await aVersionKeepsTheFusionWeightItWasCreatedWith(open())
+        case .eachVersionKeepsItsTemplateCount: try await eachVersionKeepsItsTemplateCount(open())
         }
     }
 
     // MARK: Material
 
-    static let modelA = ModelIdentity(name: "conformance-a", version: "1", dimension: 4)
-    static let modelB = ModelIdentity(name: "conformance-b", version: "2", dimension: 3)
+    package static let modelA = ModelIdentity(name: "conformance-a", version: "1", dimension: 4)
+    package static let modelB = ModelIdentity(name: "conformance-b", version: "2", dimension: 3)
 
     /// Values a careless encoding would lose: negative zero, a subnormal, the extremes, π.
     static let awkwardVector: [Float] = [-0.0, Float.leastNonzeroMagnitude, Float.greatestFiniteMagnitude, Float.pi]
 
-    static func template(_ id: String, question: String, answer: String = "Ответ", dimension: Int = 4, seed: Float = 1,
+    package static func template(_ id: String, question: String, answer: String = "Ответ", dimension: Int = 4, seed: Float = 1,
                          metadataJSON: String = #"[{"name":"Канал","value":"чат \"бот\""}]"#) -> StoredTemplate {
         StoredTemplate(id: id, category: "Карты", subcategory: "Портмоне 2.0", question: question, answer: answer,
                        metadataJSON: metadataJSON, inputHash: hex("in-\(id)-\(question)"), contentHash: hex("content-\(id)-\(question)-\(answer)"),
@@ -79,7 +81,7 @@ package enum StoreConformance {
                       sourcePath: path, sourceSHA256: "sha", outcome: .succeeded)
     }
 
-    static func changes(_ model: ModelIdentity = modelA, _ edit: (inout StoreChanges) -> Void) -> StoreChanges {
+    package static func changes(_ model: ModelIdentity = modelA, _ edit: (inout StoreChanges) -> Void) -> StoreChanges {
         var changes = StoreChanges(model: model, run: run())
         edit(&changes)
         return changes
@@ -253,6 +255,28 @@ package enum StoreConformance {
         #expect(versions.first { $0.id == a.versionID }?.hybridDenseWeight == 0.8)
         #expect(versions.first { $0.id == b.versionID }?.recordedHybridDenseWeight == nil)
         #expect(try await store.setCurrentVersion(a.versionID).recordedHybridDenseWeight == 0.8)
+    }
+
+    /// A version's template count is recorded by the transaction that changes its templates (the
+    /// versions are read several times per sync; counting 100,000 rows each time is not free),
+    /// and it is always what the version holds.
+    static func eachVersionKeepsItsTemplateCount(_ store: any TemplateStore) async throws {
+        let a = try await store.apply(changes { $0.inserts = [template("a", question: "Q a"), template("b", question: "Q b"), template("c", question: "Q c")] })
+        #expect(try await store.currentVersion()?.templateCount == 3)
+        let edited = try await store.apply(changes {
+            $0.inserts = [template("d", question: "Q d"), template("e", question: "Q e")]
+            $0.deletions = ["a"]
+        })
+        #expect(edited.templateCount == 4)
+        let b = try await store.apply(changes(modelB) { $0.inserts = [template("a", question: "Q a", dimension: 3)]; $0.makeCurrent = false })
+        var counts = Dictionary(uniqueKeysWithValues: try await store.versions().map { ($0.id, $0.templateCount) })
+        #expect(counts == [a.versionID: 4, b.versionID: 1])
+        #expect(try await store.setCurrentVersion(b.versionID).templateCount == 1)
+        _ = try await store.apply(changes(modelB) { $0.deletions = ["a"] })
+        counts = Dictionary(uniqueKeysWithValues: try await store.versions().map { ($0.id, $0.templateCount) })
+        #expect(counts == [a.versionID: 4, b.versionID: 0])
+        let integrity = try await store.checkIntegrity()
+        #expect(integrity.passed, "\(integrity.problems)")
     }
 
     static func runsPublicationsAndQuarantineAreKept(_ store: any TemplateStore) async throws {
