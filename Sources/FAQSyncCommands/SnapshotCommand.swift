@@ -174,7 +174,7 @@ struct SnapshotInfo: Encodable {
 
     var text: String {
         "\(path): format version \(formatVersion), generation \(generation), \(templates) templates, \(modelName) \(modelVersion) (\(dimension) dimensions), "
-            + (lexicalTerms.map { "lexical index of \($0) terms, " } ?? "no lexical index (dense search only), ")
+            + (lexicalTerms.map { "lexical index of \($0) terms\(delta == nil ? "" : " in its base"), " } ?? "no lexical index (dense search only), ")
             + (hybridDenseWeight.map { String(format: "hybrid fusion %.2f × dense + %.2f × lexical, ", $0, 1 - $0) }
                 ?? "no hybrid weight recorded (0.5 × dense + 0.5 × lexical), ")
             + "\(bytes) bytes, created \(createdAt.formatted(.iso8601)); checksum verified"

@@ -204,6 +204,7 @@ public enum SnapshotEncoder {
             put(UInt32(1), at: SnapshotLayout.Offset.fusionRecorded, in: &header)
             put(weight.bitPattern, at: SnapshotLayout.Offset.fusionDenseWeight, in: &header)
         }
+        try checkpoint()
         // The checksum covers what follows the header, so the header can go in last.
         put(try checksumOfPayload(descriptor: descriptor, path: path, fileSize: fileSize), at: SnapshotLayout.Offset.checksum, in: &header)
         let written = header.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }

@@ -198,7 +198,8 @@ package struct SnapshotFileWriter: Sendable {
         try stop?.check()
         var builder = LexicalIndexBuilder(expectedTemplates: rows.count)
         var nextFresh = 0
-        for found in termsAt {
+        for (number, found) in termsAt.enumerated() {
+            if number % 4_096 == 0 { try stop?.check() }
             // An index is only found where the base has a section, so where `reuse` exists.
             if let found, reuse != nil {
                 builder.add(templateAt: found, of: &reuse!)

@@ -222,17 +222,16 @@ package struct SnapshotPublication: Sendable {
         for stored in changes.fieldUpdates {
             let previous: SnapshotTemplate
             if let replaced = edit[stored.id] ?? nil {
+                // Field updates of a template the same changes insert apply to the inserted one.
                 previous = replaced
             } else {
                 guard let found = editor.find(stored.id) else {
                     throw SnapshotError(code: .inconsistent, path: editor.current.path, message: "template \(stored.id) is missing from the previous snapshot")
                 }
                 previous = SnapshotTemplate(view: found.view, index: found.row, id: stored.id)
-                if previous.question == stored.question && previous.answer == stored.answer { sameTerms.insert(stored.id) }
+                if previous.hasSameTerms(as: stored) { sameTerms.insert(stored.id) }
             }
-            edit[stored.id] = SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
-                                               question: stored.question, answer: stored.answer,
-                                               metadataJSON: stored.metadataJSON, vector: previous.vector)
+            edit[stored.id] = SnapshotTemplate(fieldUpdate: stored, of: previous)
         }
         for id in changes.deletions { edit[id] = .some(nil) }
         return editor.publication(of: edit, sameTerms: sameTerms)
@@ -276,14 +275,10 @@ private struct TouchedTemplates {
         return Self.fieldUpdate(stored, of: SnapshotTemplate(view: view, index: baseIndex, id: id), termsAt: baseIndex)
     }
 
-    /// A template whose fields changed but not its model input: the new fields with the previous
-    /// vector, and the previous terms while its question and answer are the same.
+    /// A template whose fields changed but not its model input (`SnapshotTemplate(fieldUpdate:of:)`),
+    /// with the previous terms while its question and answer are the same.
     private static func fieldUpdate(_ stored: StoredTemplate, of previous: SnapshotTemplate, termsAt: Int?) -> SnapshotRows.Row {
-        let sameTerms = previous.question == stored.question && previous.answer == stored.answer
-        return .template(SnapshotTemplate(id: stored.id, category: stored.category, subcategory: stored.subcategory,
-                                          question: stored.question, answer: stored.answer,
-                                          metadataJSON: stored.metadataJSON, vector: previous.vector),
-                         termsAt: sameTerms ? termsAt : nil)
+        .template(SnapshotTemplate(fieldUpdate: stored, of: previous), termsAt: previous.hasSameTerms(as: stored) ? termsAt : nil)
     }
 }
 
@@ -312,6 +307,18 @@ final class LastPublishedSnapshot: Sendable {
 }
 
 extension SnapshotTemplate {
+    /// A field update of `previous` (the same model input, so the same vector): the stored
+    /// fields with the previous vector. The one rule for the whole-file patch and the delta.
+    init(fieldUpdate stored: StoredTemplate, of previous: SnapshotTemplate) {
+        self.init(id: stored.id, category: stored.category, subcategory: stored.subcategory, question: stored.question,
+                  answer: stored.answer, metadataJSON: stored.metadataJSON, vector: previous.vector)
+    }
+
+    /// Whether `stored` has this template's question and answer: its terms in the file still apply.
+    func hasSameTerms(as stored: StoredTemplate) -> Bool {
+        question == stored.question && answer == stored.answer
+    }
+
     /// A stored template as the snapshot holds it: the metadata goes through as the JSON it is.
     init(_ stored: StoredTemplate) {
         self.init(id: stored.id, category: stored.category, subcategory: stored.subcategory, question: stored.question,
