@@ -44,7 +44,8 @@ package struct SyncCoordinator: Sendable {
                  deltaPolicy: DeltaPolicy = DeltaPolicy()) {
         self.store = store
         let memo = syncsRepeatedly ? TemplateMemo() : nil
-        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger, memo: memo) }
+        let statesMemo = syncsRepeatedly ? StoredStatesMemo() : nil
+        engine = embedder.map { SyncEngine(store: store, embedder: $0, logger: logger, memo: memo, statesMemo: statesMemo) }
         publication = SnapshotPublication(store: store, path: snapshotPath, keepsLastPublished: syncsRepeatedly, deltaPolicy: deltaPolicy)
         self.source = source
         activity = SyncActivityPublication(store: store, snapshotPath: snapshotPath, logger: logger)

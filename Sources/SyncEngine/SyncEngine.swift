@@ -20,12 +20,15 @@ struct SyncEngine: Sendable {
     let logger: Logger
     /// The templates of the last sheet read, in a process that syncs repeatedly (the daemon).
     let memo: TemplateMemo?
+    /// The store's template states as the last sync left them, in the same kind of process.
+    let statesMemo: StoredStatesMemo?
 
-    init(store: any TemplateStore, embedder: any Embedder, logger: Logger, memo: TemplateMemo? = nil) {
+    init(store: any TemplateStore, embedder: any Embedder, logger: Logger, memo: TemplateMemo? = nil, statesMemo: StoredStatesMemo? = nil) {
         self.store = store
         self.embedder = embedder
         self.logger = logger
         self.memo = memo
+        self.statesMemo = statesMemo
     }
 
     /// The report of a sync that need not read the file, or nil when it must be read: the last
@@ -87,7 +90,11 @@ struct SyncEngine: Sendable {
         let current = versions.first(where: \.isCurrent)
         let target = versions.first(where: { $0.model == model })
         var stored: [String: StoredTemplateState] = [:]
-        if let target { stored = try await store.templateStates(versionID: target.id) }
+        if let target {
+            stored = if let remembered = statesMemo?.take(versionID: target.id, generation: generationBefore) { remembered } else {
+                try await store.templateStates(versionID: target.id)
+            }
+        }
         let (sheet, sha256) = try await parsed
         let held = sheet.heldIdentities, force = options.force, desired = sheet.templates, states = stored
         let plan = try await BlockingExecutor.shared.run {
@@ -106,7 +113,12 @@ struct SyncEngine: Sendable {
             for entry in try await store.quarantine(model: model) { knownRejections[entry.inputHash] = entry.reason }
         }
         let texts = plan.textsToEmbed(skipping: { cached[$0] != nil || knownRejections[$0] != nil })
-        releaseLater(consume stored)
+        if let statesMemo, let target {
+            // Advanced by what this sync commits (`executeApplying`), or left as the store is.
+            statesMemo.remember(stored, versionID: target.id, generation: generationBefore)
+        } else {
+            releaseLater(consume stored)
+        }
         // Skipped rows travel in the report; the caller presents them (the summary, --json,
         // the daemon's log and STATUS= line), so they are not logged here a second time.
         return PreparedSync(sourcePath: source.faqURL.path, sourceSHA256: sha256,
@@ -158,6 +170,7 @@ struct SyncEngine: Sendable {
             changes.hybridDenseWeight = embedder.hybridDenseWeight
             changes.quarantine = report.quarantined
             let applied = try await store.apply(changes)
+            statesMemo?.advance(versionID: applied.versionID, from: prepared.storeGenerationBefore, to: applied.generation, by: changes)
             report.versionID = applied.versionID
             report.templates = applied.templateCount
             report.durationS = Date().timeIntervalSince(prepared.startedAt)
