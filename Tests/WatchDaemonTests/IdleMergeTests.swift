@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import SnapshotPublishing
 import SnapshotReader
-import SpreadsheetReading
 import SQLiteStore
 import SyncEngine
 import Testing
@@ -15,15 +14,6 @@ import WatchDaemon
 /// seconds" needs no sleep.
 @Suite("the daemon merges a delta when idle", .serialized)
 struct IdleMergeTests {
-    static let header = ["Основная категория", "Подкатегория", "Пример вопроса", "Приоритет", "Целевая аудитория", "Шаблонный ответ"]
-
-    static func fixtureRows() throws -> [[String]] {
-        try SpreadsheetReader().read(Fixtures.faq).rows.map { row in
-            let meta = Dictionary(uniqueKeysWithValues: row.metadata.map { ($0.name, $0.value) })
-            return [row.category, row.subcategory, row.question, meta["Приоритет"] ?? "", meta["Целевая аудитория"] ?? "", row.answer]
-        }
-    }
-
     /// Every template's fields by id, as the snapshot at `path` serves them.
     static func served(_ path: String) throws -> [String: String] {
         let snapshot = try MappedSnapshot(path: path)
@@ -38,9 +28,9 @@ struct IdleMergeTests {
     @Test func aDeltaLeftByASaveIsMergedOnceTheDaemonIsIdle() async throws {
         let directory = try TemporaryDirectory("idle-merge")
         defer { directory.remove() }
-        var rows = try Self.fixtureRows()
+        var rows = try FixtureSheet.rows()
         let faq = directory.path("faq.xlsx"), snapshotPath = directory.path("faqsync.snapshot")
-        try XLSXWriter.table([Self.header] + rows).write(to: directory.file("faq.xlsx"))
+        try FixtureSheet.write(rows, to: directory.file("faq.xlsx"))
         let log = WatchServiceClockTests.RecordingLogHandler.Lines()
         let logger = Logger(label: "test") { _ in WatchServiceClockTests.RecordingLogHandler(lines: log) }
         // Deltas from 100 templates (the FAQ has 201), merged when idle past 5%.
@@ -69,7 +59,7 @@ struct IdleMergeTests {
 
         // Thirteen answers edited, saved as Excel saves: a new file renamed into place.
         for index in 50..<63 { rows[index][5] += " Обновлено." }
-        try XLSXWriter.table([Self.header] + rows).write(to: directory.file(".~faq.xlsx.tmp"))
+        try FixtureSheet.write(rows, to: directory.file(".~faq.xlsx.tmp"))
         #expect(rename(directory.path(".~faq.xlsx.tmp"), faq) == 0)
         #expect(try await log.waitFor("13 modified"), "synced at once")
         let delta = try MappedSnapshot(path: snapshotPath).header
