@@ -19,6 +19,10 @@ package struct DaemonMetrics: Sendable {
     private let checksTop3: Metrics.Gauge
     private let checksMRR: Metrics.Gauge
     private let heldVersion: Metrics.Gauge
+    private let merged: Metrics.Counter
+    private let mergesCancelled: Metrics.Counter
+    private let mergesFailed: Metrics.Counter
+    private let mergeDuration: Metrics.Timer
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -37,6 +41,10 @@ package struct DaemonMetrics: Sendable {
         checksTop3 = Metrics.Gauge(label: "faqsync_checks_found_top3", factory: factory)
         checksMRR = Metrics.Gauge(label: "faqsync_checks_mrr", factory: factory)
         heldVersion = Metrics.Gauge(label: "faqsync_model_version_held", factory: factory)
+        merged = Metrics.Counter(label: "faqsync_snapshot_merges_total", dimensions: [("outcome", "merged")], factory: factory)
+        mergesCancelled = Metrics.Counter(label: "faqsync_snapshot_merges_total", dimensions: [("outcome", "cancelled")], factory: factory)
+        mergesFailed = Metrics.Counter(label: "faqsync_snapshot_merges_total", dimensions: [("outcome", "failed")], factory: factory)
+        mergeDuration = Metrics.Timer(label: "faqsync_snapshot_merge_duration_seconds", factory: factory)
     }
 
     /// The FAQ team's checks on the current version after a sync (hybrid mode), and whether a
@@ -58,6 +66,19 @@ package struct DaemonMetrics: Sendable {
     }
 
     func syncFailed() { failed.increment() }
+
+    /// A merge of the delta snapshot when idle: what became of it, and how long a finished one took.
+    func merge(_ result: WatchPolicy.MergeResult, duration elapsed: Duration) {
+        switch result {
+        case .merged(let value):
+            merged.increment()
+            mergeDuration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            generation.record(Double(value))
+        case .cancelled: mergesCancelled.increment()
+        case .failed: mergesFailed.increment()
+        case .nothingToMerge: break
+        }
+    }
     func watchdogPinged() { watchdogPings.increment() }
 
     package func recordCosts(embedded texts: Int, cacheHits hits: Int) {

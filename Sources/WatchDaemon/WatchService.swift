@@ -150,15 +150,19 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
     }
 
     private func runMerge(_ stop: CancellationFlag) async -> WatchPolicy.MergeResult {
+        let started = clock.now
+        let result: WatchPolicy.MergeResult
         do {
             // A shutdown stops the merge's blocking work too, not only its task.
             let generation = try await withTaskCancellationHandler { try await merge(stop) } onCancel: { stop.raise() }
-            return generation.map { .merged(generation: $0) } ?? .nothingToMerge
+            result = generation.map { .merged(generation: $0) } ?? .nothingToMerge
         } catch where error is CancellationError || Task.isCancelled || stop.isRaised {
-            return .cancelled
+            result = .cancelled
         } catch {
-            return .failed(problem: "\(error)")
+            result = .failed(problem: "\(error)")
         }
+        metrics?.merge(result, duration: clock.now - started)
+        return result
     }
 
     /// Stable, complete and hashed, or why not.

@@ -226,9 +226,9 @@ struct WatchServiceClockTests {
         let clock = ManualClock()
         let faq = directory.path("faq.csv")
         try Data("a\n".utf8).write(to: URL(fileURLWithPath: faq))
-        let syncs = Syncs(path: faq), merges = Merges(), log = RecordingLogHandler.Lines()
+        let syncs = Syncs(path: faq), merges = Merges(), log = RecordingLogHandler.Lines(), metrics = DaemonMetrics()
         let service = WatchService(configuration: .init(faqPath: faq, debounce: .milliseconds(500), idleBeforeMerge: .seconds(5)),
-                                   lastSyncedSHA256: nil, logger: Logger(label: "test") { _ in RecordingLogHandler(lines: log) },
+                                   lastSyncedSHA256: nil, metrics: metrics, logger: Logger(label: "test") { _ in RecordingLogHandler(lines: log) },
                                    clock: clock, classify: { _ in .transient }, merge: { try await merges.run($0) }) { reason in
             let synced = try syncs.run(reason)
             // Not the start-up sync's: its merge timer could race the watcher's first event.
@@ -260,6 +260,10 @@ struct WatchServiceClockTests {
         #expect(try await merges.waitFor(\.started, 2))
         #expect(try await log.waitFor("generation 9 is a whole file"))
         #expect(merges.stopped == 1 && syncs.count == 3)
+        let exposition = metrics.exposition()
+        #expect(exposition.contains(#"faqsync_snapshot_merges_total{outcome="cancelled"} 1"#), "\(exposition)")
+        #expect(exposition.contains(#"faqsync_snapshot_merges_total{outcome="merged"} 1"#))
+        #expect(exposition.contains("faqsync_snapshot_generation 9"), "the merge's generation is the one served")
         task.cancel()
         _ = await task.result
     }
