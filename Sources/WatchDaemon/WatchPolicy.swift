@@ -13,6 +13,9 @@ import Foundation
 /// - **Stability.** The check must find the file complete (a zip with its directory, sizes that
 ///   held still); a file still settling is looked at again after another `debounce`, and read
 ///   anyway once it has settled for longer than `settleLimit`.
+/// - **The last check counts.** Checks run concurrently and may end out of order; only the result
+///   of the last one asked for is acted on, since only it began after the last event (a second
+///   rename before the first check ended would otherwise be lost).
 /// - **Same content, no sync.** A file whose SHA-256 is the one last synced is not synced again
 ///   (and if a bad save had left the daemon degraded, that is over); a file whose SHA-256 is the
 ///   last bad one waits for the next save.
@@ -127,7 +130,9 @@ package struct WatchPolicy: Sendable {
         /// A file was renamed into place at the path (`IN_MOVED_TO`): an atomic save, whole.
         case fileReplaced(at: Instant)
         case timerFired(Timer, at: Instant)
-        case fileChecked(FileCheck, at: Instant)
+        /// `number`: which check this answers, counting the `.checkFile` actions from 1 (nil:
+        /// the latest). Checks run concurrently and may end out of order.
+        case fileChecked(FileCheck, at: Instant, number: Int? = nil)
         case syncFinished(SyncResult, at: Instant)
         case mergeFinished(MergeResult, at: Instant)
         case reloadRequested(at: Instant)
@@ -192,6 +197,8 @@ package struct WatchPolicy: Sendable {
     private var mergeDue = false
     /// `.cancelMerge` was asked for the merge in flight (once is enough).
     private var mergeCancelRequested = false
+    /// How many `.checkFile` actions were emitted: the number of the last one.
+    private var checksAsked = 0
 
     /// - Parameter lastSyncedSHA256: what the store says was synced last from this file (from
     ///   its audit log), so that a restart does not treat unchanged content as new.
@@ -221,7 +228,7 @@ package struct WatchPolicy: Sendable {
                 return []
             default:
                 phase = .checking(since: at)
-                return [.log(.debug, "spreadsheet renamed into place: checking it now"), .checkFile(holdStill: .zero)]
+                return [.log(.debug, "spreadsheet renamed into place: checking it now"), checkFile(holdStill: .zero)]
             }
 
         case .fileChanged(let at):
@@ -248,11 +255,11 @@ package struct WatchPolicy: Sendable {
                 return [.startTimer(.debounce, after: configuration.debounce - quiet)]
             }
             phase = .checking(since: at)
-            return [.checkFile(holdStill: configuration.holdStill)]
+            return [checkFile(holdStill: configuration.holdStill)]
 
         case .timerFired(.settle, _):
             guard case .checking = phase else { return [] }
-            return [.checkFile(holdStill: configuration.holdStill)]
+            return [checkFile(holdStill: configuration.holdStill)]
 
         case .timerFired(.retry, _):
             retryScheduled = false
@@ -271,7 +278,11 @@ package struct WatchPolicy: Sendable {
             mergeCancelRequested = false
             return [.log(.info, "idle: merging the snapshot's delta into a whole file"), .merge]
 
-        case .fileChecked(let check, let at):
+        case .fileChecked(let check, let at, let number):
+            // Only the last check asked for counts: it began after the last event, so what it read
+            // is the file as the last save left it. An earlier one (a rename, then another rename
+            // before the first check ended) may have read the earlier content.
+            if let number, number != checksAsked { return [.log(.debug, "an earlier check of the file ended; waiting for the last one")] }
             guard case .checking(let since) = phase else { return [] }
             return fileChecked(check, at: at, since: since)
 
@@ -423,7 +434,7 @@ package struct WatchPolicy: Sendable {
             fileChangedWhileBusy = false
             replacedLastWhileBusy = false
             phase = .checking(since: at)
-            return [.checkFile(holdStill: .zero)]
+            return [checkFile(holdStill: .zero)]
         }
         if fileChangedWhileBusy {
             fileChangedWhileBusy = false
@@ -437,6 +448,12 @@ package struct WatchPolicy: Sendable {
     /// Idle with a delta to merge: the merge timer, which waits for `idleBeforeMerge` of quiet.
     private func mergeWhenIdle() -> [Action] {
         mergeDue && phase == .idle ? [.startTimer(.merge, after: configuration.idleBeforeMerge)] : []
+    }
+
+    /// A check of the file, counted so that only the last one's result is acted on.
+    private mutating func checkFile(holdStill: Duration) -> Action {
+        checksAsked += 1
+        return .checkFile(holdStill: holdStill)
     }
 
     /// During a merge: stop it (once), so that what came in is handled without waiting for it.

@@ -84,6 +84,8 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
                 var nextToken = 0
                 // The merge in flight's stop request.
                 var mergeStop: CancellationFlag?
+                // Checks counted as the policy counts them, so each result names its check.
+                var checksPerformed = 0
                 loop: for await input in inputs {
                     let event: WatchPolicy.Event
                     switch input {
@@ -104,7 +106,11 @@ where ServiceClock.Instant == ContinuousClock.Instant, ServiceClock.Duration == 
                             }
                         case .checkFile(let holdStill):
                             let path = configuration.faqPath
-                            group.addTask { sink.yield(.event(.fileChecked(await Self.check(path, holdStill: holdStill), at: clock.now))) }
+                            checksPerformed += 1
+                            let number = checksPerformed
+                            group.addTask {
+                                sink.yield(.event(.fileChecked(await Self.check(path, holdStill: holdStill), at: clock.now, number: number)))
+                            }
                         case .sync(let reason):
                             group.addTask { sink.yield(.event(.syncFinished(await runSync(reason), at: clock.now))) }
                         case .merge:

@@ -309,6 +309,27 @@ struct WatchPolicyTests {
         #expect(!policy.statusLine.contains("DEGRADED"))
     }
 
+    /// Two renames in quick succession: the first check may have read the first save (the
+    /// content already synced) before the second rename, so only the last check's result counts,
+    /// in whichever order the two end.
+    @Test func onlyTheLastCheckAskedForCountsWhateverOrderTheyEndIn() {
+        var policy = idle()
+        #expect(policy.on(.fileReplaced(at: at(1_000))).contains(Self.checkRenamed))
+        #expect(policy.on(.fileReplaced(at: at(1_001))).contains(Self.checkRenamed))
+        let stale = policy.on(.fileChecked(.ready(sha256: "A"), at: at(1_002), number: 1))
+        #expect(Self.syncs(stale).isEmpty && !stale.contains { if case .log(.debug, let text) = $0 { text.contains("unchanged") } else { false } },
+                "the first check read the content synced, but a later check is on its way")
+        #expect(Self.syncs(policy.on(.fileChecked(.ready(sha256: "C"), at: at(1_003), number: 2))) == [.saved])
+
+        var reversed = idle()
+        _ = reversed.on(.fileReplaced(at: at(1_000)))
+        _ = reversed.on(.fileReplaced(at: at(1_001)))
+        #expect(Self.syncs(reversed.on(.fileChecked(.ready(sha256: "C"), at: at(1_002), number: 2))) == [.saved])
+        #expect(Self.syncs(reversed.on(.fileChecked(.ready(sha256: "A"), at: at(1_003), number: 1))).isEmpty)
+        #expect(Self.syncs(reversed.on(.syncFinished(.succeeded(Self.summary(), sha256: "C"), at: at(1_500)))).isEmpty,
+                "the stale check left nothing behind")
+    }
+
     // MARK: Merging a delta snapshot when idle
 
     static func summary(mergeDue: Bool, generation: UInt64 = 3) -> Policy.SyncSummary {
