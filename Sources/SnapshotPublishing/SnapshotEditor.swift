@@ -31,9 +31,11 @@ package struct DeltaPolicy: Sendable, Equatable {
 
     /// Whether `snapshot` is a delta to merge when the writer is idle.
     package func mergesWhenIdle(_ snapshot: SnapshotMapping) -> Bool {
-        guard let base = snapshot.base, let removed = snapshot.view.removedRows else { return false }
-        let removedCount = removed.reduce(0) { $0 + $1.nonzeroBitCount }
-        return Self.share(ownRows: snapshot.view.count, removedRows: removedCount, baseCount: base.view.count) > idleMergeShare
+        // The contents number the kept base rows already: the removed ones are the rest.
+        let contents = snapshot.contents
+        guard let base = contents.base else { return false }
+        let own = contents.top.count
+        return Self.share(ownRows: own, removedRows: base.count - (contents.count - own), baseCount: base.count) > idleMergeShare
     }
 }
 

@@ -210,6 +210,15 @@ package struct WatchPolicy: Sendable {
     package var isStopping: Bool { phase == .stopping }
 
     package mutating func on(_ event: Event) -> [Action] {
+        let wasIdle = phase == .idle
+        let actions = handle(event)
+        // Back to idle with a delta to merge, however it got there: the merge timer, which waits
+        // for `idleBeforeMerge` of quiet. (Decided here once, not at every way back to idle.)
+        if !wasIdle, phase == .idle, mergeDue { return actions + [.startTimer(.merge, after: configuration.idleBeforeMerge)] }
+        return actions
+    }
+
+    private mutating func handle(_ event: Event) -> [Action] {
         if phase == .stopping { return [] }
         switch event {
         case .started:
@@ -320,11 +329,11 @@ package struct WatchPolicy: Sendable {
             phase = .idle
             problem = "\(configuration.faqPath) is missing"
             return [.log(.warning, "the spreadsheet is missing; still serving the last good snapshot, waiting for it to come back"),
-                    .notify(.status(statusLine))] + mergeWhenIdle()
+                    .notify(.status(statusLine))]
         case .settling(let reason, let sha256):
             if let sha256, sha256 == lastBadSHA256 {
                 phase = .idle
-                return [.log(.debug, "the same bad content as before; nothing to do until the next save")] + mergeWhenIdle()
+                return [.log(.debug, "the same bad content as before; nothing to do until the next save")]
             }
             // (A writer still at work sends new events, which put the policy back to debouncing.)
             guard at - since <= configuration.settleLimit else {
@@ -343,13 +352,13 @@ package struct WatchPolicy: Sendable {
                     actions += [.log(.info, "the spreadsheet is back to the content last synced; no longer degraded"),
                                 .notify(.status(statusLine)), .reportRecovered]
                 }
-                return actions + mergeWhenIdle()
+                return actions
             }
             if sha256 == lastBadSHA256 {
-                return [.log(.debug, "the same bad content as before; nothing to do until the next save")] + mergeWhenIdle()
+                return [.log(.debug, "the same bad content as before; nothing to do until the next save")]
             }
             if retryScheduled, sha256 == retrySHA256 {
-                return [.log(.debug, "a retry of this content is already scheduled; nothing to do")] + mergeWhenIdle()
+                return [.log(.debug, "a retry of this content is already scheduled; nothing to do")]
             }
             return beginSync(.saved, sha256: sha256)
         }
@@ -423,7 +432,7 @@ package struct WatchPolicy: Sendable {
         return actions + resume(at: at)
     }
 
-    /// Back to idle after a sync or a merge: what came in meanwhile, else a merge when one is due.
+    /// Back to idle after a sync or a merge, unless something came in meanwhile.
     private mutating func resume(at: Instant) -> [Action] {
         if reloadWhileBusy {
             reloadWhileBusy = false
@@ -442,12 +451,7 @@ package struct WatchPolicy: Sendable {
             let waited = quietTime(at) ?? .zero
             return [.startTimer(.debounce, after: max(.zero, configuration.debounce - waited))]
         }
-        return mergeWhenIdle()
-    }
-
-    /// Idle with a delta to merge: the merge timer, which waits for `idleBeforeMerge` of quiet.
-    private func mergeWhenIdle() -> [Action] {
-        mergeDue && phase == .idle ? [.startTimer(.merge, after: configuration.idleBeforeMerge)] : []
+        return []
     }
 
     /// A check of the file, counted so that only the last one's result is acted on.
